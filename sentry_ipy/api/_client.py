@@ -1,0 +1,344 @@
+"""SentryClient: the one way this package talks to Sentry's Web API.
+
+Layers, as in httpx: endpoint helpers call :meth:`SentryClient.request`, which
+builds the URL (region, percent-encoded segments), then :meth:`_send` retries on
+429, 5xx and connection errors, then one ``httpx.Client`` does the I/O.
+Paging lives in :meth:`paginate` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ..config import SENTRY_IO, Settings
+from ..errors import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    UnexpectedResponseError,
+)
+from ..scrub import redact_text
+from ._links import next_cursor
+from ._paths import encode_segment
+
+__all__ = ["MAX_PAGE_SIZE", "SentryClient"]
+
+log = logging.getLogger("sentry_ipy.api")
+
+MAX_PAGE_SIZE = 100
+#: Hosts a sentry.io organization may be routed to (an SSRF guard on ``regionUrl``).
+REGION_HOSTS = frozenset({"sentry.io", "us.sentry.io", "de.sentry.io"})
+_RETRY_STATUS = frozenset({500, 502, 503, 504})
+_MAX_BACKOFF = 8.0
+_MAX_RATE_WAIT = 60.0
+
+Params = Mapping[str, Any] | list[tuple[str, Any]] | None
+
+
+class SentryClient:
+    """A Web API client bound to one Sentry (and, on sentry.io, one region).
+
+    Args:
+        settings: URL, token, org, timeouts and retries.
+        transport: an ``httpx`` transport, for tests.
+        sleep: the wait between retries (injectable so tests need not wait).
+    """
+
+    def __init__(self, settings: Settings, *, transport: httpx.BaseTransport | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.web_url = settings.url or SENTRY_IO
+        self._region_url: str | None = None
+        self._region_lock = threading.Lock()
+        self._sleep = sleep
+        headers = {"User-Agent": "sentry-ipy/0.1", "Accept": "application/json"}
+        if settings.auth_token:
+            headers["Authorization"] = f"Bearer {settings.auth_token}"
+        self._http = httpx.Client(headers=headers, timeout=httpx.Timeout(settings.timeout),
+                                  transport=transport, follow_redirects=False)
+
+    def __repr__(self) -> str:
+        return f"SentryClient(url={self.base_url!r}, org={self.settings.org!r})"
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> "SentryClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ URLs
+    @property
+    def org(self) -> str:
+        """The organization slug, or a clear error when none is configured."""
+        if not self.settings.org:
+            raise ConfigurationError("No Sentry organization is set; set SENTRY_ORG or pass the org "
+                                     "(it is the slug in https://<org>.sentry.io).")
+        return self.settings.org
+
+    @property
+    def base_url(self) -> str:
+        """The API root in use, after region discovery."""
+        return (self._region_url or self.web_url).rstrip("/") + "/api/0/"
+
+    @property
+    def is_saas(self) -> bool:
+        """True for sentry.io (any region)."""
+        return (urlsplit(self.web_url).hostname or "") in REGION_HOSTS
+
+    def web_link(self, path: str) -> str:
+        """A link into the web UI: ``https://{org}.sentry.io/{path}`` or the self-hosted form."""
+        path = path.lstrip("/")
+        if self.is_saas and self.settings.org:
+            return f"https://{self.settings.org}.sentry.io/{path}"
+        org = self.settings.org or ""
+        return f"{self.web_url.rstrip('/')}/organizations/{org}/{path}"
+
+    def _ensure_region(self) -> None:
+        """On sentry.io, route to the org's region (EU orgs live on de.sentry.io)."""
+        if self._region_url is not None or not self.is_saas or not self.settings.org:
+            return
+        host = urlsplit(self.web_url).hostname
+        if host != "sentry.io":
+            self._region_url = self.web_url
+            return
+        with self._region_lock:
+            if self._region_url is not None:
+                return
+            region = self.web_url
+            try:
+                url = f"{self.web_url.rstrip('/')}/api/0/organizations/{encode_segment(self.settings.org)}/"
+                body = self._decode(self._send("GET", url, None, None))
+                candidate = ((body or {}).get("links") or {}).get("regionUrl") or ""
+                if (urlsplit(candidate).hostname or "") in REGION_HOSTS:
+                    region = candidate.rstrip("/")
+            except APIError as exc:
+                log.debug("region discovery failed (%s); staying on %s", exc.status, self.web_url)
+            self._region_url = region
+
+    def url(self, *segments: object) -> str:
+        """The absolute API URL for path segments (each percent-encoded)."""
+        self._ensure_region()
+        return self.base_url + "/".join(encode_segment(s) for s in segments) + "/"
+
+    # ------------------------------------------------------------ requests
+    def request(self, method: str, *segments: object, params: Params = None,
+                json: Any = None, scope: str | None = None) -> httpx.Response:
+        """Send one request and return the successful response.
+
+        Args:
+            scope: the weakest token scope that works, named in a 403 message.
+
+        Raises:
+            APIError: a subclass per status, with one clear sentence.
+            TransportError: no answer after the retries.
+        """
+        response = self._send(method, self.url(*segments), params, json)
+        if response.status_code >= 400:
+            raise self._error(response, scope)
+        return response
+
+    def get(self, *segments: object, params: Params = None, scope: str | None = None) -> Any:
+        """GET and decode JSON."""
+        return self._decode(self.request("GET", *segments, params=params, scope=scope))
+
+    def post(self, *segments: object, json: Any, scope: str | None = None) -> tuple[int, Any]:
+        """POST JSON; return ``(status, body)`` (callers care about 201 vs 208)."""
+        response = self.request("POST", *segments, json=json, scope=scope)
+        return response.status_code, self._decode(response)
+
+    def put(self, *segments: object, json: Any, scope: str | None = None) -> Any:
+        """PUT JSON; return the decoded body."""
+        return self._decode(self.request("PUT", *segments, json=json, scope=scope))
+
+    def paginate(self, *segments: object, params: Params = None, limit: int | None = None,
+                 page_size_param: str = "per_page", unwrap: str | None = None,
+                 scope: str | None = None,
+                 progress: Callable[[int, int | None, str], None] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield rows across every page, lazily, stopping at ``limit`` rows.
+
+        Follows the ``rel="next"`` cursor while ``results="true"``. ``unwrap``
+        names the key holding the rows when a page is an object
+        (``{"data": [...]}`` for Discover and replays).
+        """
+        base = list(params.items()) if isinstance(params, Mapping) else list(params or [])
+        base = [(k, v) for k, v in base if k not in (page_size_param, "cursor")]
+        page_size = MAX_PAGE_SIZE if limit is None else max(1, min(MAX_PAGE_SIZE, limit))
+        cursor: str | None = None
+        seen = 0
+        pages = 0
+        while True:
+            query = [*base, (page_size_param, page_size)] + ([("cursor", cursor)] if cursor else [])
+            response = self.request("GET", *segments, params=query, scope=scope)
+            body = self._decode(response)
+            rows = body.get(unwrap) if unwrap and isinstance(body, dict) else body
+            if not isinstance(rows, list):
+                raise UnexpectedResponseError(
+                    f"{response.request.url.path} returned {type(rows).__name__} where a list was "
+                    "expected; is this a Sentry API?", status=response.status_code,
+                    url=str(response.request.url))
+            pages += 1
+            for row in rows:
+                yield row
+                seen += 1
+                if limit is not None and seen >= limit:
+                    return
+            if progress is not None:
+                progress(seen, limit, f"page {pages}")
+            cursor = next_cursor(response.headers.get("link"))
+            if not cursor or not rows:
+                return
+
+    # -------------------------------------------------------------- sending
+    def _send(self, method: str, url: str, params: Params, json: Any) -> httpx.Response:
+        attempts = self.settings.max_retries + 1
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                response = self._http.request(method, url, params=params, json=json)
+            except httpx.TimeoutException:
+                if last or method not in ("GET", "HEAD"):
+                    raise TransportError(
+                        f"Sentry at {_origin(url)} did not answer within {self.settings.timeout:g} s; "
+                        "try again, or raise the timeout.") from None
+                self._sleep(self._backoff(attempt))
+                continue
+            except httpx.TransportError as exc:
+                if last:
+                    raise TransportError(
+                        f"Could not connect to Sentry at {_origin(url)} ({type(exc).__name__}); check "
+                        "the URL (SENTRY_URL) and your network.") from None
+                self._sleep(self._backoff(attempt))
+                continue
+            if response.status_code == 429 and not last:
+                wait = _retry_after(response)
+                if wait is not None and wait <= _MAX_RATE_WAIT:
+                    log.info("rate limited on %s; waiting %.1f s", _origin(url), wait)
+                    self._sleep(wait + random.uniform(0, 0.25))
+                    continue
+                if wait is None:
+                    self._sleep(self._backoff(attempt))
+                    continue
+            if response.status_code in _RETRY_STATUS and method in ("GET", "HEAD", "PUT") and not last:
+                self._sleep(self._backoff(attempt))
+                continue
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _backoff(attempt: int) -> float:
+        return min(_MAX_BACKOFF, 0.25 * 2 ** attempt) * random.uniform(0.75, 1.0)
+
+    def _decode(self, response: httpx.Response) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        ctype = response.headers.get("content-type", "")
+        text_start = response.content[:200].lstrip().lower()
+        if "html" in ctype or text_start.startswith((b"<!doctype", b"<html")):
+            raise UnexpectedResponseError(
+                f"{_origin(str(response.request.url))} answered with an HTML page instead of JSON; "
+                "the URL is probably not a Sentry server (check SENTRY_URL).",
+                status=response.status_code, url=str(response.request.url))
+        try:
+            return response.json()
+        except ValueError:
+            raise UnexpectedResponseError(
+                f"{_origin(str(response.request.url))} sent malformed JSON for "
+                f"{response.request.url.path}; the server or a proxy cut the answer, try again.",
+                status=response.status_code, url=str(response.request.url)) from None
+
+    def _error(self, response: httpx.Response, scope: str | None) -> APIError:
+        url = str(response.request.url)
+        path = f"{response.request.method} {response.request.url.path}"
+        detail = _detail(response)
+        said = f": {detail}" if detail else ""
+        status = response.status_code
+        secrets = self.settings.secrets
+        if status == 401:
+            msg = (f"Sentry rejected the auth token (401{said}); create a token under "
+                   "Settings > Auth Tokens and set SENTRY_AUTH_TOKEN.")
+            return AuthenticationError(redact_text(msg, secrets), status=status, url=url, detail=detail)
+        if status == 403:
+            need = f"it needs the {scope} scope" if scope else "check the token's scopes"
+            msg = f"The auth token may not do {path} (403{said}); {need}."
+            return PermissionDeniedError(redact_text(msg, secrets), status=status, url=url, detail=detail)
+        if status == 404:
+            region = " or the organization's region (EU orgs use https://de.sentry.io)" if self.is_saas else ""
+            msg = (f"Sentry found nothing at {path} (404{said}); check the organization "
+                   f"{self.settings.org!r}, the project and the ID{region}.")
+            return NotFoundError(redact_text(msg, secrets), status=status, url=url, detail=detail)
+        if status == 409:
+            msg = f"That already exists (409{said}); pick another name or slug."
+            return ConflictError(redact_text(msg, secrets), status=status, url=url, detail=detail)
+        if status == 429:
+            wait = _retry_after(response)
+            when = f"in {wait:.0f} s" if wait is not None else "later"
+            msg = f"Sentry is rate limiting {path} (429{said}); try again {when}."
+            return RateLimitError(redact_text(msg, secrets), status=status, url=url, detail=detail,
+                                  retry_after=wait)
+        if status >= 500:
+            msg = f"Sentry had an internal error on {path} ({status}{said}); try again shortly."
+            return ServerError(redact_text(msg, secrets), status=status, url=url, detail=detail)
+        msg = f"Sentry refused {path} ({status}{said}); check the arguments."
+        return APIError(redact_text(msg, secrets), status=status, url=url, detail=detail)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _detail(response: httpx.Response) -> str | None:
+    """Sentry's error text: ``{"detail": ...}``, or a serializer's ``{field: [msgs]}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict):
+        if isinstance(body.get("detail"), str):
+            return body["detail"]
+        if isinstance(body.get("detail"), dict) and isinstance(body["detail"].get("message"), str):
+            return body["detail"]["message"]
+        parts = []
+        for key, value in body.items():
+            msgs = value if isinstance(value, list) else [value]
+            parts.append(f"{key}: {' '.join(str(m) for m in msgs)}")
+        return "; ".join(parts)[:300] or None
+    return None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait: ``Retry-After`` (seconds or HTTP date), else the rate-limit reset epoch."""
+    value = response.headers.get("retry-after")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value) if value else None
+            if parsed is not None:
+                return max(0.0, parsed.timestamp() - time.time())
+    reset = response.headers.get("x-sentry-rate-limit-reset")
+    if reset:
+        try:
+            return max(0.0, float(reset) - time.time())
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,104 @@
+"""The exception tree every face translates at its edge.
+
+Each message is one sentence that says what went wrong and what to do next; it
+never contains a token or a traceback. The notebook face turns these into a
+one-line ``UsageError`` and the MCP face into an ``isError`` tool result, so the
+wording here is what users read.
+
+::
+
+    SentryIpyError
+    ├── ConfigurationError        settings missing or malformed (no org, bad DSN, ...)
+    ├── ToolInputError            an argument a tool cannot use
+    ├── TransportError            no answer: connection refused, DNS, timeout
+    └── APIError                  the server answered with an error (.status, .url)
+        ├── AuthenticationError   401: token missing, wrong or expired
+        ├── PermissionDeniedError 403: token lacks a scope
+        ├── NotFoundError         404: wrong org, project, ID or region
+        ├── ConflictError         409: the thing exists already
+        ├── RateLimitError        429 after retries (.retry_after)
+        ├── ServerError           5xx after retries
+        └── UnexpectedResponseError  HTML or malformed JSON where JSON was due
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "ConflictError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "SentryIpyError",
+    "ServerError",
+    "ToolInputError",
+    "TransportError",
+    "UnexpectedResponseError",
+]
+
+
+class SentryIpyError(Exception):
+    """Root of every error this package raises on purpose."""
+
+
+class ConfigurationError(SentryIpyError):
+    """Settings are missing or malformed."""
+
+
+class ToolInputError(SentryIpyError):
+    """A tool was given an argument it cannot use."""
+
+
+class TransportError(SentryIpyError):
+    """The server could not be reached or did not answer in time."""
+
+
+class APIError(SentryIpyError):
+    """The Web API answered with an error status.
+
+    Attributes:
+        status: the HTTP status code.
+        url: the request URL (never carries the token: auth is a header).
+        detail: Sentry's ``detail`` text when the body had one.
+    """
+
+    def __init__(self, message: str, *, status: int, url: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.url = url
+        self.detail = detail
+
+
+class AuthenticationError(APIError):
+    """401: the token is missing, wrong or expired."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the token is valid but lacks a scope."""
+
+
+class NotFoundError(APIError):
+    """404: the organization, project, issue, event or region is wrong."""
+
+
+class ConflictError(APIError):
+    """409: the object exists already."""
+
+
+class RateLimitError(APIError):
+    """429 that outlasted the retries; ``retry_after`` says when to try again."""
+
+    def __init__(self, message: str, *, status: int, url: str, detail: str | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, status=status, url=url, detail=detail)
+        self.retry_after = retry_after
+
+
+class ServerError(APIError):
+    """5xx that outlasted the retries."""
+
+
+class UnexpectedResponseError(APIError):
+    """The body was not the JSON the endpoint promises (HTML page, cut-off JSON)."""

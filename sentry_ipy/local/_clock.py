@@ -1,0 +1,122 @@
+"""Time helpers shared by the store, the ingest path and the API handlers.
+
+Sentry speaks ISO-8601 UTC strings in responses and accepts either a relative
+``statsPeriod`` (``24h``, ``14d``) or an absolute ``start``/``end`` pair in
+queries. The store keeps epoch seconds (floats) so range filters are cheap;
+these helpers convert at the edges in one place.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+__all__ = [
+    "PeriodError",
+    "iso",
+    "now",
+    "parse_period",
+    "parse_timestamp",
+    "time_window",
+]
+
+_PERIOD_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class PeriodError(ValueError):
+    """A time parameter could not be understood; the message is user-facing."""
+
+
+def now() -> float:
+    """Return the current time as epoch seconds (one seam for the clock)."""
+    return time.time()
+
+
+def iso(ts: float | None) -> str | None:
+    """Format epoch seconds like Sentry does (``2024-05-01T12:00:00.123456Z``)."""
+    if ts is None:
+        return None
+    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(value: Any, default: float | None = None) -> float | None:
+    """Read a protocol timestamp: epoch number or RFC 3339 string.
+
+    The SDK sends floats for events but strings for sessions and client
+    reports, so both are accepted; anything unreadable yields ``default``.
+    """
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return float(text)
+        except ValueError:
+            pass
+        if text.endswith("Z") or text.endswith("z"):
+            text = text[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            return default
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return dt.timestamp()
+    return default
+
+
+def parse_period(value: str) -> float:
+    """Turn ``14d``/``24h``/``30m``/``2w``/``10s`` into seconds.
+
+    Raises:
+        PeriodError: when the text is not a number followed by s/m/h/d/w.
+    """
+    match = _PERIOD_RE.match(value or "")
+    if not match:
+        raise PeriodError(f"Invalid stats_period {value!r}: use a number followed by s, m, h, d or w.")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def time_window(
+    params: Any, default_period: str | None = "14d"
+) -> tuple[float | None, float | None]:
+    """Resolve ``statsPeriod`` or ``start``/``end`` query params into a range.
+
+    Args:
+        params: a mapping with ``get`` (Starlette ``QueryParams`` works).
+        default_period: used when neither form is given; ``None`` = unbounded.
+
+    Returns:
+        ``(start, end)`` epoch seconds; either may be ``None`` (open end).
+
+    Raises:
+        PeriodError: for unreadable values or a half-given start/end pair.
+    """
+    period = params.get("statsPeriod")
+    if period is None:
+        period = params.get("period")
+    start_raw, end_raw = params.get("start"), params.get("end")
+    if start_raw or end_raw:
+        if not (start_raw and end_raw):
+            raise PeriodError("start and end must be given together.")
+        start = parse_timestamp(start_raw)
+        end = parse_timestamp(end_raw)
+        if start is None or end is None:
+            raise PeriodError("start and end must be ISO-8601 timestamps.")
+        if start > end:
+            raise PeriodError("start must be before end.")
+        return start, end
+    if period is None:
+        period = default_period
+    if not period:
+        return None, None
+    current = now()
+    return current - parse_period(period), current

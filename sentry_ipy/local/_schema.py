@@ -1,0 +1,136 @@
+"""SQLite schema and first-start seed data of the local backend.
+
+Kept apart from the query code so the table layout can be read in one place.
+Every timestamp column holds epoch seconds (REAL); JSON columns hold text.
+Raw payloads are stored verbatim so tests can read back exactly what arrived.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+
+from ._clock import now
+
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "apply_schema", "seed"]
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orgs (
+    id INTEGER PRIMARY KEY, slug TEXT UNIQUE NOT NULL, name TEXT NOT NULL,
+    date_created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS teams (
+    id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL, slug TEXT NOT NULL,
+    name TEXT NOT NULL, date_created REAL NOT NULL, UNIQUE (org_id, slug));
+CREATE TABLE IF NOT EXISTS projects (
+    id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL, team_id INTEGER,
+    slug TEXT NOT NULL, name TEXT NOT NULL, platform TEXT,
+    date_created REAL NOT NULL, next_short_id INTEGER NOT NULL DEFAULT 1,
+    first_event REAL, first_transaction REAL, has_sessions INTEGER NOT NULL DEFAULT 0,
+    has_replays INTEGER NOT NULL DEFAULT 0, UNIQUE (org_id, slug));
+CREATE TABLE IF NOT EXISTS keys (
+    id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, label TEXT NOT NULL,
+    public_key TEXT UNIQUE NOT NULL, secret_key TEXT NOT NULL,
+    is_active INTEGER NOT NULL DEFAULT 1, date_created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS issues (
+    id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, short_seq INTEGER NOT NULL,
+    hash TEXT NOT NULL, type TEXT NOT NULL, title TEXT NOT NULL, culprit TEXT,
+    level TEXT NOT NULL, logger TEXT, platform TEXT, metadata TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'unresolved', substatus TEXT DEFAULT 'new',
+    first_seen REAL NOT NULL, last_seen REAL NOT NULL,
+    times_seen INTEGER NOT NULL DEFAULT 0, first_release TEXT, last_release TEXT,
+    is_unhandled INTEGER NOT NULL DEFAULT 0, resolved_at REAL,
+    UNIQUE (project_id, hash));
+CREATE TABLE IF NOT EXISTS issue_users (
+    issue_id INTEGER NOT NULL, user_key TEXT NOT NULL, PRIMARY KEY (issue_id, user_key));
+CREATE TABLE IF NOT EXISTS issue_activity (
+    id INTEGER PRIMARY KEY, issue_id INTEGER NOT NULL, type TEXT NOT NULL,
+    data TEXT NOT NULL, date_created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY, event_id TEXT NOT NULL, project_id INTEGER NOT NULL,
+    issue_id INTEGER, type TEXT NOT NULL, timestamp REAL NOT NULL,
+    received REAL NOT NULL, level TEXT, title TEXT, message TEXT, culprit TEXT,
+    transaction_name TEXT, release TEXT, environment TEXT, user_key TEXT,
+    user_email TEXT, platform TEXT, trace_id TEXT, payload TEXT NOT NULL,
+    UNIQUE (project_id, event_id));
+CREATE INDEX IF NOT EXISTS events_issue ON events (issue_id, timestamp);
+CREATE INDEX IF NOT EXISTS events_time ON events (project_id, type, timestamp);
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, kind TEXT NOT NULL,
+    sid TEXT, did TEXT, status TEXT, release TEXT, environment TEXT,
+    started REAL, received REAL NOT NULL, payload TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS replays (
+    id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, replay_id TEXT NOT NULL,
+    segment_id INTEGER, timestamp REAL NOT NULL, received REAL NOT NULL,
+    payload TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS replays_id ON replays (replay_id);
+CREATE TABLE IF NOT EXISTS outcomes (
+    id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL, project_id INTEGER,
+    timestamp REAL NOT NULL, outcome TEXT NOT NULL, category TEXT NOT NULL,
+    reason TEXT, quantity INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS releases (
+    id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL, version TEXT NOT NULL,
+    ref TEXT, url TEXT, date_created REAL NOT NULL, date_released REAL,
+    status TEXT NOT NULL DEFAULT 'open', UNIQUE (org_id, version));
+CREATE TABLE IF NOT EXISTS release_projects (
+    release_id INTEGER NOT NULL, project_id INTEGER NOT NULL,
+    has_health INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (release_id, project_id));
+CREATE TABLE IF NOT EXISTS detectors (
+    id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL, project_id INTEGER NOT NULL,
+    type TEXT NOT NULL, name TEXT NOT NULL, date_created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS workflows (
+    id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL, body TEXT NOT NULL,
+    date_created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS rules (
+    id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, body TEXT NOT NULL,
+    date_created REAL NOT NULL);
+"""
+
+
+def apply_schema(conn: sqlite3.Connection) -> None:
+    """Create missing tables; idempotent so every start can call it."""
+    conn.executescript(SCHEMA)
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+        (str(SCHEMA_VERSION),),
+    )
+
+
+def new_key_pair() -> tuple[str, str]:
+    """Return a fresh (public, secret) DSN key pair of Sentry's 32-hex form."""
+    return secrets.token_hex(16), secrets.token_hex(16)
+
+
+def seed(conn: sqlite3.Connection) -> None:
+    """Create org ``local``, team ``local`` and project ``notebook`` once.
+
+    Runs only when the org table is empty, so restarts keep every ID and key.
+    """
+    if conn.execute("SELECT 1 FROM orgs LIMIT 1").fetchone():
+        return
+    ts = now()
+    conn.execute(
+        "INSERT INTO orgs (id, slug, name, date_created) VALUES (1, 'local', 'Local', ?)", (ts,)
+    )
+    conn.execute(
+        "INSERT INTO teams (id, org_id, slug, name, date_created) VALUES (1, 1, 'local', 'Local', ?)",
+        (ts,),
+    )
+    conn.execute(
+        "INSERT INTO projects (id, org_id, team_id, slug, name, platform, date_created)"
+        " VALUES (1, 1, 1, 'notebook', 'notebook', 'python', ?)",
+        (ts,),
+    )
+    public, secret = new_key_pair()
+    conn.execute(
+        "INSERT INTO keys (project_id, label, public_key, secret_key, is_active, date_created)"
+        " VALUES (1, 'Default', ?, ?, 1, ?)",
+        (public, secret, ts),
+    )
+    conn.execute(
+        "INSERT INTO detectors (org_id, project_id, type, name, date_created)"
+        " VALUES (1, 1, 'issue_stream', 'Issue Stream', ?)",
+        (ts,),
+    )

@@ -1,0 +1,302 @@
+"""SQLite-backed store of the local backend: connection, lookups, test helpers.
+
+One connection guarded by a re-entrant lock serves every thread (uvicorn's
+loop, its threadpool and test code calling the read helpers): SQLite
+serialises writers anyway, and a single connection keeps WAL checkpoints and
+``BEGIN IMMEDIATE`` transactions simple. Rows come back as plain dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ._clock import now
+from ._schema import apply_schema, new_key_pair, seed
+
+__all__ = ["SLUG_RE", "Store"]
+
+SLUG_RE = re.compile(r"^(?![0-9]+$)[a-z0-9_\-]{1,50}$")
+
+
+def _as_int(ident: str | int) -> int | None:
+    text = str(ident)
+    return int(text) if text.isdigit() else None
+
+
+class Store:
+    """Own the SQLite file and answer every query of the local backend.
+
+    Args:
+        path: the database file (created with its directory on first use).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(
+            str(self.path), check_same_thread=False, isolation_level=None, timeout=30
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA foreign_keys=OFF")
+        with self.tx():
+            apply_schema(self._conn)
+            seed(self._conn)
+
+    # -- plumbing -----------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection; the store is unusable afterwards."""
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """Run a block as one write transaction (re-entrant: nests flatten)."""
+        with self._lock:
+            if self._conn.in_transaction:
+                yield self._conn
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[dict[str, Any]]:
+        """Run a SELECT and return every row as a dict."""
+        with self._lock:
+            return [dict(r) for r in self._conn.execute(sql, tuple(params)).fetchall()]
+
+    def one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> dict[str, Any] | None:
+        """Run a SELECT and return the first row, or None."""
+        with self._lock:
+            row = self._conn.execute(sql, tuple(params)).fetchone()
+            return dict(row) if row is not None else None
+
+    def execute(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> int:
+        """Run one write statement and return ``lastrowid``."""
+        with self._lock:
+            cur = self._conn.execute(sql, tuple(params))
+            return int(cur.lastrowid or 0)
+
+    def meta(self, key: str) -> str | None:
+        """Read a value of the ``meta`` table (e.g. the API token)."""
+        row = self.one("SELECT value FROM meta WHERE key = ?", (key,))
+        return row["value"] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Write a value of the ``meta`` table."""
+        self.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- organisations, teams, projects -----------------------------------------
+    def orgs(self) -> list[dict[str, Any]]:
+        """List every organisation."""
+        return self.query("SELECT * FROM orgs ORDER BY id")
+
+    def org(self, ident: str | int) -> dict[str, Any] | None:
+        """Find an organisation by slug or numeric ID."""
+        oid = _as_int(ident)
+        if oid is not None:
+            row = self.one("SELECT * FROM orgs WHERE id = ?", (oid,))
+            if row:
+                return row
+        return self.one("SELECT * FROM orgs WHERE slug = ?", (str(ident),))
+
+    def teams(self, org_id: int) -> list[dict[str, Any]]:
+        """List the teams of an organisation."""
+        return self.query("SELECT * FROM teams WHERE org_id = ? ORDER BY slug", (org_id,))
+
+    def team(self, org_id: int, ident: str | int) -> dict[str, Any] | None:
+        """Find a team of an organisation by slug or ID."""
+        tid = _as_int(ident)
+        if tid is not None:
+            row = self.one("SELECT * FROM teams WHERE org_id = ? AND id = ?", (org_id, tid))
+            if row:
+                return row
+        return self.one("SELECT * FROM teams WHERE org_id = ? AND slug = ?", (org_id, str(ident)))
+
+    def projects(self, org_id: int) -> list[dict[str, Any]]:
+        """List the projects of an organisation, by slug."""
+        return self.query("SELECT * FROM projects WHERE org_id = ? ORDER BY slug", (org_id,))
+
+    def project(self, org_id: int, ident: str | int) -> dict[str, Any] | None:
+        """Find a project of an organisation by slug or numeric ID."""
+        pid = _as_int(ident)
+        if pid is not None:
+            row = self.one("SELECT * FROM projects WHERE org_id = ? AND id = ?", (org_id, pid))
+            if row:
+                return row
+        return self.one(
+            "SELECT * FROM projects WHERE org_id = ? AND slug = ?", (org_id, str(ident))
+        )
+
+    def project_by_id(self, project_id: int | str) -> dict[str, Any] | None:
+        """Find a project by numeric ID alone (ingest URLs carry only the ID)."""
+        pid = _as_int(project_id)
+        if pid is None:
+            return None
+        return self.one("SELECT * FROM projects WHERE id = ?", (pid,))
+
+    def create_project(
+        self, org_id: int, team_id: int | None, name: str, slug: str, platform: str | None
+    ) -> dict[str, Any]:
+        """Create a project with a Default key and an issue-stream detector.
+
+        Raises:
+            ValueError: if the slug is taken in this organisation.
+        """
+        ts = now()
+        with self.tx() as conn:
+            if conn.execute(
+                "SELECT 1 FROM projects WHERE org_id = ? AND slug = ?", (org_id, slug)
+            ).fetchone():
+                raise ValueError("A project with this slug already exists.")
+            pid = conn.execute(
+                "INSERT INTO projects (org_id, team_id, slug, name, platform, date_created)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (org_id, team_id, slug, name, platform, ts),
+            ).lastrowid
+            self.create_key(int(pid or 0), "Default")
+            conn.execute(
+                "INSERT INTO detectors (org_id, project_id, type, name, date_created)"
+                " VALUES (?, ?, 'issue_stream', 'Issue Stream', ?)",
+                (org_id, pid, ts),
+            )
+        project = self.project_by_id(int(pid or 0))
+        assert project is not None
+        return project
+
+    # -- keys -------------------------------------------------------------------
+    def keys(self, project_id: int, active_only: bool = False) -> list[dict[str, Any]]:
+        """List a project's DSN keys, oldest first."""
+        sql = "SELECT * FROM keys WHERE project_id = ?"
+        if active_only:
+            sql += " AND is_active = 1"
+        return self.query(sql + " ORDER BY id", (project_id,))
+
+    def key_by_public(self, public_key: str) -> dict[str, Any] | None:
+        """Find a key by its public part (the DSN user name)."""
+        return self.one("SELECT * FROM keys WHERE public_key = ?", (public_key,))
+
+    def create_key(self, project_id: int, label: str) -> dict[str, Any]:
+        """Create an active key for a project."""
+        public, secret = new_key_pair()
+        kid = self.execute(
+            "INSERT INTO keys (project_id, label, public_key, secret_key, is_active, date_created)"
+            " VALUES (?, ?, ?, ?, 1, ?)",
+            (project_id, label, public, secret, now()),
+        )
+        row = self.one("SELECT * FROM keys WHERE id = ?", (kid,))
+        assert row is not None
+        return row
+
+    # -- releases ---------------------------------------------------------------
+    def release(self, org_id: int, version: str) -> dict[str, Any] | None:
+        """Find a release by exact version."""
+        return self.one("SELECT * FROM releases WHERE org_id = ? AND version = ?", (org_id, version))
+
+    def ensure_release(
+        self,
+        org_id: int,
+        version: str,
+        project_ids: list[int],
+        *,
+        health: bool = False,
+        ref: str | None = None,
+        url: str | None = None,
+        date_released: float | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Create a release or attach projects to the existing one.
+
+        Returns:
+            ``(release_row, created)``.
+        """
+        with self.tx() as conn:
+            existing = self.release(org_id, version)
+            created = existing is None
+            if created:
+                rid = conn.execute(
+                    "INSERT INTO releases (org_id, version, ref, url, date_created, date_released)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (org_id, version, ref, url, now(), date_released),
+                ).lastrowid
+            else:
+                assert existing is not None
+                rid = existing["id"]
+            for pid in project_ids:
+                conn.execute(
+                    "INSERT OR IGNORE INTO release_projects (release_id, project_id) VALUES (?, ?)",
+                    (rid, pid),
+                )
+                if health:
+                    conn.execute(
+                        "UPDATE release_projects SET has_health = 1"
+                        " WHERE release_id = ? AND project_id = ?",
+                        (rid, pid),
+                    )
+        row = self.one("SELECT * FROM releases WHERE id = ?", (rid,))
+        assert row is not None
+        return row, created
+
+    # -- read helpers for tests of other parts --------------------------------------
+    def events(self, project_id: int | None = None, type: str | None = None) -> list[dict[str, Any]]:
+        """Return raw payloads of stored events, oldest first.
+
+        Args:
+            project_id: restrict to one project.
+            type: ``error``, ``default`` (messages) or ``transaction``.
+        """
+        sql, params = "SELECT payload FROM events WHERE 1=1", []
+        if project_id is not None:
+            sql += " AND project_id = ?"
+            params.append(project_id)
+        if type is not None:
+            sql += " AND type = ?"
+            params.append(type)
+        return [json.loads(r["payload"]) for r in self.query(sql + " ORDER BY id", params)]
+
+    def transactions(self, project_id: int | None = None) -> list[dict[str, Any]]:
+        """Return raw payloads of stored transactions (with their spans)."""
+        return self.events(project_id, "transaction")
+
+    def sessions(self, project_id: int | None = None) -> list[dict[str, Any]]:
+        """Return raw session updates and aggregates in arrival order."""
+        sql, params = "SELECT payload FROM sessions", []
+        if project_id is not None:
+            sql += " WHERE project_id = ?"
+            params.append(project_id)
+        return [json.loads(r["payload"]) for r in self.query(sql + " ORDER BY id", params)]
+
+    def replays(self, project_id: int | None = None) -> list[dict[str, Any]]:
+        """Return raw ``replay_event`` payloads in arrival order."""
+        sql, params = "SELECT payload FROM replays", []
+        if project_id is not None:
+            sql += " WHERE project_id = ?"
+            params.append(project_id)
+        return [json.loads(r["payload"]) for r in self.query(sql + " ORDER BY id", params)]
+
+    def outcomes(self) -> list[dict[str, Any]]:
+        """Return outcome rows (accepted, invalid, client_discard...)."""
+        return self.query("SELECT * FROM outcomes ORDER BY id")
+
+    def issues(self, project_id: int | None = None) -> list[dict[str, Any]]:
+        """Return issue rows (with decoded metadata), oldest first."""
+        sql, params = "SELECT * FROM issues", []
+        if project_id is not None:
+            sql += " WHERE project_id = ?"
+            params.append(project_id)
+        rows = self.query(sql + " ORDER BY id", params)
+        for row in rows:
+            row["metadata"] = json.loads(row["metadata"])
+        return rows

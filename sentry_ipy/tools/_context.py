@@ -1,0 +1,114 @@
+"""ToolContext: what a tool may use, built lazily so unused parts cost nothing.
+
+A context holds the settings and creates, on first use, the Web API client,
+the telemetry handle and (when no Sentry is configured) the embedded local
+backend. The notebook keeps one context per kernel, the MCP server one per
+process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..config import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..api import SentryClient
+    from ..local import LocalServer
+    from ..telemetry import Telemetry
+
+__all__ = ["Progress", "ToolContext", "shared_local_server"]
+
+#: ``progress(done, total_or_None, message)``: called by long tools between pages.
+Progress = Callable[[int, "int | None", str], None]
+
+_LOCAL_LOCK = threading.Lock()
+_LOCAL: LocalServer | None = None
+
+
+def shared_local_server() -> LocalServer:
+    """Start (once per process) and return the embedded backend on its default data dir."""
+    global _LOCAL
+    with _LOCAL_LOCK:
+        if _LOCAL is None:
+            from ..local import LocalServer
+
+            _LOCAL = LocalServer().start()
+        return _LOCAL
+
+
+class ToolContext:
+    """The services a tool call may use.
+
+    Args:
+        settings: resolved settings; ``Settings.resolve()`` when omitted.
+        progress: optional callback for long fetches.
+        local_server: an already running local backend to use instead of the shared one.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, progress: Progress | None = None,
+                 local_server: LocalServer | None = None) -> None:
+        self.settings = settings if settings is not None else Settings.resolve()
+        self.progress: Progress = progress or _no_progress
+        self._local = local_server
+        self._api: SentryClient | None = None
+        self._telemetry: Telemetry | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"ToolContext({self.settings!r})"
+
+    @property
+    def local_server(self) -> LocalServer | None:
+        """The local backend in use, started on demand; ``None`` when Sentry is configured."""
+        if not self.settings.uses_local_backend:
+            return None
+        if self._local is None:
+            self._local = shared_local_server()
+        return self._local
+
+    def effective_settings(self) -> Settings:
+        """Settings with the local backend's URL, token, org, project and DSN filled in."""
+        srv = self.local_server
+        if srv is None:
+            return self.settings
+        s = self.settings
+        return Settings(**{**_fields(s), "url": srv.url, "auth_token": srv.token,
+                           "org": s.org or srv.org_slug, "project": s.project or "notebook",
+                           "dsn": s.dsn or srv.dsn(s.project or "notebook")})
+
+    def api(self) -> SentryClient:
+        """The Web API client, created on first use."""
+        with self._lock:
+            if self._api is None:
+                from ..api import SentryClient
+
+                self._api = SentryClient(self.effective_settings())
+            return self._api
+
+    def telemetry(self) -> Telemetry:
+        """The sentry-sdk handle, initialised on first use."""
+        with self._lock:
+            if self._telemetry is None:
+                from ..telemetry import Telemetry
+
+                self._telemetry = Telemetry(self.effective_settings())
+            return self._telemetry
+
+    def close(self) -> None:
+        """Release the HTTP client; the shared local backend keeps running."""
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+
+
+def _fields(s: Settings) -> dict[str, Any]:
+    import dataclasses
+
+    return {f.name: getattr(s, f.name) for f in dataclasses.fields(s)}
+
+
+def _no_progress(done: int, total: int | None, message: str) -> None:
+    return None

@@ -1,0 +1,97 @@
+"""ToolResult: what every tool returns, and how it presents itself to each face.
+
+One object carries the data once; the notebook asks for a DataFrame, MCP for
+short markdown plus structured content, Python code for plain records.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["ToolResult"]
+
+_MD_ROWS = 15  # rows shown in markdown before a "N more" line
+
+
+@dataclass
+class ToolResult:
+    """The outcome of one tool call.
+
+    Attributes:
+        summary: one sentence saying what happened (``"Found 57 issues in notebook."``).
+        records: rows for list results; ``None`` for single-object results.
+        data: the single object (an issue, an event, a captured event's ID...).
+        frame: the column schema name in :mod:`sentry_ipy.frames` for ``records``.
+        columns: the columns markdown shows for each row (a short subset).
+        links: ``label -> URL`` for the next step (web UI pages).
+        hints: short next-step sentences (``"Call sentry_get_issue with ..."``).
+        truncated: True when more rows existed than ``limit`` allowed.
+    """
+
+    summary: str
+    records: list[dict[str, Any]] | None = None
+    data: dict[str, Any] | None = None
+    frame: str | None = None
+    columns: tuple[str, ...] = ()
+    links: dict[str, str] = field(default_factory=dict)
+    hints: list[str] = field(default_factory=list)
+    truncated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Structured content: JSON-safe, for MCP and for Python callers."""
+        out: dict[str, Any] = {"summary": self.summary}
+        if self.records is not None:
+            out["count"] = len(self.records)
+            out["truncated"] = self.truncated
+            out["records"] = self.records
+        if self.data is not None:
+            out["data"] = self.data
+        if self.links:
+            out["links"] = self.links
+        return json.loads(json.dumps(out, default=str))
+
+    def to_frame(self) -> "pd.DataFrame":
+        """Return the records (or the single object) as a typed DataFrame."""
+        from .. import frames
+
+        rows = self.records if self.records is not None else ([self.data] if self.data else [])
+        return frames.to_frame(rows, self.frame)
+
+    def to_markdown(self, max_rows: int = _MD_ROWS) -> str:
+        """Short markdown for a model or a terminal: summary, a capped table, links, hints."""
+        parts = [self.summary]
+        if self.records:
+            cols = self.columns or tuple(self.records[0])[:6]
+            shown = self.records[:max_rows]
+            parts.append("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
+            parts[-1] += "".join(
+                "\n| " + " | ".join(_cell(r.get(c)) for c in cols) + " |" for r in shown)
+            rest = len(self.records) - len(shown)
+            if rest > 0:
+                parts.append(f"{rest} more rows in the structured result.")
+        if self.truncated:
+            parts.append("More exist on the server; raise `limit` to fetch them.")
+        if self.data is not None and self.records is None:
+            parts.append("\n".join(f"- **{k}**: {_cell(v, 200)}" for k, v in self.data.items()
+                                   if v not in (None, "", [], {}) and not isinstance(v, (dict, list))))
+        if self.links:
+            parts.append("\n".join(f"- {label}: {url}" for label, url in self.links.items()))
+        parts.extend(self.hints)
+        return "\n\n".join(p for p in parts if p)
+
+    def __repr__(self) -> str:
+        n = f", {len(self.records)} records" if self.records is not None else ""
+        return f"<ToolResult {self.summary!r}{n}>"
+
+
+def _cell(value: Any, width: int = 80) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,0 +1,56 @@
+"""Shared fixtures: an isolated environment, a real local backend on loopback, tool contexts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests._fixtures_bugsink import bugsink  # noqa: F401  (session fixture)
+
+_SENTRY_ENV = ("SENTRY_AUTH_TOKEN", "SENTRY_ORG", "SENTRY_PROJECT", "SENTRY_URL", "SENTRY_HOST",
+               "SENTRY_DSN", "SENTRY_RELEASE", "SENTRY_ENVIRONMENT", "SENTRY_DIST")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's Sentry settings or ~/.sentryclirc."""
+    for key in _SENTRY_ENV:
+        monkeypatch.delenv(key, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("SENTRY_IPY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator["LocalServer"]:
+    """One embedded backend for the session, on a free loopback port."""
+    from sentry_ipy.local import LocalServer
+
+    srv = LocalServer(tmp_path_factory.mktemp("local-backend")).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture()
+def ctx(local_server: "LocalServer") -> Iterator["ToolContext"]:
+    """A tool context with no Sentry configured, so it uses the local backend (as a new user would)."""
+    from sentry_ipy.config import Settings
+    from sentry_ipy.tools import ToolContext
+
+    context = ToolContext(Settings.resolve(), local_server=local_server)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+if os.environ.get("TYPE_CHECKING_ONLY"):  # pragma: no cover
+    from sentry_ipy.local import LocalServer
+    from sentry_ipy.tools import ToolContext

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests._fixtures_bugsink import bugsink  # noqa: F401  (session fixture)
+try:  # the Bugsink fixture module may be absent while it is being written
+    from tests._fixtures_bugsink import bugsink  # noqa: F401  (session fixture)
+except ImportError:  # pragma: no cover
+    pass
 
 _SENTRY_ENV = ("SENTRY_AUTH_TOKEN", "SENTRY_ORG", "SENTRY_PROJECT", "SENTRY_URL", "SENTRY_HOST",
                "SENTRY_DSN", "SENTRY_RELEASE", "SENTRY_ENVIRONMENT", "SENTRY_DIST")

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: sets up everything the tests need, then runs pytest.
+#
+#   bash tests/run.sh            # everything
+#   bash tests/run.sh -k mcp     # extra arguments go to pytest
+#
+# It creates .venv (the project, editable, with the test extra), .venv-bugsink (Bugsink, a real
+# independent ingest server, in its own venv) and .test-cache/inspector (the npm MCP Inspector).
+# Each step is idempotent and quiet when there is nothing to do.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+PY="${PYTHON:-python3}"
+
+step() { printf '==> %s\n' "$*"; }
+
+if [ ! -x .venv/bin/python ]; then
+    step "creating .venv"
+    "$PY" -m venv .venv
+fi
+step "installing sentry-ipy and its test extra into .venv"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+step "installing Bugsink into .venv-bugsink"
+bash tests/setup_bugsink.sh
+
+step "installing the MCP Inspector into .test-cache/inspector"
+bash tests/setup_inspector.sh
+
+step "running pytest"
+exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

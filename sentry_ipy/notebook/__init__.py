@@ -1,0 +1,63 @@
+"""The notebook face: magics and cell-error capture for IPython and Jupyter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["load", "unload"]
+
+_STATE_KEY = "_sentry_ipy_state"
+
+
+def load(shell: Any) -> None:
+    """Register the magics and the cell-error hook; loading twice changes nothing."""
+    if getattr(shell, _STATE_KEY, None) is not None:
+        return
+    from ._cells import CellCapture
+    from ._magics import SentryMagics
+    from .aliases import MAGIC_ALIASES
+
+    magics = SentryMagics(shell=shell)
+    shell.register_magics(magics)
+    for alias, tool_name in MAGIC_ALIASES.items():
+        if f"sentry_{alias}" in ("sentry_capture", "sentry_txn"):
+            continue
+        shell.register_magic_function(_alias_magic(magics, tool_name, f"%sentry_{alias}"),
+                                      magic_kind="line", magic_name=f"sentry_{alias}")
+    if magics not in shell.configurables:
+        shell.configurables.append(magics)
+    capture = CellCapture(shell, magics.capture_cell_error)
+    capture.enabled = magics.capture_cell_errors
+    magics.cell_capture = capture
+    shell.events.register("post_run_cell", capture)
+    setattr(shell, _STATE_KEY, (magics, capture))
+
+
+def unload(shell: Any) -> None:
+    """Undo :func:`load`: unregister the hook and the magics, close the context."""
+    state = getattr(shell, _STATE_KEY, None)
+    if state is None:
+        return
+    magics, capture = state
+    try:
+        shell.events.unregister("post_run_cell", capture)
+    except ValueError:
+        pass
+    if magics in shell.configurables:
+        shell.configurables.remove(magics)
+    line = shell.magics_manager.magics.get("line", {})
+    cell = shell.magics_manager.magics.get("cell", {})
+    for table in (line, cell):
+        for name in [n for n in table if n == "sentry" or n.startswith("sentry_")]:
+            del table[name]
+    magics.reset_context()
+    setattr(shell, _STATE_KEY, None)
+
+
+def _alias_magic(magics: Any, tool_name: str, prog: str) -> Any:
+    def magic(line: str) -> Any:
+        return magics.run(tool_name, line, prog)
+
+    magic.__name__ = prog.lstrip("%")
+    magic.__doc__ = f"Run {tool_name}: `{prog} -h` lists its options."
+    return magic

@@ -1,0 +1,128 @@
+"""Command-line parsers for magics, generated from a tool's parameter model.
+
+A required text field becomes a positional argument (``%sentry_issues backend``);
+every field is also an option in its seed spelling and in kebab case
+(``--projectSlug`` / ``--project-slug``). Objects and arrays take JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import json
+import re
+import shlex
+import typing
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..tools import ToolSpec
+
+__all__ = ["HelpShown", "MagicParser", "parse_magic_line", "tool_parser"]
+
+
+class HelpShown(Exception):
+    """Raised instead of exiting after ``-h`` printed the help."""
+
+
+class MagicParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that reports errors as ``UsageError`` and never exits the kernel."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} -h)")
+
+    def exit(self, status: int = 0, message: str | None = None) -> typing.NoReturn:
+        if message:
+            print(message)
+        raise HelpShown()
+
+
+def _kebab(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower().replace("_", "-")
+
+
+def _json_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected JSON, got {text!r}") from None
+
+
+def _field_kind(annotation: Any) -> tuple[str, tuple[str, ...]]:
+    """Classify a field: ('text'|'number'|'bool'|'json'|'list', enum choices)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return "text", tuple(str(a) for a in typing.get_args(annotation))
+    if origin is typing.Annotated:
+        return _field_kind(args[0])
+    if args and origin not in (list, dict):
+        return _field_kind(args[0])
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return "text", tuple(str(m.value) for m in annotation)
+    if annotation is bool:
+        return "bool", ()
+    if annotation in (int, float):
+        return "number", ()
+    if origin is list and args and args[0] is str:
+        return "list", ()
+    if origin in (list, dict) or annotation in (dict, list) or annotation is typing.Any:
+        return "json", ()
+    return "text", ()
+
+
+def tool_parser(spec: ToolSpec, prog: str) -> tuple[MagicParser, list[str]]:
+    """Build the parser for ``spec``; also return the field names it fills."""
+    first_line = spec.description.splitlines()[0]
+    parser = MagicParser(prog=prog, description=first_line, add_help=True,
+                         epilog=f"Tool: {spec.name}. Errors print one line; the cell still fails.")
+    fields: list[str] = []
+    positional_done = False
+    for name, info in spec.params.model_fields.items():
+        kind, choices = _field_kind(info.annotation)
+        help_text = (info.description or "").rstrip(".")
+        if info.default not in (None, ...) and not info.is_required():
+            help_text += f" (default: {info.default})"
+        fields.append(name)
+        conv: Any = _json_value if kind == "json" else None
+        if kind == "number":
+            conv = float
+        if info.is_required() and kind == "text" and not positional_done:
+            parser.add_argument(name, nargs="?", metavar=name, help=help_text,
+                                choices=choices or None)
+            positional_done = True
+            dest_opts = [f"--{name}"] + ([f"--{_kebab(name)}"] if _kebab(name) != name else [])
+            parser.add_argument(*dest_opts, dest=f"opt_{name}", metavar="VALUE", help=argparse.SUPPRESS)
+            continue
+        opts = [f"--{name}"] + ([f"--{_kebab(name)}"] if _kebab(name) != name else [])
+        if kind == "bool":
+            parser.add_argument(*opts, dest=name, action=argparse.BooleanOptionalAction,
+                                default=None, help=help_text)
+        elif kind == "list":
+            parser.add_argument(*opts, dest=name, nargs="+", metavar="VALUE", help=help_text)
+        else:
+            parser.add_argument(*opts, dest=name, type=conv, choices=choices or None,
+                                metavar="JSON" if kind == "json" else "VALUE", help=help_text)
+    parser.add_argument("-o", "--output", metavar="NAME",
+                        help="store the result in this variable instead of returning it")
+    return parser, fields
+
+
+def parse_magic_line(spec: ToolSpec, prog: str, line: str) -> tuple[dict[str, Any], str | None]:
+    """Parse a magic's line into (tool arguments, output variable name)."""
+    parser, fields = tool_parser(spec, prog)
+    try:
+        words = shlex.split(line, posix=True)
+    except ValueError as exc:
+        raise UsageError(f"{prog}: cannot split the line ({exc}); check the quotes.") from None
+    ns = vars(parser.parse_args(words))
+    args: dict[str, Any] = {}
+    for name in fields:
+        value = ns.get(name)
+        if ns.get(f"opt_{name}") is not None:
+            value = ns[f"opt_{name}"]
+        if value is not None:
+            args[name] = value
+    return args, ns.get("output")

@@ -1,0 +1,227 @@
+"""``SentryMagics``: the notebook face, thin over the tool registry.
+
+Every magic parses its line, looks the tool up, calls ``run_tool`` and renders
+the result: a DataFrame for lists, the ``ToolResult`` (markdown) otherwise.
+Expected errors become one ``UsageError`` line; the cell still fails.
+"""
+
+from __future__ import annotations
+
+import ast
+import shlex
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from traitlets import Bool, Unicode, observe
+
+from ._argparse import HelpShown, MagicParser, parse_magic_line
+
+__all__ = ["SentryMagics"]
+
+
+@magics_class
+class SentryMagics(Magics):
+    """Sentry in the notebook: ``%sentry TOOL ...``, ``%sentry_issues``, ``%sentry_capture``, ``%%sentry_txn``."""
+
+    dsn = Unicode(None, allow_none=True, config=True, help="DSN events are sent to (else SENTRY_DSN, else the local backend).")
+    url = Unicode(None, allow_none=True, config=True, help="Sentry web URL (else SENTRY_URL).")
+    org = Unicode(None, allow_none=True, config=True, help="Organization slug (else SENTRY_ORG).")
+    project = Unicode(None, allow_none=True, config=True, help="Default project slug (else SENTRY_PROJECT).")
+    release = Unicode(None, allow_none=True, config=True, help="Release stamped on events (else SENTRY_RELEASE).")
+    environment = Unicode(None, allow_none=True, config=True, help="Environment (else SENTRY_ENVIRONMENT).")
+    capture_cell_errors = Bool(True, config=True, help="Send exceptions raised by cells to Sentry.")
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self._ctx: Any = None
+        self.cell_capture: Any = None
+
+    # ------------------------------------------------------------ context
+    @observe("dsn", "url", "org", "project", "release", "environment")
+    def _settings_changed(self, change: Any) -> None:
+        self.reset_context()
+
+    @observe("capture_cell_errors")
+    def _capture_changed(self, change: Any) -> None:
+        if self.cell_capture is not None:
+            self.cell_capture.enabled = bool(change["new"])
+
+    def reset_context(self) -> None:
+        """Drop the tool context so the next call resolves settings again."""
+        if self._ctx is not None:
+            self._ctx.close()
+        self._ctx = None
+
+    @property
+    def context(self) -> Any:
+        """The kernel's tool context, built from traits, then env, then .sentryclirc."""
+        if self._ctx is None:
+            from ..config import Settings
+            from ..errors import SentryIpyError
+            from ..tools import ToolContext
+
+            try:
+                settings = Settings.resolve(dsn=self.dsn, url=self.url, org=self.org, project=self.project,
+                                            release=self.release, environment=self.environment)
+            except SentryIpyError as exc:
+                raise UsageError(f"{type(exc).__name__}: {exc}") from None
+            self._ctx = ToolContext(settings, progress=_progress_printer())
+        return self._ctx
+
+    def capture_cell_error(self, exc: BaseException, contexts: dict[str, Any], tags: dict[str, str]) -> Any:
+        """Send one cell exception (used by the ``post_run_cell`` hook)."""
+        return self.context.telemetry().capture_exception(exc, contexts=contexts, tags=tags)
+
+    # ------------------------------------------------------------- running
+    def run(self, tool_name: str, line: str, prog: str) -> Any:
+        """Parse ``line`` for ``tool_name``, run it and return what the cell should show."""
+        from ..errors import SentryIpyError
+        from ..tools import get_tool, run_tool
+
+        try:
+            spec = get_tool(tool_name)
+            args, output = parse_magic_line(spec, prog, line)
+            if spec.family == "api" and "projectSlug" in spec.params.model_fields \
+                    and "projectSlug" not in args:
+                default = self.context.effective_settings().project
+                if default:
+                    args["projectSlug"] = default
+            result = run_tool(spec.name, args, self.context)
+        except HelpShown:
+            return None
+        except SentryIpyError as exc:
+            raise UsageError(f"{type(exc).__name__}: {exc}") from None
+        value: Any = result.to_frame() if result.records is not None else result
+        if output:
+            self.shell.user_ns[output] = value
+            print(result.summary)
+            return None
+        return value
+
+    @line_magic
+    def sentry(self, line: str) -> Any:
+        """Run any sentry-ipy tool: ``%sentry list_issues backend --query "is:unresolved"``.
+
+        With no arguments, list the tools. ``%sentry TOOL -h`` shows a tool's options.
+        """
+        words = line.strip().split(None, 1)
+        if not words or words[0] in ("-h", "--help", "help"):
+            return _tool_table()
+        return self.run(words[0], words[1] if len(words) > 1 else "", f"%sentry {words[0]}")
+
+    @line_magic
+    def sentry_capture(self, line: str) -> Any:
+        """Send a message, or the last exception: ``%sentry_capture [MESSAGE] [--level LEVEL]``.
+
+        Without a message it sends the exception of the last failed cell (``sys.last_value``).
+        """
+        import sys
+
+        parser = MagicParser(prog="%sentry_capture", description=self.sentry_capture.__doc__.splitlines()[0])
+        parser.add_argument("message", nargs="*", help="text of the message (omit to send the last exception)")
+        parser.add_argument("-l", "--level", choices=("fatal", "error", "warning", "info", "debug"))
+        try:
+            ns = parser.parse_args(shlex.split(line))
+        except HelpShown:
+            return None
+        if ns.message:
+            args = {"message": " ".join(ns.message)} | ({"level": ns.level} if ns.level else {})
+            return self.run("sentry_capture_message", _as_line(args), "%sentry_capture")
+        exc = getattr(sys, "last_value", None)
+        if exc is None:
+            raise UsageError("%sentry_capture: no cell has failed yet; give a message to send instead.")
+        from ..errors import SentryIpyError
+
+        try:
+            event_id = self.context.telemetry().capture_exception(exc, level=ns.level)
+        except SentryIpyError as exc2:
+            raise UsageError(f"{type(exc2).__name__}: {exc2}") from None
+        print(f"Sent {type(exc).__name__} as event {event_id}.")
+        return None
+
+    @cell_magic
+    def sentry_txn(self, line: str, cell: str) -> Any:
+        """Run the cell as a performance transaction: ``%%sentry_txn NAME [--op OP]``.
+
+        The cell runs like ``%%time`` runs it (its last expression is shown);
+        an exception marks the transaction ``internal_error`` and is re-raised.
+        """
+        from ..errors import SentryIpyError
+        from ..tools import run_tool
+
+        parser = MagicParser(prog="%%sentry_txn", description=(self.sentry_txn.__doc__ or "").splitlines()[0])
+        parser.add_argument("name", nargs="*", help="transaction name (default: cell N)")
+        parser.add_argument("--op", default="notebook.cell", help="operation (default notebook.cell)")
+        try:
+            ns = parser.parse_args(shlex.split(line))
+        except HelpShown:
+            return None
+        name = " ".join(ns.name) or f"cell {self.shell.execution_count}"
+        try:
+            run_tool("sentry_start_transaction", {"name": name, "op": ns.op}, self.context)
+        except SentryIpyError as exc:
+            raise UsageError(f"{type(exc).__name__}: {exc}") from None
+        status = "ok"
+        try:
+            return _run_cell_body(self.shell, cell)
+        except BaseException:
+            status = "internal_error"
+            raise
+        finally:
+            try:
+                done = run_tool("sentry_finish_transaction", {"status": status}, self.context)
+                print(done.summary)
+            except SentryIpyError as exc:
+                print(f"sentry-ipy: {exc}")
+
+
+def _run_cell_body(shell: Any, cell: str) -> Any:
+    """Execute ``cell`` in the user namespace and return its last expression's value."""
+    source = shell.transform_cell(cell)
+    tree = shell.compile.ast_parse(source)
+    tree = shell.transform_ast(tree)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    ns = shell.user_ns
+    exec(shell.compile(tree, "<sentry_txn>", "exec"), ns)  # noqa: S102 - running the user's cell
+    if last is not None:
+        return eval(shell.compile(last, "<sentry_txn>", "eval"), ns)  # noqa: S307
+    return None
+
+
+def _as_line(args: dict[str, Any]) -> str:
+    return " ".join(f"--{k} {shlex.quote(str(v))}" for k, v in args.items())
+
+
+def _tool_table() -> Any:
+    from ..tools import ToolResult, registry
+    from .aliases import MAGIC_ALIASES
+
+    by_tool = {v: k for k, v in MAGIC_ALIASES.items()}
+    rows = [{"tool": s.name.removeprefix("sentry_"), "magic": f"%sentry_{by_tool[s.name]}" if s.name in by_tool else "",
+             "family": s.family, "writes": s.writes, "what": s.description.splitlines()[0]}
+            for s in registry().values()]
+    return ToolResult(summary=f"{len(rows)} tools; `%sentry TOOL -h` shows a tool's options.", records=rows,
+                      columns=("tool", "magic", "family", "what"))
+
+
+def _progress_printer() -> Any:
+    """Progress for long fetches: a tqdm bar when tqdm is installed and a frontend is attached."""
+    bars: dict[str, Any] = {}
+
+    def progress(done: int, total: int | None, message: str) -> None:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return
+        bar = bars.get("bar")
+        if bar is None:
+            bar = bars["bar"] = tqdm(total=total, unit="rows", leave=False, desc="Sentry")
+        bar.update(done - bar.n)
+        if total is not None and done >= total:
+            bar.close()
+            bars.clear()
+
+    return progress

@@ -1,0 +1,150 @@
+"""The notebook face in a real IPython shell, against the local backend over loopback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+IPython = pytest.importorskip("IPython")
+
+
+@pytest.fixture()
+def ip(local_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A real InteractiveShell with the extension loaded, pointed at the local backend by env."""
+    from IPython.testing.globalipapp import start_ipython
+
+    monkeypatch.setenv("SENTRY_URL", local_server.url)
+    monkeypatch.setenv("SENTRY_AUTH_TOKEN", local_server.token)
+    monkeypatch.setenv("SENTRY_ORG", local_server.org_slug)
+    monkeypatch.setenv("SENTRY_PROJECT", "notebook")
+    monkeypatch.setenv("SENTRY_DSN", local_server.dsn())
+    shell = start_ipython()
+    shell.run_line_magic("load_ext", "sentry_ipy")
+    try:
+        yield shell
+    finally:
+        shell.run_line_magic("unload_ext", "sentry_ipy")
+        import sentry_sdk
+
+        sentry_sdk.get_client().close()
+        sentry_sdk.init()
+
+
+def _events(local_server: Any, predicate: Any, timeout: float = 5.0) -> list[dict[str, Any]]:
+    """Raw payloads stored by the backend that match ``predicate`` (polls briefly: delivery is async)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [e for e in local_server.store.events() if predicate(e)]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def test_load_twice_registers_once_and_unload_removes_everything(ip: Any) -> None:
+    ip.run_line_magic("load_ext", "sentry_ipy")  # already loaded: no-op
+    hooks = [cb for cb in ip.events.callbacks["post_run_cell"] if type(cb).__name__ == "CellCapture"]
+    assert len(hooks) == 1
+    assert "sentry" in ip.magics_manager.magics["line"]
+    assert "sentry_txn" in ip.magics_manager.magics["cell"]
+    ip.run_line_magic("unload_ext", "sentry_ipy")
+    assert not [cb for cb in ip.events.callbacks["post_run_cell"] if type(cb).__name__ == "CellCapture"]
+    assert not [n for n in ip.magics_manager.magics["line"] if n.startswith("sentry")]
+    ip.run_line_magic("load_ext", "sentry_ipy")  # the fixture unloads again
+
+
+def test_cell_exception_is_captured_with_cell_and_kernel_context(ip: Any, local_server: Any) -> None:
+    marker = "cell-capture-marker-8127"
+    result = ip.run_cell(f"raise ValueError({marker!r})", store_history=True)
+    assert isinstance(result.error_in_exec, ValueError)
+    ip.run_line_magic("sentry", "--help")  # any later cell; flush happens below
+    import sentry_sdk
+
+    sentry_sdk.flush(5)
+    found = _events(local_server, lambda e: marker in json.dumps(e.get("exception", {})))
+    assert found, "the cell's exception did not reach the backend"
+    event = found[-1]
+    assert event["contexts"]["cell"]["source"] == f"raise ValueError({marker!r})"
+    assert event["contexts"]["cell"]["execution_count"] == result.execution_count
+    assert event["contexts"]["kernel"]["python"] == sys.version.split()[0]
+    assert event["tags"]["mechanism"] == "notebook_cell"
+
+
+def test_capture_can_be_turned_off_with_config(ip: Any, local_server: Any) -> None:
+    ip.run_line_magic("config", "SentryMagics.capture_cell_errors = False")
+    marker = "not-captured-marker-5521"
+    ip.run_cell(f"raise KeyError({marker!r})")
+    import sentry_sdk
+
+    sentry_sdk.flush(2)
+    assert not _events(local_server, lambda e: marker in json.dumps(e), timeout=0.5)
+    ip.run_line_magic("config", "SentryMagics.capture_cell_errors = True")
+
+
+def test_issues_magic_returns_a_typed_dataframe(ip: Any, local_server: Any) -> None:
+    ip.run_line_magic("sentry_capture", '"dataframe probe message" --level warning')
+    import sentry_sdk
+
+    sentry_sdk.flush(5)
+    frame = ip.run_line_magic("sentry", 'list_issues notebook --query ""')
+    import pandas as pd
+
+    assert isinstance(frame, pd.DataFrame)
+    assert "dataframe probe message" in set(frame["title"])
+    assert str(frame["count"].dtype) == "Int64"
+    assert "datetime64" in str(frame["lastSeen"].dtype)
+
+
+def test_output_option_stores_the_frame(ip: Any) -> None:
+    assert ip.run_line_magic("sentry", 'list_projects -o projects') is None
+    assert "notebook" in set(ip.user_ns["projects"]["slug"])
+
+
+def test_bad_input_is_one_usage_error_line(ip: Any) -> None:
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError) as err:
+        ip.run_line_magic("sentry", "get_issue NOPE-ZZZZZZ")
+    text = str(err.value)
+    assert text.startswith("NotFoundError: ") and "\n" not in text
+    with pytest.raises(UsageError, match="no tool named"):
+        ip.run_line_magic("sentry", "no_such_tool")
+    with pytest.raises(UsageError, match="--level"):
+        ip.run_line_magic("sentry_capture", "hi --level loud")
+
+
+def test_help_prints_and_returns_nothing(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert ip.run_line_magic("sentry", "list_issues -h") is None
+    out = capsys.readouterr().out
+    assert "--query" in out and "projectSlug" in out
+
+
+def test_sentry_txn_runs_the_cell_and_sends_a_transaction(ip: Any, local_server: Any) -> None:
+    value = ip.run_cell_magic("sentry_txn", "load prices --op etl.load", "x = 20\nx * 2 + 2")
+    assert value == 42 and ip.user_ns["x"] == 20
+    import sentry_sdk
+
+    sentry_sdk.flush(5)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        txns = [t for t in local_server.store.transactions() if t.get("transaction") == "load prices"]
+        if txns:
+            break
+        time.sleep(0.05)
+    assert txns and txns[-1]["contexts"]["trace"]["op"] == "etl.load"
+    assert txns[-1]["contexts"]["trace"]["status"] == "ok"
+    with pytest.raises(ZeroDivisionError):
+        ip.run_cell_magic("sentry_txn", "failing cell", "1/0")
+
+
+def test_load_ext_does_not_import_heavy_libraries() -> None:
+    code = ("from IPython.testing.globalipapp import start_ipython; ip = start_ipython(); "
+            "ip.run_line_magic('load_ext', 'sentry_ipy'); import sys; "
+            "print(sorted(m for m in ('pandas', 'httpx', 'sentry_sdk', 'mcp', 'pydantic') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -1,0 +1,138 @@
+"""``sentry-ipy-mcp``: run the MCP server over stdio (default) or streamable HTTP.
+
+stdout belongs to the protocol; every log line and notice goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+__all__ = ["build_parser", "main"]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+_DESCRIPTION = """\
+Serve sentry-ipy's Sentry tools to MCP clients (Claude, Cursor, VS Code...).
+
+Settings come from these flags, then SENTRY_* environment variables
+(SENTRY_AUTH_TOKEN, SENTRY_ORG, SENTRY_PROJECT, SENTRY_URL, SENTRY_DSN,
+SENTRY_RELEASE, SENTRY_ENVIRONMENT), then ~/.sentryclirc. With no token and no
+URL the tools use an embedded local Sentry-compatible backend.
+"""
+
+_EPILOG = """\
+examples:
+  sentry-ipy-mcp                                 stdio, for Claude Desktop / Code, Cursor, VS Code
+  sentry-ipy-mcp --read-only --toolsets api      only the tools that read Sentry data
+  sentry-ipy-mcp --http --port 8765 --auth-token-env MCP_TOKEN
+                                                 streamable HTTP at http://127.0.0.1:8765/mcp
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface, kept separate so ``sentry-ipy mcp`` can share it."""
+    p = argparse.ArgumentParser(prog="sentry-ipy-mcp", description=_DESCRIPTION, epilog=_EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    t = p.add_argument_group("transport")
+    t.add_argument("--http", action="store_true",
+                   help="serve streamable HTTP instead of stdio")
+    t.add_argument("--host", default=DEFAULT_HOST,
+                   help=f"address to bind with --http (default {DEFAULT_HOST}; keep loopback "
+                        "unless you also set --auth-token-env)")
+    t.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"port for --http (default {DEFAULT_PORT}; 0 picks a free one, "
+                        "printed on stderr)")
+    t.add_argument("--path", default="/mcp", help="endpoint path for --http (default /mcp)")
+    t.add_argument("--auth-token-env", metavar="NAME",
+                   help="name of an environment variable holding a token that HTTP clients "
+                        "must send as 'Authorization: Bearer <token>'")
+    t.add_argument("--allowed-host", action="append", default=[], metavar="HOST",
+                   help="extra Host header name to accept with --http (repeatable); other "
+                        "hosts are refused to block DNS rebinding")
+    s = p.add_argument_group("tools")
+    s.add_argument("--read-only", action="store_true",
+                   help="hide every tool that writes (captures, creates, changes scope)")
+    s.add_argument("--toolsets", metavar="LIST",
+                   help="comma-separated toolsets: sdk, api, a module (issues, capture, ...) "
+                        "or a tool name; default all")
+    c = p.add_argument_group("sentry")
+    c.add_argument("--org", help="organization slug (SENTRY_ORG)")
+    c.add_argument("--project", help="default project slug (SENTRY_PROJECT)")
+    c.add_argument("--url", help="Sentry web URL, e.g. https://sentry.io or https://de.sentry.io "
+                                 "(SENTRY_URL)")
+    c.add_argument("--dsn", help="DSN the SDK tools send events to (SENTRY_DSN)")
+    c.add_argument("--release", help="release stamped on events and sessions (SENTRY_RELEASE)")
+    c.add_argument("--environment", help="environment stamped on events (SENTRY_ENVIRONMENT)")
+    p.add_argument("--log-level", default="WARNING", type=str.upper,
+                   choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                   help="stderr log level (default WARNING)")
+    return p
+
+
+def _say(message: str) -> None:
+    print(f"sentry-ipy-mcp: {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, build the server and serve until the client goes away.
+
+    Returns the exit status: 0 after a clean shutdown, 2 for a configuration
+    problem (explained in one line on stderr).
+    """
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from ..config import Settings
+    from ..errors import SentryIpyError
+
+    token: str | None = None
+    try:
+        settings = Settings.resolve(org=args.org, project=args.project, url=args.url,
+                                    dsn=args.dsn, release=args.release,
+                                    environment=args.environment)
+        if args.auth_token_env:
+            token = os.environ.get(args.auth_token_env, "").strip()
+            if not token:
+                _say(f"--auth-token-env {args.auth_token_env}: that environment variable is "
+                     "empty or unset; export a long random token in it.")
+                return 2
+        from ._server import build_mcp_server
+
+        server = build_mcp_server(settings, read_only=args.read_only, toolsets=args.toolsets)
+    except SentryIpyError as exc:
+        from ..scrub import redact_text
+
+        _say(redact_text(str(exc)))
+        return 2
+
+    if settings.uses_local_backend:
+        from ..tools import shared_local_server
+
+        local = shared_local_server()
+        _say(f"no SENTRY_AUTH_TOKEN or SENTRY_URL set: the tools use the embedded local "
+             f"backend at {local.url}.")
+    if args.http and token is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+        _say(f"warning: serving {args.host} without --auth-token-env; anyone who can reach "
+             "it can use your Sentry token.")
+    try:
+        if args.http:
+            from ._http import serve_http
+
+            serve_http(server, host=args.host, port=args.port, path=args.path, token=token,
+                       extra_hosts=args.allowed_host, log_level=args.log_level,
+                       announce=lambda url: _say(f"serving MCP over streamable HTTP at {url}"))
+        else:
+            server.run("stdio")
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        _say(f"cannot serve on {args.host}:{args.port} ({exc.strerror or exc}); pick another "
+             "--port.")
+        return 2
+    return 0

@@ -48,8 +48,9 @@ class Store:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=OFF")
+        with self._lock:
+            apply_schema(self._conn)  # executescript commits on its own
         with self.tx():
-            apply_schema(self._conn)
             seed(self._conn)
 
     # -- plumbing -----------------------------------------------------------

@@ -1,0 +1,229 @@
+"""HTTP plumbing shared by the API handlers: errors, auth, paging, headers.
+
+Handlers stay thin: they raise :class:`ApiError` for any expected failure,
+call :func:`paginate` for lists and look objects up with :func:`get_org` /
+:func:`get_project`. The ASGI middleware here checks the bearer token and adds
+Sentry's rate-limit headers to every ``/api/0/`` response, so no handler can
+forget them.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from ._clock import PeriodError, time_window
+from ._store import Store
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = [
+    "ApiError",
+    "ApiMiddleware",
+    "Context",
+    "bool_param",
+    "ctx",
+    "get_org",
+    "get_project",
+    "int_param",
+    "json_body",
+    "paginate",
+    "respond",
+    "window",
+]
+
+NOT_FOUND = "The requested resource does not exist"
+
+
+@dataclass
+class Context:
+    """Per-server state the handlers need (put in each request's ASGI scope)."""
+
+    store: Store
+    token: str
+    url: str = ""
+    workflows: bool = True
+
+
+class ApiError(Exception):
+    """An expected API failure rendered as JSON (``{"detail": ...}`` by default)."""
+
+    def __init__(self, status: int, detail: Any = NOT_FOUND) -> None:
+        super().__init__(str(detail))
+        self.status = status
+        self.body = detail if isinstance(detail, (dict, list)) else {"detail": str(detail)}
+
+
+def ctx(request: Request) -> Context:
+    """Return the server context of a request."""
+    context: Context = request.scope["sentry_ipy.ctx"]
+    return context
+
+
+def respond(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    """Render JSON the way the rest of the API does."""
+    return JSONResponse(data, status_code=status, headers=headers)
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """Decode a JSON object body or raise a 400 with a readable detail."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, f"Malformed JSON body: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "The request body must be a JSON object.")
+    return data
+
+
+def int_param(request: Request, name: str, default: int, lo: int = 1, hi: int = 100) -> int:
+    """Read a bounded integer query parameter (400 if not a number)."""
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"Invalid {name}: {raw!r} is not an integer.") from None
+    if value < lo:
+        raise ApiError(400, f"Invalid {name}: must be at least {lo}.")
+    return min(value, hi)
+
+
+def bool_param(request: Request, name: str) -> bool:
+    """Read a truthy query flag (``1``, ``true``, ``yes``)."""
+    return (request.query_params.get(name) or "").lower() in ("1", "true", "yes", "on")
+
+
+def window(request: Request, default: str | None = "14d") -> tuple[float | None, float | None]:
+    """Resolve the request's time window or raise a 400."""
+    try:
+        return time_window(request.query_params, default)
+    except PeriodError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+def get_org(request: Request) -> dict[str, Any]:
+    """Look up ``{organization_id_or_slug}`` or raise a 404."""
+    org = ctx(request).store.org(request.path_params["org"])
+    if org is None:
+        raise ApiError(404, NOT_FOUND)
+    return org
+
+
+def get_project(request: Request, org: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Look up ``{project_id_or_slug}`` inside the org or raise a 404."""
+    org = org or get_org(request)
+    project = ctx(request).store.project(org["id"], request.path_params["project"])
+    if project is None:
+        raise ApiError(404, NOT_FOUND)
+    return project
+
+
+def _cursor_offset(request: Request) -> int:
+    raw = request.query_params.get("cursor") or ""
+    if not raw:
+        return 0
+    parts = raw.split(":")
+    try:
+        return max(int(parts[1]) if len(parts) >= 2 else int(parts[0]), 0)
+    except ValueError:
+        raise ApiError(400, f"Invalid cursor parameter {raw!r}.") from None
+
+
+def _link(request: Request, cursor: str, rel: str, results: bool) -> str:
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    params.append(("cursor", cursor))
+    url = f"{ctx(request).url}{request.url.path}?{urlencode(params, safe=':')}"
+    flag = "true" if results else "false"
+    return f'<{url}>; rel="{rel}"; results="{flag}"; cursor="{cursor}"'
+
+
+def paginate(
+    request: Request,
+    items: list[Any],
+    *,
+    size_param: str = "per_page",
+    default_size: int = 100,
+    wrap: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    """Slice ``items`` by ``cursor`` and add Sentry's two-entry Link header.
+
+    Args:
+        items: the full, already sorted result list.
+        size_param: ``per_page`` for most lists, ``limit`` for issue lists.
+        wrap: put the page under this key (``data`` for Discover/replays).
+        extra: further top-level keys when wrapped (e.g. Discover ``meta``).
+    """
+    size = int_param(request, size_param, default_size)
+    offset = _cursor_offset(request)
+    page = items[offset : offset + size]
+    has_next = offset + size < len(items)
+    prev_cursor = f"0:{max(offset - size, 0)}:1"
+    next_cursor = f"0:{offset + size}:0"
+    link = ", ".join(
+        [
+            _link(request, prev_cursor, "previous", offset > 0),
+            _link(request, next_cursor, "next", has_next),
+        ]
+    )
+    body: Any = page if wrap is None else {wrap: page, **(extra or {})}
+    return respond(body, headers={"Link": link})
+
+
+def _rate_headers() -> list[tuple[bytes, bytes]]:
+    reset = str(int(time.time()) + 1).encode()
+    return [
+        (b"x-sentry-rate-limit-limit", b"40"),
+        (b"x-sentry-rate-limit-remaining", b"39"),
+        (b"x-sentry-rate-limit-reset", reset),
+        (b"x-sentry-rate-limit-concurrentlimit", b"25"),
+        (b"x-sentry-rate-limit-concurrentremaining", b"24"),
+    ]
+
+
+class ApiMiddleware:
+    """Check the bearer token and stamp rate-limit headers on ``/api/0/``."""
+
+    def __init__(self, app: ASGIApp, context: Context, router: Any) -> None:
+        self.app = app
+        self.context = context
+        self.router = router
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["sentry_ipy.ctx"] = self.context
+        scope["app"] = self.router  # makes Starlette raise HTTPException for 404/405
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/api/0/"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        auth = headers.get(b"authorization", b"").decode("latin-1").strip()
+        scheme, _, token = auth.partition(" ")
+        ok = scheme.lower() == "bearer" and secrets.compare_digest(
+            token.strip().encode(), self.context.token.encode()
+        )
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                message["headers"] = list(message.get("headers") or []) + _rate_headers()
+            await send(message)
+
+        if not ok:
+            detail = "Invalid token" if token else "Authentication credentials were not provided."
+            response = JSONResponse({"detail": detail}, status_code=401)
+            await response(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,274 @@
+"""Turn accepted envelope items into rows: events, issues, sessions, outcomes.
+
+Each function takes the store, the target project row and one decoded item
+payload. Writes of one item happen in one transaction so an issue counter and
+the event that bumped it can never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from ._clock import now, parse_timestamp
+from ._envelope import Envelope, EnvelopeError
+from ._grouping import event_message, event_type, group_info
+from ._store import Store
+
+__all__ = [
+    "ITEM_CATEGORIES",
+    "normalise_event_id",
+    "process_envelope",
+    "record_outcome",
+    "save_event",
+    "user_key",
+]
+
+ITEM_CATEGORIES = {
+    "event": "error",
+    "transaction": "transaction",
+    "replay_event": "replay",
+    "replay_recording": "replay",
+    "attachment": "attachment",
+    "session": "session",
+    "sessions": "session",
+    "profile": "profile",
+    "check_in": "monitor",
+    "log": "log_item",
+}
+
+
+def normalise_event_id(value: Any) -> str:
+    """Return a 32-hex event ID; invent one when the SDK sent none."""
+    text = str(value or "").replace("-", "").strip().lower()
+    if len(text) == 32 and all(c in "0123456789abcdef" for c in text):
+        return text
+    return uuid.uuid4().hex
+
+
+def user_key(user: Any) -> str | None:
+    """Identify a user the way Sentry counts them (id, email, username, ip)."""
+    if not isinstance(user, dict):
+        return None
+    for field in ("id", "email", "username", "ip_address"):
+        if user.get(field):
+            return f"{field}:{user[field]}"
+    return None
+
+
+def record_outcome(
+    store: Store,
+    org_id: int,
+    project_id: int | None,
+    outcome: str,
+    category: str,
+    reason: str | None = None,
+    quantity: int = 1,
+    timestamp: float | None = None,
+) -> None:
+    """Append one row to the outcomes table that ``stats_v2`` reads."""
+    store.execute(
+        "INSERT INTO outcomes (org_id, project_id, timestamp, outcome, category, reason, quantity)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (org_id, project_id, timestamp or now(), outcome, category, reason, int(quantity)),
+    )
+
+
+def _upsert_issue(store: Store, project: dict[str, Any], payload: dict[str, Any], ts: float) -> int:
+    info = group_info(payload)
+    release = payload.get("release") or None
+    level = str(payload.get("level") or "error")
+    conn_issue = store.one(
+        "SELECT * FROM issues WHERE project_id = ? AND hash = ?", (project["id"], info["hash"])
+    )
+    if conn_issue is None:
+        seq_row = store.one("SELECT next_short_id FROM projects WHERE id = ?", (project["id"],))
+        seq = int(seq_row["next_short_id"]) if seq_row else 1
+        store.execute("UPDATE projects SET next_short_id = ? WHERE id = ?", (seq + 1, project["id"]))
+        return store.execute(
+            "INSERT INTO issues (project_id, short_seq, hash, type, title, culprit, level, logger,"
+            " platform, metadata, status, substatus, first_seen, last_seen, times_seen,"
+            " first_release, last_release, is_unhandled)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unresolved', 'new', ?, ?, 1, ?, ?, ?)",
+            (
+                project["id"], seq, info["hash"], info["type"], info["title"], info["culprit"],
+                level, payload.get("logger"), payload.get("platform") or "python",
+                json.dumps(info["metadata"]), ts, ts, release, release, int(info["unhandled"]),
+            ),
+        )
+    issue_id = int(conn_issue["id"])
+    status, substatus = conn_issue["status"], conn_issue["substatus"]
+    if status == "resolved":
+        status, substatus = "unresolved", "regressed"
+        store.execute(
+            "INSERT INTO issue_activity (issue_id, type, data, date_created) VALUES (?, ?, ?, ?)",
+            (issue_id, "set_regression", json.dumps({"version": release or ""}), now()),
+        )
+    elif status == "unresolved" and substatus == "new":
+        substatus = "ongoing"
+    store.execute(
+        "UPDATE issues SET last_seen = MAX(last_seen, ?), first_seen = MIN(first_seen, ?),"
+        " times_seen = times_seen + 1, last_release = COALESCE(?, last_release),"
+        " first_release = COALESCE(first_release, ?), status = ?, substatus = ?,"
+        " is_unhandled = MAX(is_unhandled, ?) WHERE id = ?",
+        (ts, ts, release, release, status, substatus, int(info["unhandled"]), issue_id),
+    )
+    return issue_id
+
+
+def save_event(store: Store, project: dict[str, Any], payload: dict[str, Any]) -> str:
+    """Store an error, message or transaction event and group errors into issues.
+
+    Duplicates (same event ID in the same project) are accepted but not
+    counted again, as Sentry does.
+
+    Returns:
+        the event ID.
+
+    Raises:
+        EnvelopeError: if the payload is not a JSON object.
+    """
+    if not isinstance(payload, dict):
+        raise EnvelopeError("Event payload must be a JSON object.")
+    event_id = normalise_event_id(payload.get("event_id"))
+    payload["event_id"] = event_id
+    received = now()
+    ts = parse_timestamp(payload.get("timestamp"), received) or received
+    etype = event_type(payload)
+    user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
+    ukey = user_key(user)
+    release = payload.get("release") or None
+    contexts = payload.get("contexts") if isinstance(payload.get("contexts"), dict) else {}
+    trace = contexts.get("trace") if isinstance(contexts.get("trace"), dict) else {}
+    org_id = int(project["org_id"])
+    with store.tx():
+        if store.one(
+            "SELECT 1 FROM events WHERE project_id = ? AND event_id = ?", (project["id"], event_id)
+        ):
+            return event_id
+        issue_id: int | None = None
+        title = str(payload.get("transaction") or "<unlabeled transaction>")
+        culprit: str | None = None
+        if etype != "transaction":
+            issue_id = _upsert_issue(store, project, payload, ts)
+            issue = store.one("SELECT title, culprit FROM issues WHERE id = ?", (issue_id,))
+            info = group_info(payload)
+            title, culprit = info["title"], info["culprit"]
+            if ukey and issue:
+                store.execute(
+                    "INSERT OR IGNORE INTO issue_users (issue_id, user_key) VALUES (?, ?)",
+                    (issue_id, ukey),
+                )
+        store.execute(
+            "INSERT INTO events (event_id, project_id, issue_id, type, timestamp, received, level,"
+            " title, message, culprit, transaction_name, release, environment, user_key,"
+            " user_email, platform, trace_id, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event_id, project["id"], issue_id, etype, ts, received,
+                None if etype == "transaction" else str(payload.get("level") or "error"),
+                title, event_message(payload), culprit, payload.get("transaction"), release,
+                payload.get("environment"), ukey, user.get("email"),
+                payload.get("platform") or "python", trace.get("trace_id"), json.dumps(payload),
+            ),
+        )
+        column = "first_transaction" if etype == "transaction" else "first_event"
+        store.execute(
+            f"UPDATE projects SET {column} = COALESCE({column}, ?) WHERE id = ?",
+            (received, project["id"]),
+        )
+        record_outcome(
+            store, org_id, project["id"], "accepted",
+            "transaction" if etype == "transaction" else "error", timestamp=received,
+        )
+        if release:
+            store.ensure_release(org_id, str(release), [int(project["id"])])
+    return event_id
+
+
+def _save_session(store: Store, project: dict[str, Any], payload: Any, kind: str) -> None:
+    if not isinstance(payload, dict):
+        raise EnvelopeError(f"{kind} payload must be a JSON object.")
+    attrs = payload.get("attrs") if isinstance(payload.get("attrs"), dict) else {}
+    release = attrs.get("release")
+    if kind == "session" and not payload.get("sid"):
+        raise EnvelopeError("Session payload needs a sid.")
+    if not release:
+        raise EnvelopeError(f"{kind} payload needs attrs.release.")
+    with store.tx():
+        store.execute(
+            "INSERT INTO sessions (project_id, kind, sid, did, status, release, environment,"
+            " started, received, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                project["id"], kind, payload.get("sid"), payload.get("did"),
+                payload.get("status"), release, attrs.get("environment"),
+                parse_timestamp(payload.get("started")), now(), json.dumps(payload),
+            ),
+        )
+        store.execute("UPDATE projects SET has_sessions = 1 WHERE id = ?", (project["id"],))
+        store.ensure_release(int(project["org_id"]), str(release), [int(project["id"])], health=True)
+
+
+def _save_replay(store: Store, project: dict[str, Any], payload: Any) -> None:
+    if not isinstance(payload, dict) or not payload.get("replay_id"):
+        raise EnvelopeError("replay_event payload needs a replay_id.")
+    ts = parse_timestamp(payload.get("timestamp"), now()) or now()
+    replay_id = str(payload["replay_id"]).replace("-", "").lower()
+    with store.tx():
+        store.execute(
+            "INSERT INTO replays (project_id, replay_id, segment_id, timestamp, received, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (project["id"], replay_id, payload.get("segment_id"), ts, now(), json.dumps(payload)),
+        )
+        store.execute("UPDATE projects SET has_replays = 1 WHERE id = ?", (project["id"],))
+        record_outcome(store, int(project["org_id"]), project["id"], "accepted", "replay")
+        if payload.get("release"):
+            store.ensure_release(int(project["org_id"]), str(payload["release"]), [int(project["id"])])
+
+
+def _save_client_report(store: Store, project: dict[str, Any], payload: Any) -> None:
+    if not isinstance(payload, dict):
+        raise EnvelopeError("client_report payload must be a JSON object.")
+    ts = parse_timestamp(payload.get("timestamp"), now())
+    for entry in payload.get("discarded_events") or []:
+        if not isinstance(entry, dict):
+            continue
+        record_outcome(
+            store, int(project["org_id"]), project["id"], "client_discard",
+            str(entry.get("category") or "error"), str(entry.get("reason") or "unknown"),
+            int(entry.get("quantity") or 0), ts,
+        )
+
+
+def process_envelope(store: Store, project: dict[str, Any], envelope: Envelope) -> tuple[str | None, list[str]]:
+    """Store every supported item of an envelope.
+
+    Returns:
+        ``(event_id, errors)``: the ID of the event or transaction (or the
+        envelope header's), and one message per malformed item (each also
+        recorded as an ``invalid`` outcome).
+    """
+    event_id = envelope.headers.get("event_id")
+    errors: list[str] = []
+    for item in envelope.items:
+        kind = item.type
+        try:
+            if kind in ("event", "transaction"):
+                payload = item.json()
+                if isinstance(payload, dict) and kind == "transaction":
+                    payload.setdefault("type", "transaction")
+                event_id = save_event(store, project, payload)
+            elif kind in ("session", "sessions"):
+                _save_session(store, project, item.json(), "session" if kind == "session" else "aggregates")
+            elif kind == "replay_event":
+                _save_replay(store, project, item.json())
+            elif kind == "client_report":
+                _save_client_report(store, project, item.json())
+        except EnvelopeError as exc:
+            errors.append(str(exc))
+            record_outcome(
+                store, int(project["org_id"]), project["id"], "invalid",
+                ITEM_CATEGORIES.get(kind, "default"), "invalid_" + (kind or "item"),
+            )
+    return (str(event_id) if event_id else None), errors

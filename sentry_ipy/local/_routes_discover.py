@@ -1,0 +1,209 @@
+"""``GET organizations/{o}/events/``: the Discover subset over stored events.
+
+Rows are filtered in Python (a local store is small), then grouped by the
+non-aggregate fields when any aggregate (``count()``, ``last_seen()``,
+``count_unique(user)``) is selected, as Discover does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ._clock import iso
+from ._grouping import exception_values, short_id
+from ._http import ApiError, ctx, get_org, paginate, window
+from ._query import Term, match_any, parse_query
+from ._routes_issues import project_filter
+
+__all__ = ["FIELD_TYPES", "routes"]
+
+FIELD_TYPES = {
+    "id": "string", "title": "string", "timestamp": "date", "issue": "string",
+    "issue.id": "integer", "level": "string", "culprit": "string", "project": "string",
+    "project.id": "integer", "project.name": "string", "message": "string", "release": "string",
+    "environment": "string", "transaction": "string", "event.type": "string",
+    "user.email": "string", "trace": "string", "platform": "string",
+    "transaction.duration": "duration",
+    "count()": "integer", "last_seen()": "date", "count_unique(user)": "integer",
+}
+_AGGREGATES = {"count()", "last_seen()", "count_unique(user)"}
+_DATASETS = {"errors": ("error", "default"), "transactions": ("transaction",), "discover": ("error", "default", "transaction")}
+
+
+def _frames(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    frames: list[dict[str, Any]] = []
+    for value in exception_values(payload):
+        stack = value.get("stacktrace")
+        if isinstance(stack, dict):
+            frames.extend(f for f in stack.get("frames") or [] if isinstance(f, dict))
+    return frames
+
+
+class _Row:
+    """An event row with lazily decoded payload and derived field values."""
+
+    def __init__(self, row: dict[str, Any], project: dict[str, Any], issue: dict[str, Any] | None) -> None:
+        self.row, self.project, self.issue = row, project, issue
+        self._payload: dict[str, Any] | None = None
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        if self._payload is None:
+            self._payload = json.loads(self.row["payload"])
+        return self._payload
+
+    def field(self, name: str) -> Any:
+        r, p = self.row, self.project
+        simple: dict[str, Callable[[], Any]] = {
+            "id": lambda: r["event_id"],
+            "title": lambda: r["title"],
+            "timestamp": lambda: iso(r["timestamp"]),
+            "issue": lambda: short_id(p["slug"], self.issue["short_seq"]) if self.issue else None,
+            "issue.id": lambda: r["issue_id"],
+            "level": lambda: r["level"],
+            "culprit": lambda: r["culprit"],
+            "project": lambda: p["slug"],
+            "project.name": lambda: p["slug"],
+            "project.id": lambda: int(p["id"]),
+            "message": lambda: r["message"] or r["title"],
+            "release": lambda: r["release"],
+            "environment": lambda: r["environment"],
+            "transaction": lambda: r["transaction_name"] or self.payload.get("transaction"),
+            "event.type": lambda: r["type"],
+            "user.email": lambda: r["user_email"],
+            "trace": lambda: r["trace_id"],
+            "platform": lambda: r["platform"],
+            "transaction.duration": lambda: self._duration(),
+        }
+        if name in simple:
+            return simple[name]()
+        if name.startswith("tags[") or name.startswith("tag["):
+            name = name[name.index("[") + 1 : name.rindex("]")].split(",")[0]
+        tags = self.payload.get("tags")
+        if isinstance(tags, dict):
+            return tags.get(name)
+        if isinstance(tags, list):
+            for pair in tags:
+                if isinstance(pair, list) and len(pair) == 2 and pair[0] == name:
+                    return pair[1]
+        return None
+
+    def _duration(self) -> float | None:
+        start = self.payload.get("start_timestamp")
+        if isinstance(start, (int, float)):
+            return round((self.row["timestamp"] - start) * 1000, 3)
+        return None
+
+    def matches(self, term: Term) -> bool:
+        key = term.key
+        if key is None:
+            text = term.value.lower()
+            hay = f"{self.row['title'] or ''}\n{self.row['message'] or ''}\n{self.row['culprit'] or ''}".lower()
+            return text in hay
+        if key in ("stack.filename", "stack.abs_path", "stack.module", "stack.function"):
+            attrs = {"stack.filename": ("filename", "abs_path"), "stack.abs_path": ("abs_path",),
+                     "stack.module": ("module",), "stack.function": ("function",)}[key]
+            return match_any(term, [f.get(a) for f in _frames(self.payload) for a in attrs])
+        if key in ("error.type", "error.value"):
+            attr = key.split(".")[1]
+            return match_any(term, [v.get(attr) for v in exception_values(self.payload)])
+        if key in ("issue", "issue.id"):
+            return match_any(term, [self.field("issue"), str(self.row["issue_id"])])
+        if key in ("project", "project.id"):
+            return match_any(term, [self.project["slug"], str(self.project["id"])])
+        if key in ("event.type", "level", "release", "environment", "transaction", "title",
+                   "message", "culprit", "user.email", "id", "trace", "platform"):
+            if key in ("message", "title") and not any("*" in v for v in term.values):
+                hit = any(v.lower() in str(self.field(key) or "").lower() for v in term.values)
+                return hit != term.negate
+            return match_any(term, [self.field(key)])
+        if key in ("is", "has"):
+            return True
+        return match_any(term, [self.field(key)])
+
+
+def _aggregate(rows: list[_Row], fields: list[str]) -> list[dict[str, Any]]:
+    plain = [f for f in fields if f not in _AGGREGATES]
+    groups: dict[tuple[Any, ...], list[_Row]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row.field(f) for f in plain), []).append(row)
+    out = []
+    for key, members in groups.items():
+        item = dict(zip(plain, key))
+        for f in fields:
+            if f == "count()":
+                item[f] = len(members)
+            elif f == "last_seen()":
+                item[f] = iso(max(m.row["timestamp"] for m in members))
+            elif f == "count_unique(user)":
+                item[f] = len({m.row["user_key"] for m in members if m.row["user_key"]})
+        out.append(item)
+    return out
+
+
+async def discover(request: Request) -> JSONResponse:
+    """Answer a Discover query on the errors or transactions dataset."""
+    c, org = ctx(request), get_org(request)
+    dataset = request.query_params.get("dataset") or "errors"
+    if dataset not in _DATASETS:
+        raise ApiError(400, f"Unsupported dataset {dataset!r}: the local server supports errors and transactions.")
+    fields = request.query_params.getlist("field")
+    if not fields:
+        raise ApiError(400, "No columns selected: pass at least one field parameter.")
+    if len(fields) > 20:
+        raise ApiError(400, "You can view up to 20 fields at a time. Please delete some and try again.")
+    unknown = [f for f in fields if f not in FIELD_TYPES and not f.startswith(("tags[", "tag["))]
+    if unknown:
+        raise ApiError(400, f"Unknown field(s): {', '.join(unknown)}.")
+    projects = {p["id"]: p for p in project_filter(request, org)}
+    start, end = window(request, "14d")
+    types = _DATASETS[dataset]
+    marks_p = ",".join("?" * len(projects)) or "NULL"
+    sql = (f"SELECT * FROM events WHERE project_id IN ({marks_p})"
+           f" AND type IN ({','.join('?' * len(types))})")
+    params: list[Any] = [*projects, *types]
+    if start is not None:
+        sql += " AND timestamp >= ? AND timestamp <= ?"
+        params += [start, end]
+    envs = [e for e in request.query_params.getlist("environment") if e]
+    if envs:
+        sql += f" AND environment IN ({','.join('?' * len(envs))})"
+        params += envs
+    issues = {i["id"]: i for i in c.store.query("SELECT id, short_seq FROM issues")}
+    rows = [_Row(r, projects[r["project_id"]], issues.get(r["issue_id"])) for r in c.store.query(sql, params)]
+    terms = parse_query(request.query_params.get("query"))
+    rows = [r for r in rows if all(r.matches(t) for t in terms)]
+    if any(f in _AGGREGATES for f in fields):
+        data = _aggregate(rows, fields)
+    else:
+        data = [{f: r.field(f) for f in fields} for r in sorted(rows, key=lambda r: r.row["timestamp"], reverse=True)]
+    sort = request.query_params.get("sort") or request.query_params.get("orderby")
+    if sort:
+        desc = sort.startswith("-")
+        name = sort.lstrip("-")
+        if name not in fields and f"{name}()" in fields:
+            name = f"{name}()"
+        if name not in fields:
+            raise ApiError(400, f"Cannot sort by a field that is not selected: {sort}.")
+        present = [d for d in data if d.get(name) is not None]
+        missing = [d for d in data if d.get(name) is None]
+        data = sorted(present, key=lambda d: d[name], reverse=desc) + missing
+    meta = {
+        "fields": {f: FIELD_TYPES.get(f, "string") for f in fields},
+        "units": {f: ("millisecond" if FIELD_TYPES.get(f) == "duration" else None) for f in fields},
+        "dataset": dataset,
+        "datasetReason": "unchanged",
+        "isMetricsData": False,
+        "isMetricsExtractedData": False,
+        "tips": {},
+    }
+    return paginate(request, data, wrap="data", extra={"meta": meta}, default_size=50)
+
+
+routes = [Route("/organizations/{org}/events/", discover, methods=["GET"])]

@@ -1,0 +1,303 @@
+"""API handlers for issues, their events, and short-ID / event-ID lookups."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ._clock import now
+from ._grouping import short_id, short_id_seq
+from ._http import NOT_FOUND, ApiError, Context, bool_param, ctx, get_org, get_project, json_body, paginate, respond, window
+from ._query import Term, match_any, parse_query
+from ._shapes_events import event_shape, issue_detail_shape, issue_shape, simple_event_shape
+
+__all__ = ["find_issue", "project_filter", "routes"]
+
+_STATUS_ALIASES = {"archived": "ignored", "muted": "ignored", "ignored": "ignored",
+                   "resolved": "resolved", "unresolved": "unresolved"}
+_SORTS = {"date": "last_seen", "new": "first_seen", "freq": "times_seen", "user": "user_count",
+          "trends": "last_seen", "inbox": "last_seen", "recommended": "last_seen", "priority": "last_seen"}
+
+
+def project_filter(request: Request, org: dict[str, Any]) -> list[dict[str, Any]]:
+    """Resolve repeatable ``project=`` (IDs or slugs; ``-1`` = all) to project rows."""
+    store = ctx(request).store
+    wanted = [p for p in request.query_params.getlist("project") if p not in ("", "-1")]
+    if not wanted:
+        return store.projects(org["id"])
+    projects = []
+    for ident in wanted:
+        project = store.project(org["id"], ident)
+        if project is None:
+            raise ApiError(403, "You do not have permission to perform this action.")
+        projects.append(project)
+    return projects
+
+
+def find_issue(c: Context, org: dict[str, Any], ident: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Find an issue by numeric ID or short ID within an org; 404 otherwise."""
+    store = c.store
+    issue = None
+    if ident.isdigit():
+        issue = store.one(
+            "SELECT i.* FROM issues i JOIN projects p ON p.id = i.project_id WHERE i.id = ? AND p.org_id = ?",
+            (int(ident), org["id"]),
+        )
+    if issue is None:
+        parsed = short_id_seq(ident)
+        if parsed is not None:
+            issue = store.one(
+                "SELECT i.* FROM issues i JOIN projects p ON p.id = i.project_id"
+                " WHERE UPPER(p.slug) = ? AND i.short_seq = ? AND p.org_id = ?",
+                (parsed[0], parsed[1], org["id"]),
+            )
+    if issue is None:
+        raise ApiError(404, NOT_FOUND)
+    project = store.project_by_id(issue["project_id"])
+    assert project is not None
+    return issue, project
+
+
+def _issue_matches(c: Context, issue: dict[str, Any], project: dict[str, Any], terms: list[Term]) -> bool:
+    for term in terms:
+        key = term.key
+        if key is None:
+            text = term.value.lower()
+            hay = f"{issue['title']}\n{issue['culprit'] or ''}\n{short_id(project['slug'], issue['short_seq'])}".lower()
+            if text not in hay:
+                return False
+        elif key == "is":
+            statuses = [_STATUS_ALIASES.get(v.lower(), v.lower()) for v in term.values]
+            known = [s for s in statuses if s in ("resolved", "unresolved", "ignored")]
+            if known and ((issue["status"] in known) == term.negate):
+                return False
+        elif key == "level":
+            if not match_any(term, [issue["level"]]):
+                return False
+        elif key in ("release", "firstrelease", "release.version"):
+            if key == "firstrelease":
+                candidates = [issue["first_release"]]
+            else:
+                rows = c.store.query("SELECT DISTINCT release FROM events WHERE issue_id = ?", (issue["id"],))
+                candidates = [r["release"] for r in rows]
+            if not match_any(term, candidates):
+                return False
+        elif key == "environment":
+            rows = c.store.query("SELECT DISTINCT environment FROM events WHERE issue_id = ?", (issue["id"],))
+            if not match_any(term, [r["environment"] for r in rows]):
+                return False
+        elif key in ("project", "project.slug"):
+            if not match_any(term, [project["slug"]]):
+                return False
+        elif key in ("issue", "issue.id", "id"):
+            if not match_any(term, [short_id(project["slug"], issue["short_seq"]), str(issue["id"])]):
+                return False
+        elif key in ("title", "message"):
+            if not match_any(term, [issue["title"]]) and not any(v.lower() in issue["title"].lower() for v in term.values):
+                return False
+        elif key in ("error.type", "type"):
+            meta = json.loads(issue["metadata"])
+            if not match_any(term, [meta.get("type"), issue["type"]]):
+                return False
+        elif key == "error.unhandled":
+            want = term.value.lower() in ("true", "1", "yes")
+            if (bool(issue["is_unhandled"]) == want) == term.negate:
+                return False
+    return True
+
+
+async def list_issues(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/issues/`` with query, sort, period and ``limit`` paging."""
+    c, org = ctx(request), get_org(request)
+    projects = {p["id"]: p for p in project_filter(request, org)}
+    query = request.query_params.get("query")
+    terms = parse_query("is:unresolved" if query is None else query)
+    start, end = window(request, "14d")
+    envs = [e for e in request.query_params.getlist("environment") if e]
+    if envs:
+        terms.append(Term("environment", tuple(envs)))
+    sort = request.query_params.get("sort") or "date"
+    if sort not in _SORTS:
+        raise ApiError(400, f"Invalid sort {sort!r}: use date, new, freq or user.")
+    marks = ",".join("?" * len(projects)) or "NULL"
+    rows = c.store.query(
+        f"SELECT i.*, (SELECT COUNT(*) FROM issue_users u WHERE u.issue_id = i.id) AS user_count"
+        f" FROM issues i WHERE i.project_id IN ({marks})",
+        list(projects),
+    )
+    selected = [
+        r for r in rows
+        if (start is None or r["last_seen"] >= start)
+        and (end is None or r["first_seen"] <= end)
+        and _issue_matches(c, r, projects[r["project_id"]], terms)
+    ]
+    selected.sort(key=lambda r: (r[_SORTS[sort]], r["id"]), reverse=True)
+    shapes = [issue_shape(r, projects[r["project_id"]], c.store, c.url, org["slug"]) for r in selected]
+    return paginate(request, shapes, size_param="limit", default_size=25)
+
+
+async def get_issue(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/issues/{id}/`` (numeric or short ID)."""
+    c, org = ctx(request), get_org(request)
+    issue, project = find_issue(c, org, request.path_params["issue"])
+    return respond(issue_detail_shape(issue, project, c.store, c.url, org["slug"]))
+
+
+async def update_issue(request: Request) -> JSONResponse:
+    """``PUT organizations/{o}/issues/{id}/``: change status (and substatus)."""
+    c, org = ctx(request), get_org(request)
+    issue, project = find_issue(c, org, request.path_params["issue"])
+    body = await json_body(request)
+    status = body.get("status")
+    if status is not None:
+        if status in ("resolvedInNextRelease", "resolved"):
+            new_status, substatus = "resolved", None
+        elif status in ("unresolved",):
+            new_status, substatus = "unresolved", "ongoing"
+        elif status in ("ignored", "muted"):
+            new_status = "ignored"
+            substatus = body.get("substatus") or "archived_until_escalating"
+        else:
+            raise ApiError(400, {"status": [f'"{status}" is not a valid choice.']})
+        with c.store.tx():
+            c.store.execute(
+                "UPDATE issues SET status = ?, substatus = ?, resolved_at = ? WHERE id = ?",
+                (new_status, substatus, now() if new_status == "resolved" else None, issue["id"]),
+            )
+            activity = {"resolved": "set_resolved", "unresolved": "set_unresolved", "ignored": "set_ignored"}[new_status]
+            c.store.execute(
+                "INSERT INTO issue_activity (issue_id, type, data, date_created) VALUES (?, ?, ?, ?)",
+                (issue["id"], activity, json.dumps(body.get("statusDetails") or {}), now()),
+            )
+    issue = c.store.one("SELECT * FROM issues WHERE id = ?", (issue["id"],)) or issue
+    return respond(issue_detail_shape(issue, project, c.store, c.url, org["slug"]))
+
+
+def _event_rows(c: Context, where: str, params: list[Any], request: Request) -> list[dict[str, Any]]:
+    start, end = window(request, None)
+    if start is not None:
+        where += " AND timestamp >= ? AND timestamp <= ?"
+        params = [*params, start, end]
+    envs = [e for e in request.query_params.getlist("environment") if e]
+    if envs:
+        where += f" AND environment IN ({','.join('?' * len(envs))})"
+        params = [*params, *envs]
+    rows = c.store.query(f"SELECT * FROM events WHERE {where} ORDER BY timestamp DESC, id DESC", params)
+    query = (request.query_params.get("query") or "").strip().lower()
+    if query:
+        rows = [r for r in rows if query in (r["message"] or "").lower() or query in (r["title"] or "").lower()]
+    return rows
+
+
+def _event_list(c: Context, request: Request, rows: list[dict[str, Any]], org_id: int) -> JSONResponse:
+    full = bool_param(request, "full")
+    shapes = []
+    for row in rows:
+        shape = event_shape(row, c.store, org_id) if full else simple_event_shape(row, json.loads(row["payload"]))
+        if full:
+            shape["event.type"] = row["type"]
+        shapes.append(shape)
+    return paginate(request, shapes)
+
+
+async def list_issue_events(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/issues/{id}/events/``, newest first."""
+    c, org = ctx(request), get_org(request)
+    issue, _ = find_issue(c, org, request.path_params["issue"])
+    return _event_list(c, request, _event_rows(c, "issue_id = ?", [issue["id"]], request), org["id"])
+
+
+async def get_issue_event(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/issues/{id}/events/{event_id|latest|oldest|recommended}/``."""
+    c, org = ctx(request), get_org(request)
+    issue, _ = find_issue(c, org, request.path_params["issue"])
+    which = request.path_params["event"].lower()
+    if which in ("latest", "recommended"):
+        row = c.store.one("SELECT * FROM events WHERE issue_id = ? ORDER BY timestamp DESC, id DESC LIMIT 1", (issue["id"],))
+    elif which == "oldest":
+        row = c.store.one("SELECT * FROM events WHERE issue_id = ? ORDER BY timestamp, id LIMIT 1", (issue["id"],))
+    else:
+        row = c.store.one("SELECT * FROM events WHERE issue_id = ? AND event_id = ?", (issue["id"], which.replace("-", "")))
+    if row is None:
+        raise ApiError(404, "Event not found")
+    return respond(event_shape(row, c.store, org["id"]))
+
+
+async def resolve_short_id(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/shortids/{short_id}/`` (case-insensitive)."""
+    c, org = ctx(request), get_org(request)
+    ident = request.path_params["short_id"]
+    if short_id_seq(ident) is None:
+        raise ApiError(404, NOT_FOUND)
+    issue, project = find_issue(c, org, ident if not ident.isdigit() else f"x-{ident}")
+    return respond(
+        {
+            "organizationSlug": org["slug"],
+            "projectSlug": project["slug"],
+            "groupId": str(issue["id"]),
+            "shortId": short_id(project["slug"], issue["short_seq"]),
+            "group": issue_shape(issue, project, c.store, c.url, org["slug"]),
+        }
+    )
+
+
+async def resolve_event_id(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/eventids/{event_id}/``."""
+    c, org = ctx(request), get_org(request)
+    event_id = request.path_params["event"].replace("-", "").lower()
+    row = c.store.one(
+        "SELECT e.* FROM events e JOIN projects p ON p.id = e.project_id WHERE e.event_id = ? AND p.org_id = ?",
+        (event_id, org["id"]),
+    )
+    if row is None:
+        raise ApiError(404, NOT_FOUND)
+    project = c.store.project_by_id(row["project_id"])
+    assert project is not None
+    return respond(
+        {
+            "organizationSlug": org["slug"],
+            "projectSlug": project["slug"],
+            "groupId": None if row["issue_id"] is None else str(row["issue_id"]),
+            "eventId": row["event_id"],
+            "event": event_shape(row, c.store, org["id"]),
+        }
+    )
+
+
+async def list_project_events(request: Request) -> JSONResponse:
+    """``GET projects/{o}/{p}/events/``: legacy list of error events, newest first."""
+    c, org = ctx(request), get_org(request)
+    project = get_project(request, org)
+    rows = _event_rows(c, "project_id = ? AND type != 'transaction'", [project["id"]], request)
+    return _event_list(c, request, rows, org["id"])
+
+
+async def get_project_event(request: Request) -> JSONResponse:
+    """``GET projects/{o}/{p}/events/{event_id}/``."""
+    c, org = ctx(request), get_org(request)
+    project = get_project(request, org)
+    event_id = request.path_params["event"].replace("-", "").lower()
+    row = c.store.one("SELECT * FROM events WHERE project_id = ? AND event_id = ?", (project["id"], event_id))
+    if row is None:
+        raise ApiError(404, "Event not found")
+    return respond(event_shape(row, c.store, org["id"]))
+
+
+async def _issue_endpoint(request: Request) -> JSONResponse:
+    return await (update_issue(request) if request.method == "PUT" else get_issue(request))
+
+
+routes = [
+    Route("/organizations/{org}/issues/", list_issues, methods=["GET"]),
+    Route("/organizations/{org}/issues/{issue}/", _issue_endpoint, methods=["GET", "PUT"]),
+    Route("/organizations/{org}/issues/{issue}/events/", list_issue_events, methods=["GET"]),
+    Route("/organizations/{org}/issues/{issue}/events/{event}/", get_issue_event, methods=["GET"]),
+    Route("/organizations/{org}/shortids/{short_id}/", resolve_short_id, methods=["GET"]),
+    Route("/organizations/{org}/eventids/{event}/", resolve_event_id, methods=["GET"]),
+    Route("/projects/{org}/{project}/events/", list_project_events, methods=["GET"]),
+    Route("/projects/{org}/{project}/events/{event}/", get_project_event, methods=["GET"]),
+]

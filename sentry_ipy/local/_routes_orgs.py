@@ -1,0 +1,129 @@
+"""API handlers for organisations, teams, projects and client keys."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ._http import ApiError, ctx, get_org, get_project, json_body, paginate, respond
+from ._shapes import key_shape, org_shape, project_detail_shape, project_shape, team_shape
+from ._store import SLUG_RE
+
+__all__ = ["routes"]
+
+
+async def list_orgs(request: Request) -> JSONResponse:
+    """``GET organizations/``: the single local organisation."""
+    c = ctx(request)
+    return paginate(request, [org_shape(o, c.url) for o in c.store.orgs()])
+
+
+async def get_organization(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/``."""
+    return respond(org_shape(get_org(request), ctx(request).url))
+
+
+async def list_projects(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/projects/`` with ``query`` on name or slug."""
+    c, org = ctx(request), get_org(request)
+    query = (request.query_params.get("query") or "").strip().lower()
+    projects = [
+        p for p in c.store.projects(org["id"])
+        if not query or query in p["slug"].lower() or query in p["name"].lower()
+    ]
+    return paginate(request, [project_shape(p, c.store) for p in projects])
+
+
+async def get_project_detail(request: Request) -> JSONResponse:
+    """``GET projects/{o}/{p}/``."""
+    c = ctx(request)
+    return respond(project_detail_shape(get_project(request), c.store, c.url))
+
+
+async def list_teams(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/teams/``."""
+    c, org = ctx(request), get_org(request)
+    return paginate(request, [team_shape(t) for t in c.store.teams(org["id"])])
+
+
+def _slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9_\-]+", "-", name.strip().lower()).strip("-")
+    return slug[:50] or "project"
+
+
+async def create_project(request: Request) -> JSONResponse:
+    """``POST teams/{o}/{t}/projects/``: 201, 409 on a taken slug, 400 on bad input."""
+    c, org = ctx(request), get_org(request)
+    team = c.store.team(org["id"], request.path_params["team"])
+    if team is None:
+        raise ApiError(404, "Team does not exist.")
+    body = await json_body(request)
+    errors: dict[str, list[str]] = {}
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        errors["name"] = ["This field is required."]
+    elif len(name) > 50:
+        errors["name"] = ["Ensure this field has no more than 50 characters."]
+    slug = body.get("slug")
+    if slug is None or slug == "":
+        slug = _slugify(name) if isinstance(name, str) else ""
+    if not isinstance(slug, str) or not SLUG_RE.match(slug):
+        errors["slug"] = [
+            "Enter a valid slug consisting of lowercase letters, numbers, underscores or hyphens."
+            " It cannot be entirely numeric."
+        ]
+    platform = body.get("platform")
+    if platform is not None and (not isinstance(platform, str) or not re.fullmatch(r"[a-z0-9\-]*", platform)):
+        errors["platform"] = ["Invalid platform"]
+    if errors:
+        raise ApiError(400, errors)
+    try:
+        project = c.store.create_project(org["id"], team["id"], str(name).strip(), str(slug), platform or None)
+    except ValueError as exc:
+        raise ApiError(409, str(exc)) from None
+    return respond(project_shape(project, c.store), status=201)
+
+
+async def list_keys(request: Request) -> JSONResponse:
+    """``GET projects/{o}/{p}/keys/`` (``status=active|inactive``)."""
+    c, project = ctx(request), get_project(request)
+    status = request.query_params.get("status")
+    keys = c.store.keys(project["id"])
+    if status == "active":
+        keys = [k for k in keys if k["is_active"]]
+    elif status == "inactive":
+        keys = [k for k in keys if not k["is_active"]]
+    return paginate(request, [key_shape(k, c.url) for k in keys])
+
+
+async def create_key(request: Request) -> JSONResponse:
+    """``POST projects/{o}/{p}/keys/`` with an optional ``name``."""
+    c, project = ctx(request), get_project(request)
+    body = await json_body(request)
+    name = body.get("name") or "Default"
+    if not isinstance(name, str) or len(name) > 64:
+        raise ApiError(400, {"name": ["Ensure this field has no more than 64 characters."]})
+    return respond(key_shape(c.store.create_key(project["id"], name), c.url), status=201)
+
+
+def _post_or_get(get: Any, post: Any) -> Any:
+    async def endpoint(request: Request) -> JSONResponse:
+        response: JSONResponse = await (post(request) if request.method == "POST" else get(request))
+        return response
+
+    return endpoint
+
+
+routes = [
+    Route("/organizations/", list_orgs, methods=["GET"]),
+    Route("/organizations/{org}/", get_organization, methods=["GET"]),
+    Route("/organizations/{org}/projects/", list_projects, methods=["GET"]),
+    Route("/organizations/{org}/teams/", list_teams, methods=["GET"]),
+    Route("/teams/{org}/{team}/projects/", create_project, methods=["POST"]),
+    Route("/projects/{org}/{project}/", get_project_detail, methods=["GET"]),
+    Route("/projects/{org}/{project}/keys/", _post_or_get(list_keys, create_key), methods=["GET", "POST"]),
+]

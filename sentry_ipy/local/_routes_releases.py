@@ -1,0 +1,118 @@
+"""API handlers for releases (org-wide and per project)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ._clock import parse_timestamp
+from ._http import NOT_FOUND, ApiError, ctx, get_org, get_project, json_body, paginate, respond
+from ._shapes import release_shape
+
+__all__ = ["routes", "version_error"]
+
+
+def version_error(version: Any) -> str | None:
+    """Explain why a release version is invalid (sentry-cli's rules), or None."""
+    if not isinstance(version, str) or version == "":
+        return "This field is required."
+    if version in (".", ".."):
+        return "Release version cannot be '.' or '..'."
+    if version != version.strip():
+        return "Release version cannot have leading or trailing whitespace."
+    if any(ch in version for ch in "/\n\t\v\f\r"):
+        return "Release version cannot contain '/', newlines or tabs."
+    if len(version) > 200:
+        return "Ensure this field has no more than 200 characters."
+    return None
+
+
+def _listing(request: Request, project_ids: list[int] | None) -> JSONResponse:
+    c, org = ctx(request), get_org(request)
+    rows = c.store.query(
+        "SELECT * FROM releases WHERE org_id = ? ORDER BY date_created DESC, id DESC", (org["id"],)
+    )
+    query = (request.query_params.get("query") or "").lower()
+    if query:
+        rows = [r for r in rows if query in r["version"].lower()]
+    if project_ids is not None:
+        linked = {
+            r["release_id"]
+            for r in c.store.query(
+                f"SELECT release_id FROM release_projects WHERE project_id IN ({','.join('?' * len(project_ids))})",
+                project_ids,
+            )
+        }
+        rows = [r for r in rows if r["id"] in linked]
+    return paginate(request, [release_shape(r, c.store) for r in rows])
+
+
+async def list_org_releases(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/releases/`` (``project=`` IDs, ``query`` substring)."""
+    org = get_org(request)
+    wanted = [p for p in request.query_params.getlist("project") if p not in ("", "-1")]
+    ids = None
+    if wanted:
+        ids = []
+        for ident in wanted:
+            project = ctx(request).store.project(org["id"], ident)
+            if project is None:
+                raise ApiError(404, NOT_FOUND)
+            ids.append(int(project["id"]))
+    return _listing(request, ids)
+
+
+async def list_project_releases(request: Request) -> JSONResponse:
+    """``GET projects/{o}/{p}/releases/``."""
+    return _listing(request, [int(get_project(request)["id"])])
+
+
+async def create_release(request: Request) -> JSONResponse:
+    """``POST organizations/{o}/releases/``: 201 new, 208 existing (projects added)."""
+    c, org = ctx(request), get_org(request)
+    body = await json_body(request)
+    errors: dict[str, list[str]] = {}
+    version = body.get("version")
+    problem = version_error(version)
+    if problem:
+        errors["version"] = [problem]
+    slugs = body.get("projects")
+    if not isinstance(slugs, list) or not slugs or not all(isinstance(s, (str, int)) for s in slugs):
+        errors["projects"] = ["This field is required."]
+    if errors:
+        raise ApiError(400, errors)
+    project_ids = []
+    for slug in slugs:
+        project = c.store.project(org["id"], slug)
+        if project is None:
+            raise ApiError(400, {"projects": [f"Invalid project ids or slugs: {slug}"]})
+        project_ids.append(int(project["id"]))
+    released = parse_timestamp(body.get("dateReleased")) if body.get("dateReleased") else None
+    release, created = c.store.ensure_release(
+        org["id"], str(version), project_ids, ref=body.get("ref"), url=body.get("url"), date_released=released
+    )
+    return respond(release_shape(release, c.store), status=201 if created else 208)
+
+
+async def get_release(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/releases/{version}/``."""
+    c, org = ctx(request), get_org(request)
+    release = c.store.release(org["id"], unquote(request.path_params["version"]))
+    if release is None:
+        raise ApiError(404, NOT_FOUND)
+    return respond(release_shape(release, c.store))
+
+
+async def _releases(request: Request) -> JSONResponse:
+    return await (create_release(request) if request.method == "POST" else list_org_releases(request))
+
+
+routes = [
+    Route("/organizations/{org}/releases/", _releases, methods=["GET", "POST"]),
+    Route("/organizations/{org}/releases/{version:path}/", get_release, methods=["GET"]),
+    Route("/projects/{org}/{project}/releases/", list_project_releases, methods=["GET"]),
+]

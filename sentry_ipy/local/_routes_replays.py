@@ -1,0 +1,163 @@
+"""Replay handlers: aggregate ``replay_event`` segments into replay records."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ._clock import iso, parse_timestamp
+from ._http import NOT_FOUND, ApiError, ctx, get_org, paginate, respond, window
+from ._query import match_any, parse_query
+from ._routes_issues import project_filter
+
+__all__ = ["replay_shape", "routes"]
+
+_SORT_KEYS = {"started_at", "finished_at", "duration", "count_errors", "count_urls", "count_segments"}
+
+
+def _ctx(payload: dict[str, Any], name: str) -> dict[str, Any]:
+    contexts = payload.get("contexts")
+    value = contexts.get(name) if isinstance(contexts, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for v in values:
+        if v is not None and v not in seen:
+            seen.append(v)
+    return seen
+
+
+def replay_shape(replay_id: str, project_id: int, segments: list[dict[str, Any]]) -> dict[str, Any]:
+    """Fold the segments of one replay into Sentry's replay record."""
+    payloads = [json.loads(s["payload"]) for s in segments]
+    first = payloads[0]
+    starts = [parse_timestamp(p.get("replay_start_timestamp")) or s["timestamp"] for p, s in zip(payloads, segments)]
+    ends = [s["timestamp"] for s in segments]
+    started, finished = min(starts), max(ends)
+    user = next((p["user"] for p in payloads if isinstance(p.get("user"), dict)), {})
+    browser, os_, device = _ctx(first, "browser"), _ctx(first, "os"), _ctx(first, "device")
+    sdk = first.get("sdk") if isinstance(first.get("sdk"), dict) else {}
+    urls = [u for p in payloads for u in (p.get("urls") or [])]
+    errors = _unique([e for p in payloads for e in (p.get("error_ids") or [])])
+    tags: dict[str, list[str]] = {}
+    for p in payloads:
+        raw = p.get("tags")
+        items = raw.items() if isinstance(raw, dict) else (raw if isinstance(raw, list) else [])
+        for k, v in items:
+            tags.setdefault(str(k), [])
+            if str(v) not in tags[str(k)]:
+                tags[str(k)].append(str(v))
+    return {
+        "id": replay_id,
+        "project_id": str(project_id),
+        "started_at": iso(started),
+        "finished_at": iso(finished),
+        "duration": int(round(finished - started)),
+        "count_errors": len(errors),
+        "count_warnings": 0,
+        "count_infos": 0,
+        "count_rage_clicks": 0,
+        "count_dead_clicks": 0,
+        "count_urls": len(urls),
+        "count_segments": len(segments),
+        "urls": urls,
+        "error_ids": errors,
+        "trace_ids": _unique([t for p in payloads for t in (p.get("trace_ids") or [])]),
+        "releases": _unique([p.get("release") for p in payloads]),
+        "environment": first.get("environment"),
+        "platform": first.get("platform") or "javascript",
+        "dist": first.get("dist"),
+        "user": {
+            "id": user.get("id"), "username": user.get("username"), "email": user.get("email"),
+            "ip": user.get("ip_address"),
+            "display_name": user.get("username") or user.get("email") or user.get("id") or user.get("ip_address"),
+            "geo": user.get("geo") or {},
+        },
+        "browser": {"name": browser.get("name"), "version": browser.get("version")},
+        "os": {"name": os_.get("name"), "version": os_.get("version")},
+        "device": {"name": device.get("name"), "brand": device.get("brand"),
+                   "model": device.get("model"), "family": device.get("family")},
+        "sdk": {"name": sdk.get("name"), "version": sdk.get("version")},
+        "ota_updates": {"channel": None, "runtime_version": None, "update_id": None},
+        "tags": tags,
+        "is_archived": False,
+        "has_viewed": False,
+        "replay_type": first.get("replay_type") or "session",
+        "activity": min(10, 1 + len(errors) * 2 + len(urls) // 5),
+        "clicks": [],
+        "info_ids": [],
+        "warning_ids": [],
+    }
+
+
+def _replays(request: Request, org: dict[str, Any]) -> list[dict[str, Any]]:
+    store = ctx(request).store
+    pids = [p["id"] for p in project_filter(request, org)]
+    rows = store.query(
+        f"SELECT * FROM replays WHERE project_id IN ({','.join('?' * len(pids)) or 'NULL'}) ORDER BY timestamp, id",
+        pids,
+    )
+    grouped: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault((row["replay_id"], row["project_id"]), []).append(row)
+    return [replay_shape(rid, pid, segs) for (rid, pid), segs in grouped.items()]
+
+
+async def list_replays(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/replays/``: ``{data:[...]}`` with period, query, sort."""
+    org = get_org(request)
+    start, end = window(request, "14d")
+    items = [
+        r for r in _replays(request, org)
+        if (start is None or (parse_timestamp(r["finished_at"]) or 0) >= start)
+        and (end is None or (parse_timestamp(r["started_at"]) or 0) <= end)
+    ]
+    env = request.query_params.get("environment")
+    if env:
+        items = [r for r in items if r["environment"] == env]
+    for term in parse_query(request.query_params.get("query")):
+        if term.key is None:
+            text = term.value.lower()
+            items = [r for r in items if text in json.dumps(r).lower()]
+        else:
+            path = term.key.split(".")
+
+            def value(r: dict[str, Any], path: list[str] = path) -> Any:
+                cur: Any = r
+                for part in path:
+                    cur = cur.get(part) if isinstance(cur, dict) else None
+                return cur
+
+            items = [r for r in items if match_any(term, v if isinstance(v := value(r), list) else [v])]
+    sort = (request.query_params.get("sort") or request.query_params.get("sortBy")
+            or request.query_params.get("orderBy") or "-started_at")
+    key = sort.lstrip("-")
+    if key not in _SORT_KEYS:
+        raise ApiError(400, f"Invalid sort field {key!r}.")
+    items.sort(key=lambda r: (r[key] is not None, r[key]), reverse=sort.startswith("-"))
+    fields = request.query_params.getlist("field")
+    if fields:
+        items = [{k: v for k, v in r.items() if k in fields or k == "id"} for r in items]
+    return paginate(request, items, wrap="data", default_size=50)
+
+
+async def get_replay(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/replays/{id}/`` (dashes in the ID are ignored)."""
+    org = get_org(request)
+    wanted = request.path_params["replay"].replace("-", "").lower()
+    for replay in _replays(request, org):
+        if replay["id"] == wanted:
+            return respond({"data": replay})
+    raise ApiError(404, NOT_FOUND)
+
+
+routes = [
+    Route("/organizations/{org}/replays/", list_replays, methods=["GET"]),
+    Route("/organizations/{org}/replays/{replay}/", get_replay, methods=["GET"]),
+]

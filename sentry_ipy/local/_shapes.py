@@ -1,0 +1,334 @@
+"""Serialise organisations, teams, projects, keys and releases to Sentry JSON.
+
+Field names and JSON types follow Sentry's public API (``id`` of a project is
+a string, of a release an int; ``projectId`` of a key is an int). Fields our
+backend has no concept of get the neutral value Sentry uses for a fresh
+object, so clients written against sentry.io parse our answers unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._clock import iso
+from ._store import Store
+
+__all__ = [
+    "dsn",
+    "key_shape",
+    "org_shape",
+    "project_detail_shape",
+    "project_shape",
+    "release_shape",
+    "team_shape",
+]
+
+_AVATAR = {"avatarType": "letter_avatar", "avatarUuid": None, "avatarUrl": None}
+_ORG_ACCESS = ["org:read", "org:write", "project:read", "project:write", "project:releases",
+               "team:read", "event:read", "event:write", "alerts:read", "alerts:write"]
+
+
+def org_shape(org: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """Serialise an organisation; both link URLs point at this server."""
+    return {
+        "id": str(org["id"]),
+        "slug": org["slug"],
+        "name": org["name"],
+        "status": {"id": "active", "name": "active"},
+        "dateCreated": iso(org["date_created"]),
+        "isEarlyAdopter": False,
+        "require2FA": False,
+        "avatar": dict(_AVATAR),
+        "links": {"organizationUrl": base_url, "regionUrl": base_url},
+        "hasAuthProvider": False,
+        "allowMemberInvite": True,
+        "allowMemberProjectCreation": True,
+        "allowSuperuserAccess": False,
+        "features": [],
+        "extraOptions": {},
+        "access": list(_ORG_ACCESS),
+        "onboardingTasks": [],
+    }
+
+
+def team_shape(team: dict[str, Any]) -> dict[str, Any]:
+    """Serialise a team (every local caller is a member)."""
+    return {
+        "id": str(team["id"]),
+        "slug": team["slug"],
+        "name": team["name"],
+        "dateCreated": iso(team["date_created"]),
+        "isMember": True,
+        "teamRole": "admin",
+        "flags": {"idp:provisioned": False},
+        "access": ["team:read", "team:write", "project:read", "project:write"],
+        "hasAccess": True,
+        "isPending": False,
+        "memberCount": 1,
+        "avatar": dict(_AVATAR),
+    }
+
+
+def _environments(store: Store, project_id: int) -> list[str]:
+    rows = store.query(
+        "SELECT DISTINCT environment FROM events WHERE project_id = ? AND environment IS NOT NULL"
+        " ORDER BY environment",
+        (project_id,),
+    )
+    return [r["environment"] for r in rows]
+
+
+def _latest_release(store: Store, project_id: int) -> dict[str, Any] | None:
+    row = store.one(
+        "SELECT r.version FROM releases r JOIN release_projects rp ON rp.release_id = r.id"
+        " WHERE rp.project_id = ? ORDER BY r.date_created DESC, r.id DESC LIMIT 1",
+        (project_id,),
+    )
+    return {"version": row["version"]} if row else None
+
+
+def project_shape(project: dict[str, Any], store: Store) -> dict[str, Any]:
+    """Serialise a project as in organisation project lists and POST results."""
+    team = store.one("SELECT * FROM teams WHERE id = ?", (project["team_id"],)) if project["team_id"] else None
+    team_ref = {"id": str(team["id"]), "name": team["name"], "slug": team["slug"]} if team else None
+    platform = project["platform"]
+    return {
+        "id": str(project["id"]),
+        "slug": project["slug"],
+        "name": project["name"],
+        "platform": platform,
+        "dateCreated": iso(project["date_created"]),
+        "isBookmarked": False,
+        "isMember": True,
+        "features": [],
+        "firstEvent": iso(project["first_event"]),
+        "firstTransactionEvent": project["first_transaction"] is not None,
+        "access": ["project:read", "project:write", "project:releases", "event:read"],
+        "hasAccess": True,
+        "hasFeedbacks": False,
+        "hasFlags": False,
+        "hasMinifiedStackTrace": False,
+        "hasMonitors": False,
+        "hasNewFeedbacks": False,
+        "hasProfiles": False,
+        "hasReplays": bool(project["has_replays"]),
+        "hasSessions": bool(project["has_sessions"]),
+        "hasInsightsHttp": False,
+        "hasInsightsDb": False,
+        "hasInsightsAssets": False,
+        "hasInsightsAppStart": False,
+        "hasInsightsScreenLoad": False,
+        "hasInsightsVitals": False,
+        "hasInsightsCaches": False,
+        "hasInsightsQueues": False,
+        "hasInsightsAgentMonitoring": False,
+        "hasInsightsMCP": False,
+        "hasLogs": False,
+        "hasTraceMetrics": False,
+        "team": team_ref,
+        "teams": [team_ref] if team_ref else [],
+        "platforms": [platform] if platform else [],
+        "hasUserReports": False,
+        "environments": _environments(store, int(project["id"])),
+        "latestRelease": _latest_release(store, int(project["id"])),
+        "latestDeploys": None,
+        "options": {},
+    }
+
+
+def project_detail_shape(project: dict[str, Any], store: Store, base_url: str) -> dict[str, Any]:
+    """Serialise a project as ``GET projects/{o}/{p}/`` returns it (more settings)."""
+    org = store.org(project["org_id"])
+    assert org is not None
+    shape = project_shape(project, store)
+    shape.pop("latestDeploys", None)
+    shape.pop("hasUserReports", None)
+    shape.pop("environments", None)
+    shape.update(
+        {
+            "isInternal": False,
+            "isPublic": False,
+            "avatar": dict(_AVATAR),
+            "color": "#3f70bf",
+            "status": "active",
+            "digestsMinDelay": 300,
+            "digestsMaxDelay": 1800,
+            "subjectPrefix": "",
+            "allowedDomains": ["*"],
+            "resolveAge": 0,
+            "dataScrubber": True,
+            "dataScrubberDefaults": True,
+            "safeFields": [],
+            "storeCrashReports": None,
+            "sensitiveFields": [],
+            "subjectTemplate": "$shortID - $title",
+            "securityToken": "0" * 32,
+            "securityTokenHeader": None,
+            "verifySSL": False,
+            "scrubIPAddresses": False,
+            "scrapeJavaScript": True,
+            "enableAutoReleaseCreation": True,
+            "highlightTags": ["handled", "level", "environment", "release"],
+            "highlightContext": {},
+            "highlightPreset": {"tags": ["handled", "level"], "context": {}},
+            "groupingConfig": "newstyle:2023-01-11",
+            "derivedGroupingEnhancements": "",
+            "groupingEnhancements": "",
+            "secondaryGroupingExpiry": 0,
+            "secondaryGroupingConfig": None,
+            "fingerprintingRules": "",
+            "organization": org_shape(org, base_url),
+            "processingIssues": 0,
+            "defaultEnvironment": None,
+            "relayPiiConfig": None,
+            "builtinSymbolSources": [],
+            "dynamicSamplingBiases": [],
+            "symbolSources": "[]",
+            "isDynamicallySampled": False,
+            "tempestFetchScreenshots": False,
+            "autofixAutomationTuning": "off",
+            "seerScannerAutomation": False,
+            "seerNightshiftTweaks": None,
+            "scmSourceContextEnabled": False,
+            "debugFilesRole": None,
+        }
+    )
+    return shape
+
+
+def dsn(base_url: str, public_key: str, project_id: int, secret_key: str | None = None) -> str:
+    """Build a DSN for this server: ``http://<public>@host:port/<project_id>``."""
+    scheme, _, host = base_url.partition("://")
+    user = f"{public_key}:{secret_key}" if secret_key else public_key
+    return f"{scheme}://{user}@{host}/{project_id}"
+
+
+def key_shape(key: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """Serialise a client key with every DSN flavour Sentry lists."""
+    pub, pid = key["public_key"], int(key["project_id"])
+    api = f"{base_url}/api/{pid}"
+    return {
+        "id": pub,
+        "name": key["label"],
+        "label": key["label"],
+        "public": pub,
+        "secret": key["secret_key"],
+        "projectId": pid,
+        "isActive": bool(key["is_active"]),
+        "rateLimit": None,
+        "dsn": {
+            "secret": dsn(base_url, pub, pid, key["secret_key"]),
+            "public": dsn(base_url, pub, pid),
+            "csp": f"{api}/csp-report/?sentry_key={pub}",
+            "security": f"{api}/security/?sentry_key={pub}",
+            "minidump": f"{api}/minidump/?sentry_key={pub}",
+            "nel": f"{api}/nel/?sentry_key={pub}",
+            "unreal": f"{api}/unreal/{pub}/",
+            "crons": f"{api}/cron/___MONITOR_SLUG___/{pub}/",
+            "cdn": f"{base_url}/js-sdk-loader/{pub}.min.js",
+            "playstation": f"{api}/playstation/?sentry_key={pub}",
+            "integration": f"{api}/integration/",
+            "otlp_traces": f"{api}/integration/otlp/v1/traces",
+            "otlp_logs": f"{api}/integration/otlp/v1/logs",
+        },
+        "browserSdkVersion": "latest",
+        "browserSdk": {"choices": [["latest", "latest"], ["9.x", "9.x"], ["8.x", "8.x"]]},
+        "dateCreated": iso(key["date_created"]),
+        "dynamicSdkLoaderOptions": {
+            "hasReplay": True,
+            "hasPerformance": True,
+            "hasDebug": False,
+            "hasFeedback": False,
+            "hasLogsAndMetrics": False,
+        },
+        "useCase": "user",
+    }
+
+
+def _version_info(version: str) -> dict[str, Any]:
+    package, _, rest = version.partition("@") if "@" in version else ("", "", version)
+    raw = rest or version
+    core, _, build = raw.partition("+")
+    parts = core.split(".")
+    nums = [int(p) if p.isdigit() else None for p in parts[:3]]
+    if parts and all(n is not None for n in nums) and len(parts) <= 4:
+        ver: dict[str, Any] = {
+            "major": nums[0],
+            "minor": nums[1] if len(nums) > 1 else 0,
+            "patch": nums[2] if len(nums) > 2 else 0,
+            "pre": None,
+            "buildCode": build or None,
+            "components": len(parts),
+            "raw": raw,
+        }
+    else:
+        ver = {"raw": raw}
+    return {
+        "package": package or None,
+        "version": ver,
+        "description": raw,
+        "buildHash": raw if len(raw) == 40 and all(c in "0123456789abcdef" for c in raw) else None,
+    }
+
+
+def release_shape(release: dict[str, Any], store: Store) -> dict[str, Any]:
+    """Serialise a release with its projects and event statistics."""
+    rid, version = release["id"], release["version"]
+    projects = store.query(
+        "SELECT p.*, rp.has_health FROM release_projects rp JOIN projects p ON p.id = rp.project_id"
+        " WHERE rp.release_id = ? ORDER BY p.slug",
+        (rid,),
+    )
+    pids = [p["id"] for p in projects] or [-1]
+    marks = ",".join("?" * len(pids))
+    stats = store.one(
+        f"SELECT MIN(timestamp) AS first, MAX(timestamp) AS last FROM events"
+        f" WHERE release = ? AND project_id IN ({marks})",
+        (version, *pids),
+    ) or {}
+    project_list = []
+    total_new = 0
+    for p in projects:
+        row = store.one(
+            "SELECT COUNT(*) AS n FROM issues WHERE project_id = ? AND first_release = ?",
+            (p["id"], version),
+        )
+        new_groups = int(row["n"]) if row else 0
+        total_new += new_groups
+        project_list.append(
+            {
+                "id": int(p["id"]),
+                "slug": p["slug"],
+                "name": p["name"],
+                "platform": p["platform"],
+                "platforms": [p["platform"]] if p["platform"] else [],
+                "newGroups": new_groups,
+                "hasHealthData": bool(p["has_health"]),
+            }
+        )
+    short = version.split("@", 1)[-1]
+    return {
+        "id": int(rid),
+        "version": version,
+        "shortVersion": short[:12] if len(short) == 40 else short,
+        "status": release["status"],
+        "ref": release["ref"],
+        "url": release["url"],
+        "dateCreated": iso(release["date_created"]),
+        "dateReleased": iso(release["date_released"]),
+        "dateStarted": None,
+        "data": {},
+        "newGroups": total_new,
+        "owner": None,
+        "commitCount": 0,
+        "deployCount": 0,
+        "lastCommit": None,
+        "lastDeploy": None,
+        "authors": [],
+        "projects": project_list,
+        "versionInfo": _version_info(version),
+        "firstEvent": iso(stats.get("first")),
+        "lastEvent": iso(stats.get("last")),
+        "currentProjectMeta": {},
+        "userAgent": None,
+    }

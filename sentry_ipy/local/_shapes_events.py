@@ -1,0 +1,437 @@
+"""Serialise issues (groups) and events to Sentry JSON.
+
+Events are rebuilt from the raw payload each time: the ``entries`` list
+(exception, message, breadcrumbs, request, spans) uses the API's camelCase
+frame keys, while tags are flattened to ``[{key, value}]`` pairs with the
+indexed tags Sentry adds itself (level, environment, release...).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from ._clock import iso, now
+from ._grouping import event_message, exception_values, short_id
+from ._store import Store
+
+__all__ = ["event_shape", "event_tags", "issue_detail_shape", "issue_shape", "simple_event_shape"]
+
+
+def _project_ref(project: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(project["id"]),
+        "name": project["name"],
+        "slug": project["slug"],
+        "platform": project["platform"],
+    }
+
+
+def _hourly_stats(store: Store, issue_id: int, hours: int = 24) -> list[list[int]]:
+    end = int(now() // 3600 + 1) * 3600
+    start = end - hours * 3600
+    rows = store.query(
+        "SELECT CAST((timestamp - ?) / 3600 AS INTEGER) AS b, COUNT(*) AS n FROM events"
+        " WHERE issue_id = ? AND timestamp >= ? AND timestamp < ? GROUP BY b",
+        (start, issue_id, start, end),
+    )
+    counts = {int(r["b"]): int(r["n"]) for r in rows}
+    return [[start + i * 3600, counts.get(i, 0)] for i in range(hours)]
+
+
+def issue_shape(issue: dict[str, Any], project: dict[str, Any], store: Store, base_url: str, org_slug: str) -> dict[str, Any]:
+    """Serialise an issue as issue lists return it (``count`` is a string)."""
+    users = store.one("SELECT COUNT(*) AS n FROM issue_users WHERE issue_id = ?", (issue["id"],))
+    user_count = int(users["n"]) if users else 0
+    metadata = issue["metadata"]
+    if isinstance(metadata, str):
+        metadata = json.loads(metadata)
+    stats = {"24h": _hourly_stats(store, int(issue["id"]))}
+    count = str(issue["times_seen"])
+    first, last = iso(issue["first_seen"]), iso(issue["last_seen"])
+    return {
+        "id": str(issue["id"]),
+        "shareId": None,
+        "shortId": short_id(project["slug"], int(issue["short_seq"])),
+        "title": issue["title"],
+        "culprit": issue["culprit"],
+        "permalink": f"{base_url}/organizations/{org_slug}/issues/{issue['id']}/",
+        "logger": issue["logger"],
+        "level": issue["level"],
+        "status": issue["status"],
+        "statusDetails": {},
+        "substatus": issue["substatus"],
+        "isPublic": False,
+        "platform": issue["platform"],
+        "priority": "high" if issue["level"] in ("error", "fatal") else "medium",
+        "priorityLockedAt": None,
+        "seerFixabilityScore": None,
+        "seerAutofixLastTriggered": None,
+        "seerExplorerAutofixLastTriggered": None,
+        "project": _project_ref(project),
+        "type": issue["type"],
+        "issueType": "error",
+        "issueCategory": "error",
+        "metadata": metadata,
+        "numComments": 0,
+        "assignedTo": None,
+        "isBookmarked": False,
+        "isSubscribed": False,
+        "subscriptionDetails": None,
+        "hasSeen": False,
+        "annotations": [],
+        "isUnhandled": bool(issue["is_unhandled"]),
+        "count": count,
+        "userCount": user_count,
+        "firstSeen": first,
+        "lastSeen": last,
+        "derivedData": {},
+        "stats": stats,
+        "lifetime": {"count": count, "userCount": user_count, "firstSeen": first, "lastSeen": last, "stats": None},
+        "filtered": None,
+        "sessionCount": 0,
+        "inbox": {},
+        "owners": {},
+        "integrationIssues": [],
+        "sentryAppIssues": [],
+        "latestEventHasAttachments": False,
+        "matchingEventId": None,
+        "matchingEventEnvironment": None,
+    }
+
+
+def _release_ref(store: Store, org_id: int, version: str | None) -> dict[str, Any] | None:
+    if not version:
+        return None
+    release = store.release(org_id, version)
+    if release is None:
+        return None
+    from ._shapes import release_shape
+
+    return release_shape(release, store)
+
+
+def _issue_tags(store: Store, issue_id: int) -> list[dict[str, Any]]:
+    rows = store.query("SELECT payload, timestamp FROM events WHERE issue_id = ?", (issue_id,))
+    counts: dict[str, Counter[str]] = {}
+    seen: dict[tuple[str, str], list[float]] = {}
+    for row in rows:
+        for tag in event_tags(json.loads(row["payload"])):
+            counts.setdefault(tag["key"], Counter())[tag["value"]] += 1
+            span = seen.setdefault((tag["key"], tag["value"]), [row["timestamp"], row["timestamp"]])
+            span[0], span[1] = min(span[0], row["timestamp"]), max(span[1], row["timestamp"])
+    result = []
+    for key in sorted(counts):
+        top = counts[key].most_common(9)
+        result.append(
+            {
+                "key": key,
+                "name": key,
+                "totalValues": sum(counts[key].values()),
+                "topValues": [
+                    {
+                        "key": key,
+                        "name": value,
+                        "value": value,
+                        "count": n,
+                        "firstSeen": iso(seen[(key, value)][0]),
+                        "lastSeen": iso(seen[(key, value)][1]),
+                    }
+                    for value, n in top
+                ],
+            }
+        )
+    return result
+
+
+def issue_detail_shape(issue: dict[str, Any], project: dict[str, Any], store: Store, base_url: str, org_slug: str) -> dict[str, Any]:
+    """Serialise one issue with activity, tags, releases and 24h/30d stats."""
+    shape = issue_shape(issue, project, store, base_url, org_slug)
+    for key in ("lifetime", "filtered", "sessionCount", "matchingEventId", "matchingEventEnvironment"):
+        shape.pop(key, None)
+    shape["owners"] = []
+    shape["inbox"] = None
+    shape["forecast"] = {}
+    shape["stats"] = {"24h": shape["stats"]["24h"], "30d": _daily_stats(store, int(issue["id"]))}
+    activity = [
+        {
+            "id": str(a["id"]),
+            "type": a["type"],
+            "data": json.loads(a["data"]),
+            "dateCreated": iso(a["date_created"]),
+            "user": None,
+        }
+        for a in store.query(
+            "SELECT * FROM issue_activity WHERE issue_id = ? ORDER BY id DESC", (issue["id"],)
+        )
+    ]
+    activity.append(
+        {"id": f"{issue['id']}-first", "type": "first_seen", "data": {}, "dateCreated": iso(issue["first_seen"]), "user": None}
+    )
+    shape.update(
+        {
+            "activity": activity,
+            "seenBy": [],
+            "participants": [],
+            "userReportCount": 0,
+            "tags": _issue_tags(store, int(issue["id"])),
+            "firstRelease": _release_ref(store, int(project["org_id"]), issue["first_release"]),
+            "lastRelease": _release_ref(store, int(project["org_id"]), issue["last_release"]),
+        }
+    )
+    return shape
+
+
+def _daily_stats(store: Store, issue_id: int, days: int = 30) -> list[list[int]]:
+    end = int(now() // 86400 + 1) * 86400
+    start = end - days * 86400
+    rows = store.query(
+        "SELECT CAST((timestamp - ?) / 86400 AS INTEGER) AS b, COUNT(*) AS n FROM events"
+        " WHERE issue_id = ? AND timestamp >= ? GROUP BY b",
+        (start, issue_id, start),
+    )
+    counts = {int(r["b"]): int(r["n"]) for r in rows}
+    return [[start + i * 86400, counts.get(i, 0)] for i in range(days)]
+
+
+def event_tags(payload: dict[str, Any]) -> list[dict[str, str]]:
+    """Flatten payload tags plus Sentry's indexed tags into ``[{key, value}]``."""
+    tags: dict[str, str] = {}
+    raw = payload.get("tags")
+    if isinstance(raw, dict):
+        tags.update({str(k): str(v) for k, v in raw.items() if v is not None})
+    elif isinstance(raw, list):
+        for pair in raw:
+            if isinstance(pair, (list, tuple)) and len(pair) == 2 and pair[1] is not None:
+                tags[str(pair[0])] = str(pair[1])
+    for key in ("level", "environment", "release", "server_name", "transaction", "logger", "dist"):
+        if payload.get(key) and key not in tags:
+            tags[key] = str(payload[key])
+    if payload.get("type") != "transaction" and "level" not in tags:
+        tags["level"] = "error"
+    values = exception_values(payload)
+    mech = values[-1].get("mechanism") if values else None
+    if isinstance(mech, dict):
+        tags.setdefault("mechanism", str(mech.get("type") or "generic"))
+        if mech.get("handled") is not None:
+            tags.setdefault("handled", "yes" if mech.get("handled") else "no")
+    user = payload.get("user")
+    if isinstance(user, dict):
+        for field in ("id", "email", "username", "ip_address"):
+            if user.get(field):
+                tags.setdefault("user", f"{field if field != 'ip_address' else 'ip'}:{user[field]}")
+                break
+    return [{"key": k, "value": v} for k, v in sorted(tags.items())]
+
+
+def _user(payload: dict[str, Any]) -> dict[str, Any] | None:
+    user = payload.get("user")
+    if not isinstance(user, dict) or not user:
+        return None
+    return {
+        "id": None if user.get("id") is None else str(user.get("id")),
+        "email": user.get("email"),
+        "username": user.get("username"),
+        "ip_address": user.get("ip_address"),
+        "name": user.get("name"),
+        "geo": user.get("geo"),
+        "data": user.get("data"),
+    }
+
+
+def simple_event_shape(row: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    """Serialise an event as event lists return it (no entries)."""
+    return {
+        "id": row["event_id"],
+        "event.type": row["type"],
+        "groupID": None if row["issue_id"] is None else str(row["issue_id"]),
+        "eventID": row["event_id"],
+        "projectID": str(row["project_id"]),
+        "message": event_message(payload) or row["title"] or "",
+        "title": row["title"] or "",
+        "location": row["culprit"],
+        "culprit": row["culprit"],
+        "user": _user(payload),
+        "tags": event_tags(payload),
+        "platform": payload.get("platform") or "python",
+        "dateCreated": iso(row["timestamp"]),
+        "crashFile": None,
+        "metadata": _event_metadata(payload, row),
+    }
+
+
+def _event_metadata(payload: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    values = exception_values(payload)
+    if values:
+        return {"type": values[-1].get("type"), "value": values[-1].get("value")}
+    return {"title": row["title"] or ""}
+
+
+def _frame(frame: dict[str, Any]) -> dict[str, Any]:
+    lineno = frame.get("lineno")
+    context: list[list[Any]] = []
+    if isinstance(lineno, int):
+        pre = list(frame.get("pre_context") or [])
+        post = list(frame.get("post_context") or [])
+        start = lineno - len(pre)
+        context = [[start + i, line] for i, line in enumerate(pre)]
+        if frame.get("context_line") is not None:
+            context.append([lineno, frame["context_line"]])
+        context += [[lineno + 1 + i, line] for i, line in enumerate(post)]
+    return {
+        "filename": frame.get("filename"),
+        "absPath": frame.get("abs_path"),
+        "module": frame.get("module"),
+        "package": frame.get("package"),
+        "platform": frame.get("platform"),
+        "instructionAddr": frame.get("instruction_addr"),
+        "symbolAddr": frame.get("symbol_addr"),
+        "function": frame.get("function"),
+        "rawFunction": frame.get("raw_function"),
+        "symbol": frame.get("symbol"),
+        "context": context,
+        "lineNo": lineno,
+        "colNo": frame.get("colno"),
+        "inApp": bool(frame.get("in_app")),
+        "trust": None,
+        "errors": None,
+        "lock": None,
+        "sourceLink": None,
+        "vars": frame.get("vars"),
+    }
+
+
+def _entries(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    values = exception_values(payload)
+    if values:
+        out = []
+        for value in values:
+            stack = value.get("stacktrace") if isinstance(value.get("stacktrace"), dict) else None
+            frames = [_frame(f) for f in (stack or {}).get("frames") or [] if isinstance(f, dict)]
+            out.append(
+                {
+                    "type": value.get("type"),
+                    "value": value.get("value"),
+                    "module": value.get("module"),
+                    "mechanism": value.get("mechanism"),
+                    "threadId": value.get("thread_id"),
+                    "rawStacktrace": None,
+                    "stacktrace": None if stack is None else {
+                        "frames": frames,
+                        "framesOmitted": None,
+                        "registers": None,
+                        "hasSystemFrames": any(not f["inApp"] for f in frames),
+                    },
+                }
+            )
+        entries.append({"type": "exception", "data": {"values": out, "excOmitted": None, "hasSystemFrames": True}})
+    message = event_message(payload)
+    if message:
+        logentry = payload.get("logentry") if isinstance(payload.get("logentry"), dict) else {}
+        entries.append(
+            {"type": "message", "data": {"formatted": message, "message": logentry.get("message"), "params": logentry.get("params")}}
+        )
+    crumbs = payload.get("breadcrumbs")
+    crumb_values = crumbs.get("values") if isinstance(crumbs, dict) else crumbs
+    if isinstance(crumb_values, list) and crumb_values:
+        entries.append(
+            {
+                "type": "breadcrumbs",
+                "data": {
+                    "values": [
+                        {
+                            "type": c.get("type") or "default",
+                            "category": c.get("category"),
+                            "level": c.get("level") or "info",
+                            "message": c.get("message"),
+                            "data": c.get("data"),
+                            "timestamp": iso(t) if isinstance(t := c.get("timestamp"), (int, float)) else t,
+                            "event_id": None,
+                        }
+                        for c in crumb_values
+                        if isinstance(c, dict)
+                    ]
+                },
+            }
+        )
+    request = payload.get("request")
+    if isinstance(request, dict):
+        headers = request.get("headers")
+        entries.append(
+            {
+                "type": "request",
+                "data": {
+                    "url": request.get("url"),
+                    "method": request.get("method"),
+                    "query": request.get("query_string"),
+                    "data": request.get("data"),
+                    "headers": sorted(headers.items()) if isinstance(headers, dict) else headers,
+                    "cookies": request.get("cookies"),
+                    "env": request.get("env"),
+                    "fragment": request.get("fragment"),
+                    "inferredContentType": None,
+                },
+            }
+        )
+    if payload.get("type") == "transaction":
+        entries.append({"type": "spans", "data": payload.get("spans") or []})
+    return entries
+
+
+def event_shape(row: dict[str, Any], store: Store, org_id: int) -> dict[str, Any]:
+    """Serialise one event in full (entries, contexts, neighbours, release)."""
+    payload = json.loads(row["payload"])
+    shape = simple_event_shape(row, payload)
+    shape.pop("event.type", None)
+    neighbour_col, neighbour_val = ("issue_id", row["issue_id"]) if row["issue_id"] else ("project_id", row["project_id"])
+    nxt = store.one(
+        f"SELECT event_id FROM events WHERE {neighbour_col} = ? AND type = ? AND (timestamp > ? OR (timestamp = ? AND id > ?))"
+        " ORDER BY timestamp, id LIMIT 1",
+        (neighbour_val, row["type"], row["timestamp"], row["timestamp"], row["id"]),
+    )
+    prev = store.one(
+        f"SELECT event_id FROM events WHERE {neighbour_col} = ? AND type = ? AND (timestamp < ? OR (timestamp = ? AND id < ?))"
+        " ORDER BY timestamp DESC, id DESC LIMIT 1",
+        (neighbour_val, row["type"], row["timestamp"], row["timestamp"], row["id"]),
+    )
+    issue = store.one("SELECT * FROM issues WHERE id = ?", (row["issue_id"],)) if row["issue_id"] else None
+    sdk = payload.get("sdk") if isinstance(payload.get("sdk"), dict) else None
+    release = _release_ref(store, org_id, row["release"])
+    if release is not None:
+        release = {k: release[k] for k in ("id", "commitCount", "data", "dateCreated", "dateReleased", "deployCount", "ref", "lastCommit", "lastDeploy", "status", "url", "userAgent", "version", "versionInfo")}
+    fingerprints = payload.get("fingerprint") if isinstance(payload.get("fingerprint"), list) else ["{{ default }}"]
+    shape.update(
+        {
+            "type": row["type"],
+            "dateReceived": iso(row["received"]),
+            "contexts": payload.get("contexts") or {},
+            "size": len(row["payload"]),
+            "entries": _entries(payload),
+            "dist": payload.get("dist"),
+            "sdk": {"name": sdk.get("name"), "version": sdk.get("version")} if sdk else None,
+            "context": payload.get("extra") or {},
+            "packages": payload.get("modules") or {},
+            "errors": [],
+            "occurrence": None,
+            "_meta": {},
+            "fingerprints": [str(f) for f in fingerprints],
+            "groupingConfig": {"id": "newstyle:2023-01-11", "enhancements": ""},
+            "release": release,
+            "userReport": None,
+            "sdkUpdates": [],
+            "resolvedWith": [],
+            "nextEventID": nxt["event_id"] if nxt else None,
+            "previousEventID": prev["event_id"] if prev else None,
+            "environment": row["environment"],
+        }
+    )
+    if row["type"] == "transaction":
+        shape["startTimestamp"] = payload.get("start_timestamp") if isinstance(payload.get("start_timestamp"), (int, float)) else row["timestamp"]
+        shape["endTimestamp"] = row["timestamp"]
+        shape["measurements"] = payload.get("measurements")
+        shape["breakdowns"] = None
+    if issue is not None:
+        shape["culprit"] = issue["culprit"]
+    return shape

@@ -3,7 +3,7 @@
 Each registered tool becomes one MCP tool with the seed's name, its title and
 description, the registry's compact JSON Schema as ``inputSchema`` (so the
 schemas match the seed exactly) and the four annotations. A call validates the
-arguments with the tool's pydantic model through :func:`run_tool`, runs the
+arguments with the tool's pydantic model (as :func:`run_tool` does), runs the
 synchronous tool on a worker thread and answers with short markdown plus the
 result's structured content.
 """
@@ -32,7 +32,8 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from ..config import Settings
 from ..errors import ConfigurationError, SentryIpyError
 from ..scrub import FILTERED, redact_text
-from ..tools import ToolContext, ToolResult, ToolSpec, registry, run_tool
+from ..tools import ToolContext, ToolResult, ToolSpec, registry
+from ..tools._registry import parse_args
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..tools import Progress
@@ -207,7 +208,9 @@ class _Dispatcher:
         def job() -> ToolResult:
             reset = _CALL_PROGRESS.set(report)
             try:
-                return run_tool(spec.name, arguments, self.context())
+                # run_tool() minus the lookup by name: we hold the spec already, which
+                # also lets tests serve hand-made specs outside the registry.
+                return spec.fn(self.context(), parse_args(spec, arguments))
             finally:
                 _CALL_PROGRESS.reset(reset)
 

@@ -179,6 +179,31 @@ class SentryClient:
         names the key holding the rows when a page is an object
         (``{"data": [...]}`` for Discover and replays).
         """
+        for rows, _more in self._pages(segments, params, limit, page_size_param, unwrap, scope, progress):
+            yield from rows
+
+    def collect(self, *segments: object, params: Params = None, limit: int | None = None,
+                page_size_param: str = "per_page", unwrap: str | None = None,
+                scope: str | None = None,
+                progress: Callable[[int, int | None, str], None] | None = None,
+                ) -> tuple[list[dict[str, Any]], bool]:
+        """Fetch every row up to ``limit``; return ``(rows, truncated)``.
+
+        ``truncated`` is True when the server had more rows than ``limit``
+        allowed (rows left on the last page, or a further page announced),
+        so tools can say so without fetching one page too many.
+        """
+        out: list[dict[str, Any]] = []
+        more = False
+        for rows, more in self._pages(segments, params, limit, page_size_param, unwrap, scope, progress):
+            out.extend(rows)
+        return out, more
+
+    def _pages(self, segments: tuple[object, ...], params: Params, limit: int | None,
+               page_size_param: str, unwrap: str | None, scope: str | None,
+               progress: Callable[[int, int | None, str], None] | None,
+               ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+        """Yield ``(rows, more_exist)`` per page, trimmed so the total stays within ``limit``."""
         base = list(params.items()) if isinstance(params, Mapping) else list(params or [])
         base = [(k, v) for k, v in base if k not in (page_size_param, "cursor")]
         page_size = MAX_PAGE_SIZE if limit is None else max(1, min(MAX_PAGE_SIZE, limit))
@@ -196,15 +221,16 @@ class SentryClient:
                     "expected; is this a Sentry API?", status=response.status_code,
                     url=str(response.request.url))
             pages += 1
-            for row in rows:
-                yield row
-                seen += 1
-                if limit is not None and seen >= limit:
-                    return
+            cursor = next_cursor(response.headers.get("link")) if rows else None
+            if limit is not None and seen + len(rows) >= limit:
+                keep = limit - seen
+                yield rows[:keep], len(rows) > keep or cursor is not None
+                return
+            seen += len(rows)
+            yield rows, cursor is not None
             if progress is not None:
                 progress(seen, limit, f"page {pages}")
-            cursor = next_cursor(response.headers.get("link"))
-            if not cursor or not rows:
+            if not cursor:
                 return
 
     # -------------------------------------------------------------- sending

@@ -1,0 +1,61 @@
+"""Parameter types and fields shared by the API tools.
+
+The seed's schemas say ``"type": "number"`` for counts; :data:`Number` keeps
+that wire type while validating to ``int``. Fields used by several tools
+(project slug, limit, period) live here once, so their descriptions, which
+become MCP descriptions, stay short and identical everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+__all__ = [
+    "Level",
+    "MAX_LIMIT",
+    "Number",
+    "Params",
+    "environment_field",
+    "limit_field",
+    "period_field",
+    "project_field",
+]
+
+#: An integer that advertises ``"type": "number"`` like the seed (``5.0`` validates as 5).
+Number = Annotated[int, WithJsonSchema({"type": "number"})]
+
+#: Event severity, as Sentry names it.
+Level = Literal["fatal", "error", "warning", "info", "debug"]
+
+#: Upper bound for any ``limit``: enough for analysis, bounded for a model's context.
+MAX_LIMIT = 10_000
+
+
+class Params(BaseModel):
+    """Base for tool parameter models: unknown arguments are an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def project_field() -> Any:
+    """The required ``projectSlug`` argument."""
+    return Field(description="Project slug or numeric ID, e.g. 'backend'.")
+
+
+def limit_field(default: int, what: str) -> Any:
+    """A ``limit`` argument: how many rows to fetch across pages."""
+    return Field(default, ge=1, le=MAX_LIMIT,
+                 description=f"Maximum {what} to return, following pages (1-{MAX_LIMIT}).")
+
+
+def period_field(default: str | None = "14d") -> Any:
+    """A ``statsPeriod`` argument (``24h``, ``14d``...)."""
+    return Field(default, pattern=r"^\d+[smhdw]$",
+                 description="Relative time window such as '24h' or '14d'.")
+
+
+def environment_field() -> Any:
+    """An optional ``environment`` filter."""
+    return Field(None, description="Only this environment, e.g. 'production'.")

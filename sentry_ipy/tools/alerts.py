@@ -1,0 +1,227 @@
+"""Issue alerts through the workflows API, with the legacy rules API as fallback.
+
+The seed posted to ``/projects/{o}/{p}/rules/`` (deprecated, dropped from the
+public schema in 2026). Current Sentry creates a *workflow* linked to the
+project's ``issue_stream`` detector. Callers may still write conditions and
+actions the legacy way (``sentry.rules.conditions.first_seen_event.
+FirstSeenEventCondition``, ``sentry.mail.actions.NotifyEmailAction``) or the
+new way (``first_seen_event``, ``email``); both are read into one canonical
+form and rendered for whichever API the server has.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ..errors import NotFoundError, ToolInputError
+from ._context import ToolContext
+from ._lookup import project_info
+from ._params import Number, Params, project_field
+from ._registry import tool
+from ._result import ToolResult
+
+__all__ = ["AlertRuleParams", "canonical_actions", "canonical_conditions", "legacy_body",
+           "workflow_body"]
+
+_COND = "sentry.rules.conditions."
+#: Legacy condition IDs and their workflow types.
+LEGACY_CONDITIONS = {
+    _COND + "first_seen_event.FirstSeenEventCondition": "first_seen_event",
+    _COND + "regression_event.RegressionEventCondition": "regression_event",
+    _COND + "reappeared_event.ReappearedEventCondition": "reappeared_event",
+    _COND + "event_frequency.EventFrequencyCondition": "event_frequency_count",
+    _COND + "event_frequency.EventUniqueUserFrequencyCondition": "event_unique_user_frequency_count",
+    _COND + "event_frequency.EventFrequencyPercentCondition": "event_frequency_percent",
+}
+_LEGACY_BY_TYPE = {v: k for k, v in LEGACY_CONDITIONS.items()}
+#: Conditions that start a workflow (the rest filter before actions run).
+TRIGGERS = frozenset({"first_seen_event", "regression_event", "reappeared_event",
+                      "issue_resolved_trigger"})
+EMAIL_ACTION = "sentry.mail.actions.NotifyEmailAction"
+_TARGETS = {"IssueOwners": "issue_owners", "Team": "team", "Member": "user"}
+_LEGACY_TARGETS = {v: k for k, v in _TARGETS.items()}
+#: Frequencies (minutes) the workflows API accepts.
+WORKFLOW_FREQUENCIES = (0, 5, 10, 30, 60, 180, 720, 1440)
+
+
+class AlertRuleParams(Params):
+    projectSlug: str = project_field()
+    name: str = Field(description="Alert name, e.g. 'New errors in backend'.")
+    conditions: list[Any] | None = Field(
+        None, description="Triggers: 'first_seen_event', 'regression_event', or legacy "
+                          "{'id': 'sentry.rules.conditions...'}; default first_seen_event.")
+    actions: list[Any] | None = Field(
+        None, description="Actions: 'email' (issue owners), {'type': 'email', 'targetType': "
+                          "'team', 'targetIdentifier': '12'} or legacy NotifyEmailAction.")
+    frequency: Number = Field(30, ge=0, le=43200,
+                              description="Minimum minutes between notifications per issue.")
+    actionMatch: Literal["all", "any", "none"] = Field(
+        "any", description="Fire when any, all or none of the conditions match.")
+    environment: str | None = Field(None, description="Only events from this environment.")
+
+
+@tool("sentry_create_alert_rule", params=AlertRuleParams, title="Create alert rule", family="api",
+      read_only=False, alias="alert")
+def create_alert_rule(ctx: ToolContext, p: AlertRuleParams) -> ToolResult:
+    """Create an issue alert for a project (default: email issue owners on each new issue).
+
+    Example: {"projectSlug": "backend", "name": "New issues", "conditions": ["first_seen_event"], "actions": ["email"]}
+    """
+    client = ctx.api()
+    project = project_info(client, p.projectSlug)
+    conditions = canonical_conditions(p.conditions or ["first_seen_event"])
+    actions = canonical_actions(p.actions or ["email"])
+    note = ""
+    api = "workflows"
+    created: dict[str, Any] | None = None
+    try:
+        detectors = client.get("organizations", client.org, "detectors",
+                               params={"project": project["id"], "query": "type:issue_stream"},
+                               scope="alerts:read") or []
+        stream = next((d for d in detectors if d.get("type") == "issue_stream"), None)
+        if stream is None:
+            note = " (the project has no issue_stream detector, so the legacy rules API was used)"
+        else:
+            body, snapped = workflow_body(p, conditions, actions, int(stream["id"]))
+            _, created = client.post("organizations", client.org, "workflows", json=body,
+                                     scope="alerts:write")
+            if snapped != p.frequency:
+                note = f" (frequency {p.frequency} min is not offered by workflows; used {snapped})"
+    except NotFoundError:
+        note = " (this server has no workflows API, so the legacy rules API was used)"
+    if created is None:
+        api = "rules"
+        try:
+            _, created = client.post("projects", client.org, project["slug"], "rules",
+                                     json=legacy_body(p, conditions, actions), scope="alerts:write")
+        except NotFoundError as exc:
+            raise NotFoundError(f"Project {project['slug']!r} in organization {client.org!r} "
+                                "accepts neither workflows nor legacy alert rules.",
+                                status=exc.status, url=exc.url, detail=exc.detail) from None
+    created = created or {}
+    rule_id = created.get("id")
+    link = (client.web_link(f"issues/automations/{rule_id}/") if api == "workflows"
+            else client.web_link(f"alerts/rules/{project['slug']}/{rule_id}/details/"))
+    what = ", ".join(c["type"] for c in conditions)
+    to = ", ".join(f"{a['type']} to {a.get('targetType') or 'target'}" for a in actions)
+    return ToolResult(
+        summary=f"Created alert {p.name!r} (ID {rule_id}, {api} API) for project "
+                f"{project['slug']!r}: when {what}, {to}{note}.",
+        data={"id": rule_id, "name": p.name, "api": api, "project": project["slug"],
+              "conditions": conditions, "actions": actions, "response": created},
+        links={"Alert": link})
+
+
+def canonical_conditions(items: list[Any]) -> list[dict[str, Any]]:
+    """Read legacy or short-form conditions as ``{"type", "comparison"}`` dicts."""
+    out = []
+    for item in items:
+        spec = {"id": item} if isinstance(item, str) and "." in item else (
+            {"type": item} if isinstance(item, str) else item)
+        if not isinstance(spec, dict):
+            raise ToolInputError(f"Alert condition {item!r} must be a name or an object.")
+        extras = {k: v for k, v in spec.items() if k not in ("id", "type", "name", "comparison",
+                                                             "conditionResult")}
+        if "id" in spec and "type" not in spec:
+            kind = LEGACY_CONDITIONS.get(str(spec["id"]))
+            if kind is None:
+                raise ToolInputError(f"Unknown alert condition {spec['id']!r}; known: "
+                                     f"{', '.join(sorted(_LEGACY_BY_TYPE))} or their legacy IDs.")
+        else:
+            kind = str(spec.get("type") or "")
+            if not kind:
+                raise ToolInputError(f"Alert condition {item!r} needs a 'type' or an 'id'.")
+        comparison = spec.get("comparison", True if kind in TRIGGERS else extras)
+        out.append({"type": kind, "comparison": comparison})
+    return out
+
+
+def canonical_actions(items: list[Any]) -> list[dict[str, Any]]:
+    """Read legacy or short-form actions; email actions become ``{type, targetType, ...}``."""
+    out = []
+    for item in items:
+        spec = {"type": item} if isinstance(item, str) and "." not in item else (
+            {"id": item} if isinstance(item, str) else item)
+        if not isinstance(spec, dict):
+            raise ToolInputError(f"Alert action {item!r} must be a name or an object.")
+        config = {**(spec.get("config") or {}), **spec}
+        if spec.get("id") == EMAIL_ACTION or spec.get("type") == "email":
+            target = str(config.get("targetType") or "issue_owners")
+            target = _TARGETS.get(target, target)
+            if target not in _LEGACY_TARGETS:
+                raise ToolInputError(f"Email target {target!r} is not one of issue_owners, team, user.")
+            ident = config.get("targetIdentifier")
+            if target != "issue_owners" and ident in (None, ""):
+                raise ToolInputError(f"An email action to a {target} needs 'targetIdentifier' (its ID).")
+            out.append({"type": "email", "targetType": target,
+                        "targetIdentifier": None if ident in (None, "") else str(ident),
+                        "fallthroughType": config.get("fallthroughType") or "ActiveMembers"})
+        elif spec.get("type") or spec.get("id"):
+            out.append(dict(spec))  # another integration: passed through as written
+        else:
+            raise ToolInputError(f"Alert action {item!r} needs a 'type' (e.g. 'email') or a legacy 'id'.")
+    return out
+
+
+def workflow_body(p: AlertRuleParams, conditions: list[dict[str, Any]],
+                  actions: list[dict[str, Any]], detector_id: int) -> tuple[dict[str, Any], int]:
+    """The ``POST /workflows/`` body (camelCase, as the API expects) and the frequency used."""
+    frequency = min(WORKFLOW_FREQUENCIES, key=lambda f: (abs(f - p.frequency), f))
+    logic = {"any": "any-short", "all": "all", "none": "none"}[p.actionMatch]
+    rendered = []
+    for action in actions:
+        if action["type"] != "email" or "id" in action:
+            rendered.append(action)
+            continue
+        issue_owners = action["targetType"] == "issue_owners"
+        rendered.append({
+            "type": "email", "integrationId": None, "status": "active",
+            "data": {"fallthroughType": action["fallthroughType"]} if issue_owners else {},
+            "config": {"targetType": action["targetType"], "targetDisplay": None,
+                       "targetIdentifier": action["targetIdentifier"] or ""}})
+    body: dict[str, Any] = {
+        "name": p.name, "enabled": True, "config": {"frequency": frequency},
+        "triggers": {"logicType": logic, "conditions": [
+            {**c, "conditionResult": True} for c in conditions if c["type"] in TRIGGERS]},
+        "actionFilters": [{"logicType": "all", "conditions": [
+            {**c, "conditionResult": True} for c in conditions if c["type"] not in TRIGGERS],
+            "actions": rendered}],
+        "detectorIds": [detector_id],
+    }
+    if p.environment:
+        body["environment"] = p.environment
+    return body, frequency
+
+
+def legacy_body(p: AlertRuleParams, conditions: list[dict[str, Any]],
+                actions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The deprecated ``POST /projects/{o}/{p}/rules/`` body."""
+    legacy_conditions = []
+    for cond in conditions:
+        legacy_id = _LEGACY_BY_TYPE.get(cond["type"])
+        if legacy_id is None:
+            raise ToolInputError(f"Condition {cond['type']!r} has no legacy form; this server only "
+                                 f"has the rules API ({', '.join(sorted(_LEGACY_BY_TYPE))}).")
+        extra = cond["comparison"] if isinstance(cond["comparison"], dict) else {}
+        legacy_conditions.append({"id": legacy_id, **extra})
+    legacy_actions = []
+    for action in actions:
+        if action["type"] == "email" and "id" not in action:
+            row = {"id": EMAIL_ACTION, "targetType": _LEGACY_TARGETS[action["targetType"]],
+                   "fallthroughType": action["fallthroughType"]}
+            if action["targetIdentifier"]:
+                row["targetIdentifier"] = action["targetIdentifier"]
+            legacy_actions.append(row)
+        elif "id" in action:
+            legacy_actions.append(action)
+        else:
+            raise ToolInputError(f"Action {action['type']!r} has no legacy form; give its legacy 'id'.")
+    body: dict[str, Any] = {"name": p.name, "frequency": max(5, p.frequency),
+                            "actionMatch": p.actionMatch, "filterMatch": "all",
+                            "conditions": legacy_conditions, "filters": [],
+                            "actions": legacy_actions}
+    if p.environment:
+        body["environment"] = p.environment
+    return body

@@ -1,0 +1,205 @@
+"""Issue tools: list, get, resolve short IDs, list an issue's events, search by file."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from pydantic import Field
+
+from ..errors import NotFoundError, ToolInputError
+from ._context import ToolContext
+from ._lookup import not_found_as, project_info, resolve_issue, stack_summary
+from ._params import Number, Params, environment_field, limit_field, period_field, project_field
+from ._registry import tool
+from ._result import ToolResult
+
+__all__ = [
+    "GetIssueParams",
+    "ListIssueEventsParams",
+    "ListIssuesParams",
+    "ResolveShortIdParams",
+    "SearchErrorsInFileParams",
+    "discover_quote",
+]
+
+ISSUE_COLUMNS = ("shortId", "title", "level", "status", "count", "userCount", "lastSeen")
+EVENT_COLUMNS = ("eventID", "title", "dateCreated", "message")
+
+IssueSort = Literal["date", "new", "trends", "freq", "user", "inbox", "recommended"]
+
+
+class ListIssuesParams(Params):
+    projectSlug: str = project_field()
+    query: str | None = Field(None, description="Sentry search, e.g. 'is:unresolved level:error'; "
+                              "default is:unresolved, '' for all.")
+    limit: Number = limit_field(100, "issues")
+    sort: IssueSort | None = Field(None, description="Order: date (last seen), new, freq, user...")
+    statsPeriod: str | None = period_field(None)
+    environment: str | None = environment_field()
+
+
+@tool("sentry_list_issues", params=ListIssuesParams, title="List issues", family="api",
+      read_only=True, idempotent=True, alias="issues")
+def list_issues(ctx: ToolContext, p: ListIssuesParams) -> ToolResult:
+    """List a project's issues, following every page up to `limit`.
+
+    Use to triage what is failing; follow with sentry_get_issue. Example: {"projectSlug": "backend", "query": "is:unresolved level:error"}
+    """
+    client = ctx.api()
+    project = project_info(client, p.projectSlug)
+    params: list[tuple[str, Any]] = [("project", project["id"])]
+    if p.query is not None:
+        params.append(("query", p.query))
+    params += [(k, v) for k, v in (("sort", p.sort), ("statsPeriod", p.statsPeriod),
+                                   ("environment", p.environment)) if v]
+    rows, truncated = client.collect("organizations", client.org, "issues", params=params,
+                                     limit=p.limit, page_size_param="limit", scope="event:read",
+                                     progress=ctx.progress)
+    query = "is:unresolved (default)" if p.query is None else (repr(p.query) if p.query else "all")
+    first = rows[0].get("shortId") or rows[0].get("id") if rows else None
+    return ToolResult(
+        summary=f"Found {len(rows)}{'+' if truncated else ''} issues in project {project['slug']!r} "
+                f"(query: {query}).",
+        records=rows, frame="issues", columns=ISSUE_COLUMNS, truncated=truncated,
+        links={"Issues": client.web_link(f"issues/?project={project['id']}")},
+        hints=[f'Next: sentry_get_issue with {{"issueId": "{first}"}}.'] if first else [])
+
+
+class GetIssueParams(Params):
+    issueId: str = Field(description="Numeric ID, short ID like 'BACKEND-1Z' or any issue URL.")
+
+
+@tool("sentry_get_issue", params=GetIssueParams, title="Get issue", family="api", read_only=True,
+      idempotent=True, alias="issue")
+def get_issue(ctx: ToolContext, p: GetIssueParams) -> ToolResult:
+    """Get one issue's details and the stack trace of its latest (or the URL's) event.
+
+    Accepts a numeric ID, a short ID or an issue URL (the URL's org wins). Example: {"issueId": "BACKEND-1Z"}
+    """
+    client = ctx.api()
+    issue_id, org, ref, issue = resolve_issue(client, p.issueId)
+    if issue is None:
+        with not_found_as(f"Issue {ref.issue_id!r} was not found in organization {org!r}."):
+            issue = client.get("organizations", org, "issues", issue_id, scope="event:read")
+    event_key = ref.event_id or "latest"
+    try:
+        event = client.get("organizations", org, "issues", issue_id, "events", event_key,
+                           scope="event:read")
+    except NotFoundError:
+        event = None
+    data = dict(issue)
+    if event:
+        data["eventId"] = event.get("eventID") or event.get("id")
+        data["stacktrace"] = stack_summary(event)
+    link = issue.get("permalink") or client.web_link(f"issues/{issue_id}/")
+    short = issue.get("shortId") or issue_id
+    return ToolResult(
+        summary=f"{short}: {issue.get('title')} ({issue.get('status')}, {issue.get('count')} events, "
+                f"last seen {issue.get('lastSeen')}).",
+        data=data, frame="issues", links={"Issue": link},
+        hints=[f'Next: sentry_list_issue_events with {{"issueId": "{issue_id}"}} for every event.'])
+
+
+class ResolveShortIdParams(Params):
+    shortId: str = Field(description="The short ID of the issue, e.g. 'PROJ-123'.")
+
+
+@tool("sentry_resolve_short_id", params=ResolveShortIdParams, title="Resolve short ID",
+      family="api", read_only=True, idempotent=True, alias="shortid")
+def resolve_short_id(ctx: ToolContext, p: ResolveShortIdParams) -> ToolResult:
+    """Resolve a short ID like 'PROJ-123' to its issue: numeric ID, project and status.
+
+    Example: {"shortId": "BACKEND-1Z"}
+    """
+    client = ctx.api()
+    text = p.shortId.strip()
+    if text.isdigit() or "/" in text:
+        raise ToolInputError(f"{text!r} is not a short ID; short IDs look like PROJ-123 "
+                             "(use sentry_get_issue for numeric IDs and URLs).")
+    issue_id, org, _, issue = resolve_issue(client, text)
+    issue = issue or {}
+    data = {"shortId": issue.get("shortId") or text.upper(), "issueId": issue_id,
+            "organization": org, "project": (issue.get("project") or {}).get("slug"),
+            "title": issue.get("title"), "status": issue.get("status"), "level": issue.get("level"),
+            "count": issue.get("count"), "lastSeen": issue.get("lastSeen"),
+            "permalink": issue.get("permalink") or client.web_link(f"issues/{issue_id}/")}
+    return ToolResult(
+        summary=f"{data['shortId']} is issue {issue_id} in project {data['project']!r}: {data['title']}.",
+        data=data, links={"Issue": data["permalink"]},
+        hints=[f'Next: sentry_get_issue with {{"issueId": "{issue_id}"}}.'])
+
+
+class ListIssueEventsParams(Params):
+    issueId: str = Field(description="Issue ID, short ID or issue URL.")
+    limit: Number = limit_field(50, "events")
+    query: str | None = Field(None, description="Event search, e.g. 'environment:production'.")
+    statsPeriod: str | None = period_field(None)
+
+
+@tool("sentry_list_issue_events", params=ListIssueEventsParams, title="List issue events",
+      family="api", read_only=True, idempotent=True, alias="issue_events")
+def list_issue_events(ctx: ToolContext, p: ListIssueEventsParams) -> ToolResult:
+    """List the events of one issue, newest first, following pages up to `limit`.
+
+    Example: {"issueId": "BACKEND-1Z", "limit": 200}
+    """
+    client = ctx.api()
+    issue_id, org, ref, _ = resolve_issue(client, p.issueId)
+    params = [(k, v) for k, v in (("query", p.query), ("statsPeriod", p.statsPeriod)) if v]
+    with not_found_as(f"Issue {ref.issue_id!r} was not found in organization {org!r}."):
+        rows, truncated = client.collect("organizations", org, "issues", issue_id, "events",
+                                         params=params, limit=p.limit, scope="event:read",
+                                         progress=ctx.progress)
+    first = rows[0].get("eventID") if rows else None
+    return ToolResult(
+        summary=f"Found {len(rows)}{'+' if truncated else ''} events for issue {ref.issue_id}.",
+        records=rows, frame="events", columns=EVENT_COLUMNS, truncated=truncated,
+        links={"Events": client.web_link(f"issues/{issue_id}/events/")},
+        hints=[f"Next: sentry_get_event with the projectSlug and {{\"eventId\": \"{first}\"}}."]
+        if first else [])
+
+
+class SearchErrorsInFileParams(Params):
+    projectSlug: str = project_field()
+    filename: str = Field(description="File path or name to search stack traces for, e.g. 'app.py'.")
+    limit: Number = limit_field(100, "issues")
+    statsPeriod: str = period_field("14d")
+
+
+@tool("sentry_search_errors_in_file", params=SearchErrorsInFileParams, title="Search errors in file",
+      family="api", read_only=True, idempotent=True, alias="file_errors")
+def search_errors_in_file(ctx: ToolContext, p: SearchErrorsInFileParams) -> ToolResult:
+    """Find the issues whose stack traces pass through a file, most recent first.
+
+    Example: {"projectSlug": "backend", "filename": "handlers/payment.py"}
+    """
+    client = ctx.api()
+    project = project_info(client, p.projectSlug)
+    name = p.filename.strip()
+    if not name:
+        raise ToolInputError("The filename is empty; give a file name such as 'app.py'.")
+    query = f'stack.filename:"*{discover_quote(name)}"'
+    params: list[tuple[str, Any]] = [
+        ("dataset", "errors"), ("project", project["id"]), ("query", query),
+        ("statsPeriod", p.statsPeriod), ("sort", "-last_seen"),
+        *[("field", f) for f in ("issue", "issue.id", "title", "project", "last_seen()", "count()")]]
+    rows, truncated = client.collect("organizations", client.org, "events", params=params,
+                                     limit=p.limit, unwrap="data", scope="org:read",
+                                     progress=ctx.progress)
+    total = sum(int(r.get("count()") or 0) for r in rows)
+    first = rows[0].get("issue") if rows else None
+    return ToolResult(
+        summary=f"Found {len(rows)}{'+' if truncated else ''} issues ({total} events) with {name!r} "
+                f"in their stack traces in project {project['slug']!r} over {p.statsPeriod}.",
+        records=rows, frame="file_errors", truncated=truncated,
+        columns=("issue", "title", "count()", "last_seen()"),
+        links={"Issues": client.web_link("issues/?" + urlencode({"project": project["id"],
+                                                                 "query": query}))},
+        hints=[f'Next: sentry_get_issue with {{"issueId": "{first}"}}.'] if first else
+        [f"No errors in {name!r}; try a shorter path or a longer statsPeriod."])
+
+
+def discover_quote(text: str) -> str:
+    """Escape ``text`` for a double-quoted Discover search value."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')

@@ -1,0 +1,196 @@
+"""Project tools: list, create, and set up (DSN plus install instructions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from ..errors import ConflictError, UnexpectedResponseError
+from ._context import ToolContext
+from ._lookup import not_found_as, project_info
+from ._params import Number, Params, limit_field, project_field
+from ._registry import tool
+from ._result import ToolResult
+
+__all__ = ["CreateProjectParams", "ListProjectsParams", "SetupProjectParams", "install_instructions"]
+
+DOCS = "https://docs.sentry.io/platforms/{}/"
+
+#: Platforms Sentry documents, beyond the ones we write instructions for.
+OTHER_PLATFORMS = ("android", "apple", "dart", "dotnet", "elixir", "flutter", "go", "java",
+                   "kotlin", "native", "php", "powershell", "react-native", "ruby", "rust",
+                   "unity", "unreal")
+
+
+class ListProjectsParams(Params):
+    query: str | None = Field(None, description="Only projects whose name or slug contains this.")
+    limit: Number = limit_field(1000, "projects")
+
+
+@tool("sentry_list_projects", params=ListProjectsParams, title="List projects", family="api",
+      read_only=True, idempotent=True, alias="projects")
+def list_projects(ctx: ToolContext, p: ListProjectsParams) -> ToolResult:
+    """List all projects in the organization, with their slugs and platforms.
+
+    Use first to find the projectSlug other tools need.
+    """
+    client = ctx.api()
+    params = {"query": p.query} if p.query else None
+    rows, truncated = client.collect("organizations", client.org, "projects", params=params,
+                                     limit=p.limit, scope="org:read", progress=ctx.progress)
+    first = rows[0]["slug"] if rows else "<slug>"
+    return ToolResult(
+        summary=f"Found {len(rows)} project{'s' * (len(rows) != 1)} in organization {client.org!r}.",
+        records=rows, frame="projects", truncated=truncated,
+        columns=("slug", "name", "id", "platform", "dateCreated"),
+        links={"Projects": client.web_link("projects/")},
+        hints=[f'Next: sentry_list_issues with {{"projectSlug": "{first}"}}, or sentry_setup_project '
+               "for a project's DSN."])
+
+
+class CreateProjectParams(Params):
+    name: str = Field(description="Project name, e.g. 'Backend API'.")
+    slug: str = Field(description="Project slug (URL-friendly identifier), e.g. 'backend-api'.")
+    team: str = Field(description="Slug of the team that will own the project.")
+    platform: str | None = Field(None, description="Platform, e.g. 'python', 'javascript', 'node'.")
+
+
+@tool("sentry_create_project", params=CreateProjectParams, title="Create project", family="api",
+      read_only=False)
+def create_project(ctx: ToolContext, p: CreateProjectParams) -> ToolResult:
+    """Create a project owned by a team.
+
+    Follow with sentry_setup_project for its DSN. Example: {"name": "Backend", "slug": "backend", "team": "core", "platform": "python"}
+    """
+    client = ctx.api()
+    body: dict[str, Any] = {"name": p.name, "slug": p.slug}
+    if p.platform:
+        body["platform"] = p.platform
+    try:
+        with not_found_as(f"Team {p.team!r} was not found in organization {client.org!r}; "
+                          "check the team slug under Settings > Teams."):
+            _, project = client.post("teams", client.org, p.team, "projects", json=body,
+                                     scope="project:write")
+    except ConflictError as exc:
+        raise ConflictError(f"A project with slug {p.slug!r} already exists in organization "
+                            f"{client.org!r}; pick another slug or use the existing project.",
+                            status=exc.status, url=exc.url, detail=exc.detail) from None
+    slug = project.get("slug") or p.slug
+    return ToolResult(
+        summary=f"Created project {slug!r} (ID {project.get('id')}) for team {p.team!r}.",
+        data=project, frame="projects",
+        links={"Project settings": client.web_link(f"settings/projects/{slug}/")},
+        hints=[f'Next: sentry_setup_project with {{"projectSlug": "{slug}"}} for the DSN.'])
+
+
+class SetupProjectParams(Params):
+    projectSlug: str = project_field()
+    platform: str = Field("javascript", description="Platform for install instructions, e.g. "
+                          "'python', 'jupyter', 'javascript', 'node'.")
+
+
+@tool("sentry_setup_project", params=SetupProjectParams, title="Set up project", family="api",
+      read_only=False, idempotent=True, alias="setup")
+def setup_project(ctx: ToolContext, p: SetupProjectParams) -> ToolResult:
+    """Get a project's DSN (creating a client key if none is active) and install instructions.
+
+    Example: {"projectSlug": "backend", "platform": "python"}
+    """
+    client = ctx.api()
+    project = project_info(client, p.projectSlug)
+    slug = project["slug"]
+    with not_found_as(f"Project {p.projectSlug!r} was not found in organization {client.org!r}."):
+        keys = client.get("projects", client.org, slug, "keys", params={"status": "active"},
+                          scope="project:read") or []
+    active = [k for k in keys if k.get("isActive", True)]
+    key = next((k for k in active if k.get("name") == "Default" or k.get("label") == "Default"),
+               active[0] if active else None)
+    created = key is None
+    if key is None:
+        _, key = client.post("projects", client.org, slug, "keys", json={"name": "Default"},
+                             scope="project:write")
+    dsn = ((key or {}).get("dsn") or {}).get("public")
+    if not dsn:
+        raise UnexpectedResponseError(
+            f"Project {slug!r} has a client key without a public DSN; check Project Settings > "
+            "Client Keys.", status=200, url=client.url("projects", client.org, slug, "keys"))
+    platform = p.platform.strip().lower()
+    steps = install_instructions(platform, dsn)
+    made = " (created a new client key named Default)" if created else ""
+    return ToolResult(
+        summary=f"DSN for project {slug!r}{made}: {dsn}",
+        data={"project": slug, "projectId": project["id"], "dsn": dsn, "keyId": key.get("id"),
+              "keyName": key.get("name") or key.get("label"), "keyCreated": created,
+              "platform": platform, "instructions": steps, "docs": DOCS.format(_docs_slug(platform))},
+        links={"Client keys": client.web_link(f"settings/projects/{slug}/keys/"),
+               "Docs": DOCS.format(_docs_slug(platform))},
+        hints=[steps])
+
+
+def _docs_slug(platform: str) -> str:
+    base = platform.split("-", 1)[0] if platform not in OTHER_PLATFORMS else platform
+    return {"jupyter": "python", "ipython": "python", "node": "javascript/guides/node",
+            "nodejs": "javascript/guides/node"}.get(base, base)
+
+
+_TEMPLATES = {
+    "python": """Install: `pip install --upgrade sentry-sdk`
+
+```python
+import sentry_sdk
+
+sentry_sdk.init(
+    dsn="{dsn}",
+    send_default_pii=False,
+    traces_sample_rate=1.0,  # lower in production
+)
+```""",
+    "jupyter": """Install: `pip install sentry-ipy`, then in the notebook:
+
+```python
+import os
+os.environ["SENTRY_DSN"] = "{dsn}"
+%load_ext sentry_ipy
+```
+
+Errors raised in cells are now captured; `%sentry_issues` lists them.""",
+    "javascript": """Install: `npm install --save @sentry/browser`
+
+```javascript
+import * as Sentry from "@sentry/browser";
+
+Sentry.init({{
+  dsn: "{dsn}",
+  integrations: [Sentry.browserTracingIntegration()],
+  tracesSampleRate: 1.0, // lower in production
+}});
+```""",
+    "node": """Install: `npm install --save @sentry/node`
+
+```javascript
+// instrument.js: require this before anything else
+const Sentry = require("@sentry/node");
+
+Sentry.init({{
+  dsn: "{dsn}",
+  tracesSampleRate: 1.0, // lower in production
+}});
+```""",
+}
+_ALIASES = {"ipython": "jupyter", "notebook": "jupyter", "nodejs": "node", "browser": "javascript"}
+
+
+def install_instructions(platform: str, dsn: str) -> str:
+    """Markdown instructions to send events from ``platform`` to ``dsn``.
+
+    The API returns no instructions, so they are templated here for the
+    platforms a notebook user meets most; other platforms get their docs link.
+    """
+    name = _ALIASES.get(platform, platform)
+    template = _TEMPLATES.get(name) or _TEMPLATES.get(name.split("-", 1)[0])
+    if template is not None:
+        return f"Set up {platform}:\n\n" + template.format(dsn=dsn)
+    known = ", ".join(f"[{p}]({DOCS.format(p)})" for p in OTHER_PLATFORMS)
+    return (f"No built-in instructions for {platform!r}: follow {DOCS.format(_docs_slug(platform))} "
+            f"and use the DSN {dsn}. Built-in: {', '.join(sorted(_TEMPLATES))}. Other platforms: {known}.")

@@ -1,0 +1,98 @@
+"""Release tools: create a release (idempotently) and list a project's releases."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import Field
+
+from ..errors import ToolInputError
+from ._context import ToolContext
+from ._lookup import not_found_as, parse_time, project_info
+from ._params import Number, Params, limit_field, project_field
+from ._registry import tool
+from ._result import ToolResult
+
+__all__ = ["CreateReleaseParams", "ListReleasesParams", "check_version"]
+
+RELEASE_COLUMNS = ("version", "dateCreated", "dateReleased", "newGroups", "status")
+
+
+class CreateReleaseParams(Params):
+    version: str = Field(description="Release version, e.g. 'myapp@1.0.0'.")
+    projects: list[str] | None = Field(None, description="Project slugs; default the configured project.")
+    url: str | None = Field(None, description="Release URL, e.g. a changelog or tag page.")
+    dateReleased: str | None = Field(None, description="Release date (ISO or Unix timestamp).")
+    ref: str | None = Field(None, description="VCS ref, e.g. a commit SHA or tag.")
+
+
+@tool("sentry_create_release", params=CreateReleaseParams, title="Create release", family="api",
+      read_only=False, idempotent=True, alias="release")
+def create_release(ctx: ToolContext, p: CreateReleaseParams) -> ToolResult:
+    """Create a release for one or more projects; an existing version is reported, not an error.
+
+    Example: {"version": "myapp@1.0.0", "projects": ["backend"]}
+    """
+    client = ctx.api()
+    version = check_version(p.version)
+    default = ctx.effective_settings().project
+    projects = p.projects or ([default] if default else [])
+    if not projects:
+        raise ToolInputError("sentry_create_release needs 'projects' (a list of project slugs) "
+                             "when no default project is configured.")
+    body: dict[str, Any] = {"version": version, "projects": projects}
+    if p.url:
+        body["url"] = p.url
+    if p.ref:
+        body["ref"] = p.ref
+    if p.dateReleased:
+        body["dateReleased"] = parse_time(p.dateReleased, "dateReleased").isoformat()
+    with not_found_as(f"Organization {client.org!r} or one of the projects "
+                      f"{', '.join(projects)} was not found; call sentry_list_projects."):
+        status, release = client.post("organizations", client.org, "releases", json=body,
+                                      scope="project:releases")
+    existed = status == 208
+    what = "already existed (nothing changed)" if existed else "was created"
+    return ToolResult(
+        summary=f"Release {version!r} {what} for {', '.join(projects)}.",
+        data={**(release or {"version": version}), "alreadyExisted": existed}, frame="releases",
+        links={"Release": client.web_link(f"releases/{quote(version, safe='')}/")},
+        hints=[f"Send events with release={version!r} (sentry_set_release) so issues link to it."])
+
+
+def check_version(version: str) -> str:
+    """Reject versions Sentry (and sentry-cli) cannot store, with the reason."""
+    if version != version.strip() or not version:
+        raise ToolInputError(f"Release version {version!r} is empty or has leading/trailing spaces.")
+    if version in (".", "..") or any(c in version for c in "/\n\t\v\f"):
+        raise ToolInputError(f"Release version {version!r} may not be '.', '..' or contain '/', "
+                             "newlines or tabs.")
+    return version
+
+
+class ListReleasesParams(Params):
+    projectSlug: str = project_field()
+    query: str | None = Field(None, description="Only versions containing this text.")
+    limit: Number = limit_field(100, "releases")
+
+
+@tool("sentry_list_releases", params=ListReleasesParams, title="List releases", family="api",
+      read_only=True, idempotent=True, alias="releases")
+def list_releases(ctx: ToolContext, p: ListReleasesParams) -> ToolResult:
+    """List a project's releases, newest first, following pages up to `limit`.
+
+    Example: {"projectSlug": "backend"}
+    """
+    client = ctx.api()
+    project = project_info(client, p.projectSlug)
+    params: list[tuple[str, Any]] = [("project", project["id"])]
+    if p.query:
+        params.append(("query", p.query))
+    rows, truncated = client.collect("organizations", client.org, "releases", params=params,
+                                     limit=p.limit, scope="project:releases", progress=ctx.progress)
+    return ToolResult(
+        summary=f"Found {len(rows)}{'+' if truncated else ''} releases in project {project['slug']!r}.",
+        records=rows, frame="releases", columns=RELEASE_COLUMNS, truncated=truncated,
+        links={"Releases": client.web_link(f"releases/?project={project['id']}")},
+        hints=[] if rows else ["Create one with sentry_create_release."])

@@ -1,0 +1,54 @@
+"""Replay tool: list the organization's session replays."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from ._context import ToolContext
+from ._lookup import project_info
+from ._params import Number, Params, environment_field, limit_field, period_field
+from ._registry import tool
+from ._result import ToolResult
+
+__all__ = ["ListReplaysParams"]
+
+
+class ListReplaysParams(Params):
+    project: str | None = Field(None, description="Project slug or ID; default all projects.")
+    limit: Number = limit_field(50, "replays")
+    query: str | None = Field(None, description="Replay search, e.g. 'count_errors:>0'.")
+    statsPeriod: str = period_field("14d")
+    environment: str | None = environment_field()
+    sort: str = Field("-started_at", description="Sort field; '-' for descending, e.g. '-count_errors'.")
+
+
+@tool("sentry_list_organization_replays", params=ListReplaysParams, title="List replays",
+      family="api", read_only=True, idempotent=True, alias="replays")
+def list_replays(ctx: ToolContext, p: ListReplaysParams) -> ToolResult:
+    """List session replays in the organization, newest first, following pages up to `limit`.
+
+    Example: {"project": "frontend", "query": "count_errors:>0"}
+    """
+    client = ctx.api()
+    params: list[tuple[str, Any]] = [("statsPeriod", p.statsPeriod), ("sort", p.sort)]
+    where = f"organization {client.org!r}"
+    if p.project:
+        project = project_info(client, p.project)
+        params.append(("project", project["id"]))
+        where = f"project {project['slug']!r}"
+    params += [(k, v) for k, v in (("query", p.query), ("environment", p.environment)) if v]
+    rows, truncated = client.collect("organizations", client.org, "replays", params=params,
+                                     limit=p.limit, unwrap="data", scope="org:read",
+                                     progress=ctx.progress)
+    for row in rows:
+        row.setdefault("url", client.web_link(f"explore/replays/{row.get('id')}/"))
+    errors = sum(int(r.get("count_errors") or 0) for r in rows)
+    return ToolResult(
+        summary=f"Found {len(rows)}{'+' if truncated else ''} replays in {where} over "
+                f"{p.statsPeriod} ({errors} errors seen in them).",
+        records=rows, frame="replays", truncated=truncated,
+        columns=("id", "started_at", "duration", "count_errors", "url"),
+        links={"Replays": client.web_link("explore/replays/")},
+        hints=[] if rows else ["No replays: the browser SDK records them with replayIntegration()."])

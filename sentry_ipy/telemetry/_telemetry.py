@@ -1,0 +1,361 @@
+"""Telemetry: the one place that initialises sentry-sdk and sends through it.
+
+Notebook kernels and MCP servers are one-client processes, so this wraps the
+*global* sentry-sdk client. Scope data set through it (user, tags, contexts,
+breadcrumbs) goes on the global scope, which every thread sees: MCP 2.x runs
+each synchronous tool call on a worker thread, and a tag set by one call must
+reach an event captured by the next. Per-event data (a capture's own tags,
+level, user) goes on a forked scope that ends with the capture.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import sentry_sdk
+from sentry_sdk.scope import Scope
+from sentry_sdk.tracing import Span
+
+from ..config import Settings, parse_dsn
+from ..errors import ConfigurationError
+from ._events import (
+    Notes,
+    exception_event,
+    prepare_contexts,
+    prepare_tags,
+    prepare_text,
+    prepare_user,
+    validate_release,
+)
+from ._limits import clamp_depth
+from ._options import DEFAULT_QUEUE_SIZE, build_options
+from ._sessions import EndStatus, SessionStatus, SessionTracker
+from ._tracing import OpenSpan, SpanStack
+from ._transport import DeliveryStats
+
+__all__ = ["Telemetry"]
+
+_NO_DSN = ("No DSN is configured, so nothing can be sent; set SENTRY_DSN (Project Settings > "
+           "Client Keys) or leave URL and token unset to use the embedded local backend.")
+_LOCAL_TOKEN_PREFIX = "sntrys_local_"
+
+
+class Telemetry:
+    """A handle on the process-wide sentry-sdk client, configured from :class:`Settings`.
+
+    Args:
+        settings: where and how to send (``dsn``, ``release``, ``dist``,
+            ``environment``, ``traces_sample_rate``, ``debug``).
+        extra_scrub_keys: key names to filter in addition to the project denylist.
+        transport_queue_size: envelopes the background sender may hold; the SDK's
+            default of 100 drops events in loops.
+
+    Raises:
+        ConfigurationError: the DSN is malformed.
+    """
+
+    def __init__(self, settings: Settings, *, extra_scrub_keys: Iterable[str] = (),
+                 transport_queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+        self._lock = threading.RLock()
+        self._settings = settings
+        self._extra_keys = tuple(extra_scrub_keys)
+        self._queue_size = int(transport_queue_size)
+        self.stats = DeliveryStats()
+        self.spans = SpanStack()
+        self.sessions = SessionTracker()
+        self._client: sentry_sdk.Client | None = None
+        self._key: tuple[Any, ...] | None = None
+        self._lost_at_flush = 0
+        self._user: dict[str, str] | None = None
+        self._init()
+
+    # -- configuration ----------------------------------------------------------
+    @property
+    def settings(self) -> Settings:
+        """The settings in force (updated by :meth:`configure` and :meth:`set_release`)."""
+        return self._settings
+
+    @property
+    def enabled(self) -> bool:
+        """True when a DSN is configured, so events are sent somewhere."""
+        return bool(self._settings.dsn)
+
+    @property
+    def extra_scrub_keys(self) -> tuple[str, ...]:
+        """User-added secret key names, filtered like the default denylist."""
+        return self._extra_keys
+
+    def configure(self, *, extra_scrub_keys: Iterable[str] | None = None, **changes: Any) -> bool:
+        """Change settings (``release="app@2"``...) and re-initialise only if an option changed.
+
+        ``None`` values are ignored, as in :meth:`Settings.replace`.
+
+        Returns:
+            True if sentry-sdk was re-initialised.
+
+        Raises:
+            ConfigurationError: a malformed DSN or an unknown setting.
+        """
+        with self._lock:
+            try:
+                self._settings = self._settings.replace(**changes)
+            except TypeError:
+                raise ConfigurationError(f"Unknown setting in {sorted(changes)}.") from None
+            if extra_scrub_keys is not None:
+                self._extra_keys = tuple(extra_scrub_keys)
+            return self._init()
+
+    def _option_key(self) -> tuple[Any, ...]:
+        s = self._settings
+        return (s.dsn, s.release, s.dist, s.environment, s.traces_sample_rate, s.debug,
+                self._extra_keys, self._queue_size)
+
+    def _init(self) -> bool:
+        """Initialise sentry-sdk when the options differ from the last init (idempotent)."""
+        with self._lock:
+            if self._settings.dsn:
+                parse_dsn(self._settings.dsn)  # one clear sentence instead of the SDK's BadDsn
+            key = self._option_key()
+            if key == self._key and self._alive():
+                self._bind()
+                return False
+            old = self._client
+            sentry_sdk.init(**build_options(self._settings, extra_scrub_keys=self._extra_keys,
+                                            queue_size=self._queue_size, stats=self.stats))
+            client = sentry_sdk.get_client()
+            self._client = client if isinstance(client, sentry_sdk.Client) else None
+            self._key = key
+            if old is not None and old is not self._client:
+                old.close(timeout=2.0)  # deliver what the previous client still holds
+            return True
+
+    def _alive(self) -> bool:
+        return self._client is not None and (self._client.transport is not None or not self.enabled)
+
+    def _bind(self) -> None:
+        """Make our client the global one again if other code replaced it."""
+        if self._client is not None and sentry_sdk.get_client() is not self._client:
+            Scope.get_global_scope().set_client(self._client)
+
+    def _ready(self) -> None:
+        """Ensure our client is live and global; refuse to pretend-send without a DSN."""
+        if not self.enabled:
+            raise ConfigurationError(_NO_DSN)
+        with self._lock:
+            if not self._alive():
+                self._key = None
+            self._init()
+
+    def describe(self) -> str:
+        """One line saying where events go, for the faces to print."""
+        s = self._settings
+        if not s.dsn:
+            return "Telemetry is off: no DSN is configured (set SENTRY_DSN)."
+        _, base, project_id = parse_dsn(s.dsn)
+        host = urlsplit(base).hostname or ""
+        release = f", release {s.release}" if s.release else ""
+        if host in ("127.0.0.1", "localhost", "::1") and (s.auth_token or "").startswith(_LOCAL_TOKEN_PREFIX):
+            return (f"Sending to the embedded local backend at {base} "
+                    f"(project {s.project or project_id}{release}).")
+        return f"Sending to {base} (project ID {project_id}{release})."
+
+    def __repr__(self) -> str:
+        return f"<Telemetry {self.describe()}>"
+
+    # -- delivery ---------------------------------------------------------------
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait up to ``timeout`` seconds for queued envelopes; True if all were delivered.
+
+        "Delivered" means nothing is left in the queue and nothing was lost
+        (queue overflow, network error, rate limit) since the previous flush.
+        """
+        if self._client is None or not self.enabled:
+            return True
+        self._client.flush(timeout=timeout)
+        lost = self.stats.lost_total()
+        ok = self.stats.pending == 0 and lost == self._lost_at_flush
+        self._lost_at_flush = lost
+        return ok
+
+    def delivery(self) -> dict[str, Any]:
+        """Counters: tasks queued, envelopes sent, tasks pending, items lost by category and reason."""
+        return self.stats.snapshot()
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Flush and shut the client down; open spans and sessions are dropped unsent."""
+        with self._lock:
+            self.spans.clear()
+            if self._client is not None:
+                self._client.close(timeout=timeout)
+            self._key = None
+
+    # -- scope (global: visible from every thread) ---------------------------------
+    def set_user(self, **fields: Any) -> dict[str, str] | None:
+        """Set (or with no fields, clear) the user for later events and sessions."""
+        self._ready()
+        user = prepare_user(fields)
+        self._user = user
+        Scope.get_global_scope().set_user(user)
+        return user
+
+    def set_tag(self, key: str, value: Any) -> tuple[str, str, Notes]:
+        """Set a tag on every later event; returns the stored key, value and notes."""
+        self._ready()
+        notes = Notes()
+        ((key, text),) = prepare_tags({key: value}, notes).items()
+        Scope.get_global_scope().set_tag(key, text)
+        return key, text, notes
+
+    def set_context(self, name: str, context: Mapping[str, Any]) -> dict[str, Any]:
+        """Attach a named context object to every later event."""
+        self._ready()
+        ((name, value),) = prepare_contexts({name: context}).items()
+        Scope.get_global_scope().set_context(name, value)
+        return value
+
+    def add_breadcrumb(self, message: str, *, category: str | None = None, level: str = "info",
+                       data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Record a breadcrumb that later events carry (the newest 100 are kept)."""
+        self._ready()
+        notes = Notes()
+        crumb: dict[str, Any] = {"type": "default", "message": prepare_text(message, "message", notes),
+                                 "level": level}
+        if category:
+            crumb["category"] = category
+        if data:
+            crumb["data"] = clamp_depth(dict(data))
+        Scope.get_global_scope().add_breadcrumb(crumb)
+        return crumb
+
+    def set_release(self, release: str, dist: str | None = None) -> bool:
+        """Set the client's release and dist, so later events and sessions carry them.
+
+        Returns:
+            True if sentry-sdk was re-initialised (the release or dist changed).
+        """
+        return self.configure(release=validate_release(release), dist=dist)
+
+    # -- captures ---------------------------------------------------------------
+    @contextmanager
+    def _event_scope(self, level: str | None, tags: Mapping[str, Any] | None,
+                     contexts: Mapping[str, Any] | None, user: Mapping[str, Any] | None,
+                     notes: Notes) -> Iterator[Scope]:
+        """A forked scope for one capture: per-call data never leaks into later events."""
+        self._ready()
+        prepared_tags = prepare_tags(tags, notes)
+        prepared_contexts = prepare_contexts(contexts)
+        prepared_user = prepare_user(user) if user else None
+        with sentry_sdk.new_scope() as scope:
+            top = self.spans.top()
+            if top is not None:
+                scope.span = top.span  # link the event to the open transaction's trace
+            if level:
+                scope.set_level(level)  # type: ignore[arg-type]
+            for key, value in prepared_tags.items():
+                scope.set_tag(key, value)
+            for name, value in prepared_contexts.items():
+                scope.set_context(name, value)
+            if prepared_user:
+                scope.set_user(prepared_user)
+            yield scope
+
+    def capture_exception(self, exc: BaseException | None = None, *, level: str | None = None,
+                          tags: Mapping[str, Any] | None = None, contexts: Mapping[str, Any] | None = None,
+                          user: Mapping[str, Any] | None = None) -> str | None:
+        """Send a Python exception (default: the one being handled) with its traceback.
+
+        Returns:
+            the event ID, or ``None`` if sentry-sdk discarded it (sampling, dedupe).
+        """
+        exc = exc if exc is not None else sys.exc_info()[1]
+        with self._event_scope(level, tags, contexts, user, Notes()) as scope:
+            return scope.capture_exception(exc)
+
+    def capture_error_text(self, error: str, *, level: str = "error", tags: Mapping[str, Any] | None = None,
+                           contexts: Mapping[str, Any] | None = None,
+                           user: Mapping[str, Any] | None = None) -> tuple[str | None, dict[str, Any], Notes]:
+        """Send an exception event described by text (``"KeyError: 'price'"``).
+
+        Returns:
+            (event ID, the exception entry sent, notes on what was cut).
+        """
+        notes = Notes()
+        event = exception_event(error, notes)
+        with self._event_scope(level, tags, contexts, user, notes) as scope:
+            event_id = scope.capture_event(event)
+        return event_id, event["exception"]["values"][0], notes
+
+    def capture_message(self, message: str, *, level: str = "info", tags: Mapping[str, Any] | None = None,
+                        contexts: Mapping[str, Any] | None = None,
+                        user: Mapping[str, Any] | None = None) -> tuple[str | None, Notes]:
+        """Send a message event; returns (event ID, notes on what was cut)."""
+        notes = Notes()
+        text = prepare_text(message, "message", notes)
+        with self._event_scope(level, tags, contexts, user, notes) as scope:
+            return scope.capture_message(text), notes
+
+    # -- tracing ------------------------------------------------------------------
+    def start_transaction(self, name: str, op: str, description: str | None = None) -> OpenSpan:
+        """Open a transaction (or, when one is open, a child span of it)."""
+        self._ready()
+        return self.spans.start(name, op, description)
+
+    def finish_transaction(self, status: str = "ok") -> dict[str, Any]:
+        """Finish the innermost open transaction or span with ``status``.
+
+        Raises:
+            ToolInputError: nothing is open.
+        """
+        self._ready()
+        return self.spans.finish(status)
+
+    @contextmanager
+    def span(self, op: str, description: str | None = None) -> Iterator[Span]:
+        """Time a block as a span of the open transaction, or as its own transaction if none is open."""
+        self._ready()
+        with self.spans.span(op, description) as span:
+            yield span
+
+    # -- sessions -----------------------------------------------------------------
+    def start_session(self, *, session_id: str | None = None, distinct_id: str | None = None,
+                      release: str | None = None, environment: str | None = None
+                      ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Open a release-health session (ending an open one as ``exited``).
+
+        The release defaults to the client's; without one this raises
+        :class:`~sentry_ipy.errors.ToolInputError`, because Sentry drops
+        sessions that have no release. ``distinct_id`` defaults to the user's
+        id, email or username.
+        """
+        self._ready()
+        user = self._user or {}
+        did = distinct_id or user.get("id") or user.get("email") or user.get("username")
+        return self.sessions.start(
+            sid=session_id, did=did,
+            release=validate_release(release) if release else self._settings.release,
+            environment=environment or self._client_environment())
+
+    def end_session(self, status: EndStatus = "exited") -> dict[str, Any]:
+        """Close the open session with ``status`` and send the final update."""
+        self._ready()
+        return self.sessions.end(status)
+
+    def capture_session(self, *, session_id: str, distinct_id: str | None = None,
+                        status: SessionStatus = "ok", duration: float | None = None, errors: int = 0,
+                        release: str | None = None, environment: str | None = None) -> dict[str, Any]:
+        """Send one complete session as a standalone ``session`` item (server/request mode)."""
+        self._ready()
+        return self.sessions.capture(
+            sid=session_id, did=distinct_id, status=status, duration=duration, errors=errors,
+            release=validate_release(release) if release else self._settings.release,
+            environment=environment or self._client_environment())
+
+    def _client_environment(self) -> str | None:
+        if self._client is not None:
+            return self._client.options.get("environment")
+        return self._settings.environment

@@ -136,7 +136,8 @@ async def list_issues(request: Request) -> JSONResponse:
         and _issue_matches(c, r, projects[r["project_id"]], terms)
     ]
     selected.sort(key=lambda r: (r[_SORTS[sort]], r["id"]), reverse=True)
-    shapes = [issue_shape(r, projects[r["project_id"]], c.store, c.url, org["slug"]) for r in selected]
+    expand = frozenset(request.query_params.getlist("expand"))
+    shapes = [issue_shape(r, projects[r["project_id"]], c.store, c.url, org["slug"], expand) for r in selected]
     return paginate(request, shapes, size_param="limit", default_size=25)
 
 

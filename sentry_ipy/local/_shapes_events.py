@@ -40,8 +40,27 @@ def _hourly_stats(store: Store, issue_id: int, hours: int = 24) -> list[list[int
     return [[start + i * 3600, counts.get(i, 0)] for i in range(hours)]
 
 
-def issue_shape(issue: dict[str, Any], project: dict[str, Any], store: Store, base_url: str, org_slug: str) -> dict[str, Any]:
-    """Serialise an issue as issue lists return it (``count`` is a string)."""
+_DERIVED = {
+    "blocker": "none", "progress": "not_started", "status": "not_started", "viewCount": 0,
+    "hasOpenFixPr": False, "isAssigned": False, "hasRootCause": False,
+    "lastCompletedAutofixStep": "none", "lastProgressedAt": None,
+}
+
+
+def issue_shape(
+    issue: dict[str, Any],
+    project: dict[str, Any],
+    store: Store,
+    base_url: str,
+    org_slug: str,
+    expand: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """Serialise an issue as issue lists return it (``count`` is a string).
+
+    ``inbox`` is only present with ``expand=inbox``, as on sentry.io (the
+    published schema marks it and ``owners`` required; we omit owners since
+    the local backend has no ownership rules).
+    """
     users = store.one("SELECT COUNT(*) AS n FROM issue_users WHERE issue_id = ?", (issue["id"],))
     user_count = int(users["n"]) if users else 0
     metadata = issue["metadata"]
@@ -86,19 +105,23 @@ def issue_shape(issue: dict[str, Any], project: dict[str, Any], store: Store, ba
         "userCount": user_count,
         "firstSeen": first,
         "lastSeen": last,
-        "derivedData": {},
+        "derivedData": dict(_DERIVED),
         "stats": stats,
         "lifetime": {"count": count, "userCount": user_count, "firstSeen": first, "lastSeen": last, "stats": None},
         "filtered": None,
         "sessionCount": 0,
-        "inbox": {},
-        "owners": {},
         "integrationIssues": [],
         "sentryAppIssues": [],
         "latestEventHasAttachments": False,
         "matchingEventId": None,
         "matchingEventEnvironment": None,
-    }
+    } | (
+        {"inbox": {
+            "reason": 0,
+            "reason_details": {"until": None, "count": None, "window": None, "user_count": None, "user_window": None},
+            "date_added": first,
+        }} if "inbox" in expand and issue["status"] == "unresolved" else {}
+    )
 
 
 def _release_ref(store: Store, org_id: int, version: str | None) -> dict[str, Any] | None:

@@ -3,31 +3,60 @@
 :class:`Telemetry` is the one place that initialises sentry-sdk from
 :class:`~sentry_ipy.config.Settings`. The SDK tools (``sentry_capture_exception``,
 ``sentry_start_session``...) and the notebook's cell capture all go through it.
+
+Names are imported on first access, so tool parameter models can use the
+limits here without loading sentry-sdk.
 """
 
 from __future__ import annotations
 
-from ._events import Notes
-from ._limits import MAX_CONTEXT_DEPTH, MAX_MESSAGE_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
-from ._options import DEFAULT_QUEUE_SIZE, IGNORED_LOGGERS
-from ._sessions import END_STATUSES, SESSION_STATUSES, normalise_sid
-from ._telemetry import Telemetry
-from ._tracing import SPAN_STATUSES, OpenSpan
-from ._transport import DeliveryStats
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._events import Notes
+    from ._limits import MAX_CONTEXT_DEPTH, MAX_MESSAGE_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
+    from ._options import DEFAULT_QUEUE_SIZE, IGNORED_LOGGERS
+    from ._sessions import END_STATUSES, SESSION_STATUSES, normalise_sid
+    from ._telemetry import Telemetry
+    from ._tracing import SPAN_STATUSES, OpenSpan
+    from ._transport import DeliveryStats
 
 __all__ = [
     "DEFAULT_QUEUE_SIZE",
-    "DeliveryStats",
     "END_STATUSES",
     "IGNORED_LOGGERS",
     "MAX_CONTEXT_DEPTH",
     "MAX_MESSAGE_CHARS",
     "MAX_TAG_KEY_CHARS",
     "MAX_TAG_VALUE_CHARS",
-    "Notes",
-    "OpenSpan",
     "SESSION_STATUSES",
     "SPAN_STATUSES",
+    "DeliveryStats",
+    "Notes",
+    "OpenSpan",
     "Telemetry",
     "normalise_sid",
 ]
+
+_LAZY = {
+    "DEFAULT_QUEUE_SIZE": "._options", "IGNORED_LOGGERS": "._options",
+    "END_STATUSES": "._sessions", "SESSION_STATUSES": "._sessions", "normalise_sid": "._sessions",
+    "MAX_CONTEXT_DEPTH": "._limits", "MAX_MESSAGE_CHARS": "._limits",
+    "MAX_TAG_KEY_CHARS": "._limits", "MAX_TAG_VALUE_CHARS": "._limits",
+    "SPAN_STATUSES": "._tracing", "OpenSpan": "._tracing",
+    "DeliveryStats": "._transport", "Notes": "._events", "Telemetry": "._telemetry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import public names on first access (sentry-sdk loads with the first of them that needs it)."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

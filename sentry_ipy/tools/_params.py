@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 __all__ = [
+    "JsonObject",
     "Level",
     "MAX_LIMIT",
     "Number",
     "Params",
+    "Text",
     "environment_field",
     "limit_field",
     "period_field",
@@ -59,3 +61,19 @@ def period_field(default: str | None = "14d") -> Any:
 def environment_field() -> Any:
     """An optional ``environment`` filter."""
     return Field(None, description="Only this environment, e.g. 'production'.")
+
+
+# -- SDK tools (capture, scope, tracing, sessions) ----------------------------------------
+
+def _to_text(value: Any) -> Any:
+    from ..telemetry._limits import clean_text
+
+    return clean_text(value) if isinstance(value, (str, bytes, bytearray)) else value
+
+
+#: Free text from any face: bytes are decoded with replacement characters and lone
+#: surrogates replaced, so malformed input still yields an event instead of an error.
+Text = Annotated[str, BeforeValidator(_to_text)]
+
+#: A JSON object argument (``context``, ``data``).
+JsonObject = dict[str, Any]

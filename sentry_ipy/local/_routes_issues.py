@@ -232,9 +232,9 @@ async def resolve_short_id(request: Request) -> JSONResponse:
     """``GET organizations/{o}/shortids/{short_id}/`` (case-insensitive)."""
     c, org = ctx(request), get_org(request)
     ident = request.path_params["short_id"]
-    if short_id_seq(ident) is None:
+    if ident.isdigit() or short_id_seq(ident) is None:
         raise ApiError(404, NOT_FOUND)
-    issue, project = find_issue(c, org, ident if not ident.isdigit() else f"x-{ident}")
+    issue, project = find_issue(c, org, ident)
     return respond(
         {
             "organizationSlug": org["slug"],

@@ -1,0 +1,101 @@
+"""Measure what ``tools/list`` costs a model: the JSON every MCP client sends each turn.
+
+Run: ``.venv/bin/python benchmarks/mcp_tools_list.py`` — it rewrites
+``benchmarks/mcp_tools_list.md``. Tokens are approximated as characters / 4,
+which is close for English prose and JSON with the tokenizers in use today.
+Nothing is contacted: the server is built and listed in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+
+def wire_json(tools: list[Any]) -> str:
+    """The ``tools/list`` result exactly as serialised on the wire (compact JSON)."""
+    from mcp_types import ListToolsResult
+
+    result = ListToolsResult(tools=tools)
+    return json.dumps(result.model_dump(by_alias=True, exclude_none=True, mode="json"),
+                      separators=(",", ":"), ensure_ascii=False)
+
+
+def listed(**options: Any) -> list[Any]:
+    import anyio
+    from mcp import Client
+
+    from sentry_ipy.config import Settings
+    from sentry_ipy.mcp import build_mcp_server
+
+    server = build_mcp_server(Settings(url="https://sentry.invalid", auth_token="unused"), **options)
+
+    async def main() -> list[Any]:
+        async with Client(server) as client:
+            return list((await client.list_tools()).tools)
+
+    return anyio.run(main)
+
+
+def tokens(chars: int) -> int:
+    return round(chars / 4)
+
+
+def measure() -> str:
+    tools = listed()
+    full = wire_json(tools)
+    rows = []
+    for tool in tools:
+        one = wire_json([tool])
+        desc = len(tool.description or "")
+        schema = len(json.dumps(tool.input_schema, separators=(",", ":")))
+        rows.append((len(one), tool.name, desc, schema))
+    rows.sort(reverse=True)
+    variants = [("all tools", tools), ("--read-only", listed(read_only=True)),
+                ("--toolsets sdk", listed(toolsets="sdk")), ("--toolsets api", listed(toolsets="api")),
+                ("--toolsets api --read-only", listed(toolsets="api", read_only=True))]
+    seed_path = HERE.parent.parent / "shared" / "spec" / "seed-tools.json"
+    seed_line = ""
+    if seed_path.is_file():
+        seed = json.loads(seed_path.read_text(encoding="utf-8"))
+        seed_chars = len(json.dumps({"tools": seed}, separators=(",", ":"), ensure_ascii=False))
+        seed_line = (f"\nFor comparison, the seed server's 27 tools (names, one-line descriptions, "
+                     f"schemas; no titles or annotations): {seed_chars:,} chars, "
+                     f"≈{tokens(seed_chars):,} tokens.\n")
+    lines = [
+        "# `tools/list` size",
+        "",
+        "MCP clients put the whole `tools/list` result in the model's context on every turn,",
+        "so its size is a running cost. Regenerate with `.venv/bin/python benchmarks/mcp_tools_list.py`.",
+        "Compact wire JSON; tokens ≈ chars / 4.",
+        "",
+        "| surface | tools | chars | ≈ tokens |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, subset in variants:
+        n = len(wire_json(subset))
+        lines.append(f"| {label} | {len(subset)} | {n:,} | {tokens(n):,} |")
+    lines += [seed_line, "## Per tool (largest first)", "",
+              "| tool | total chars | description | input schema |", "|---|---:|---:|---:|"]
+    lines += [f"| `{name}` | {total:,} | {desc:,} | {schema:,} |" for total, name, desc, schema in rows]
+    desc_total = sum(r[2] for r in rows)
+    schema_total = sum(r[3] for r in rows)
+    lines += ["", f"Descriptions: {desc_total:,} chars ({100 * desc_total // len(full)}%); "
+                  f"input schemas: {schema_total:,} chars ({100 * schema_total // len(full)}%); "
+                  f"the rest is names, titles and annotations.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    text = measure()
+    (HERE / "mcp_tools_list.md").write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,392 @@
+"""SentryClient over real HTTP: a scripted loopback server plays Sentry's edge cases.
+
+The server returns queued responses and records every raw request, so the
+tests can count requests, read the exact path that went over the wire, and
+check the waits the client asked for (``sleep`` is a recorder, not a wait).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from sentry_ipy.api import SentryClient, next_cursor, parse_link_header
+from sentry_ipy.config import Settings
+from sentry_ipy.errors import (
+    APIError,
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    UnexpectedResponseError,
+)
+
+TOKEN = "sntryu_0123456789abcdef0123456789abcdef0123456789abcdef"
+
+
+@dataclass
+class Reply:
+    """One scripted response."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class Seen:
+    """One recorded request."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class ScriptedServer:
+    """A loopback HTTP server answering from a queue; an empty queue answers 599."""
+
+    def __init__(self) -> None:
+        self.replies: list[Reply] = []
+        self.requests: list[Seen] = []
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with outer._lock:
+                    outer.requests.append(Seen(self.command, self.path, dict(self.headers), body))
+                    reply = outer.replies.pop(0) if outer.replies else Reply(599, {"detail": "no reply queued"})
+                if reply.delay:
+                    time.sleep(reply.delay)
+                payload = reply.raw if reply.raw is not None else (
+                    b"" if reply.body is None else json.dumps(reply.body).encode())
+                try:
+                    self.send_response(reply.status)
+                    headers = {"Content-Type": "application/json", **reply.headers}
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = do_PUT = _serve
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
+
+    def queue(self, *replies: Reply) -> None:
+        with self._lock:
+            self.replies.extend(replies)
+
+    def link(self, cursor: str | None, style: str = "standard") -> str:
+        """A Link header in one of the spellings servers and proxies produce."""
+        nxt = cursor or "0:0:0"
+        results = "true" if cursor else "false"
+        url = f"{self.url}/api/0/x/?cursor="
+        if style == "unquoted":
+            return (f"<{url}0:0:1>; rel=previous; results=false; cursor=0:0:1, "
+                    f"<{url}{nxt}>; rel=next; results={results}; cursor={nxt}")
+        if style == "reordered":
+            return (f'<{url}{nxt}>;cursor="{nxt}";results="{results}";rel="next", '
+                    f'<{url}0:0:1>;cursor="0:0:1";results="false";rel="previous"')
+        if style == "spaced":
+            return (f'<{url}0:0:1> ;  rel = "previous" ; results = "false" ; cursor = "0:0:1" ,  '
+                    f'<{url}{nxt}> ; rel = "next" ; results = "{results}" ; cursor = "{nxt}"')
+        if style == "no-results":
+            return f'<{url}{nxt}>; rel="next"; cursor="{nxt}"' if cursor else ""
+        return (f'<{url}0:0:1>; rel="previous"; results="false"; cursor="0:0:1", '
+                f'<{url}{nxt}>; rel="next"; results="{results}"; cursor="{nxt}"')
+
+
+@pytest.fixture()
+def server() -> Iterator[ScriptedServer]:
+    srv = ScriptedServer()
+    srv.thread.start()
+    try:
+        yield srv
+    finally:
+        srv.httpd.shutdown()
+        srv.httpd.server_close()
+
+
+@pytest.fixture()
+def waits() -> list[float]:
+    return []
+
+
+def make_client(url: str, waits: list[float], **settings: Any) -> SentryClient:
+    values: dict[str, Any] = {"url": url, "auth_token": TOKEN, "org": "acme", "timeout": 5.0,
+                              "max_retries": 3, **settings}
+    return SentryClient(Settings(**values), sleep=waits.append)
+
+
+def page(start: int, n: int) -> list[dict[str, Any]]:
+    return [{"id": str(i)} for i in range(start, start + n)]
+
+
+# ---------------------------------------------------------------- pagination
+@pytest.mark.parametrize("style", ["standard", "unquoted", "reordered", "spaced", "no-results"])
+def test_paginate_follows_every_page(server: ScriptedServer, waits: list[float], style: str) -> None:
+    for i in range(5):
+        cursor = f"0:{(i + 1) * 100}:0" if i < 4 else None
+        server.queue(Reply(body=page(i * 100, 100 if i < 4 else 37),
+                           headers={"Link": server.link(cursor, style)}))
+    with make_client(server.url, waits) as client:
+        rows = list(client.paginate("organizations", "acme", "projects"))
+    assert [r["id"] for r in rows] == [str(i) for i in range(437)]
+    assert len(server.requests) == 5
+    assert "cursor" not in server.requests[0].path
+    for i, seen in enumerate(server.requests[1:], start=1):
+        assert f"cursor=0%3A{i * 100}%3A0" in seen.path
+        assert "per_page=100" in seen.path
+    assert waits == []
+
+
+def test_link_parser_variants() -> None:
+    assert next_cursor(None) is None
+    assert next_cursor('<u>; rel="next"; results="false"; cursor="0:100:0"') is None
+    assert next_cursor('<u>; rel="next"; results="true"; cursor="1700000000:0:0"') == "1700000000:0:0"
+    assert next_cursor("garbage, more garbage") is None
+    entries = parse_link_header('<a>; rel="previous"; results="false"; cursor="0:0:1", <b>; rel="next"')
+    assert [e.rel for e in entries] == ["previous", "next"] and entries[1].cursor is None
+
+
+def test_collect_stops_at_limit_and_reports_truncation(server: ScriptedServer, waits: list[float]) -> None:
+    for i in range(5):
+        server.queue(Reply(body=page(i * 100, 100), headers={"Link": server.link(f"0:{(i + 1) * 100}:0")}))
+    with make_client(server.url, waits) as client:
+        rows, truncated = client.collect("organizations", "acme", "issues", limit=150,
+                                         page_size_param="limit", params={"project": "1"})
+    assert len(rows) == 150 and truncated is True
+    assert len(server.requests) == 2
+    assert all("limit=100" in r.path and "project=1" in r.path for r in server.requests)
+
+
+def test_collect_small_limit_sets_page_size(server: ScriptedServer, waits: list[float]) -> None:
+    server.queue(Reply(body=page(0, 7), headers={"Link": server.link("0:7:0")}))
+    with make_client(server.url, waits) as client:
+        rows, truncated = client.collect("x", limit=7)
+    assert len(rows) == 7 and truncated is True
+    assert len(server.requests) == 1 and "per_page=7" in server.requests[0].path
+
+
+def test_collect_exact_end_is_not_truncated(server: ScriptedServer, waits: list[float]) -> None:
+    server.queue(Reply(body=page(0, 100), headers={"Link": server.link("0:100:0")}),
+                 Reply(body=page(100, 50), headers={"Link": server.link(None)}))
+    progress: list[tuple[int, int | None, str]] = []
+    with make_client(server.url, waits) as client:
+        rows, truncated = client.collect("x", limit=150, progress=lambda *a: progress.append(a))
+    assert len(rows) == 150 and truncated is False
+    assert progress[0] == (100, 150, "page 1")
+
+
+def test_paginate_unwraps_data(server: ScriptedServer, waits: list[float]) -> None:
+    server.queue(Reply(body={"data": page(0, 3), "meta": {}}, headers={"Link": server.link(None)}))
+    with make_client(server.url, waits) as client:
+        assert len(list(client.paginate("organizations", "acme", "replays", unwrap="data"))) == 3
+
+
+def test_paginate_rejects_non_list(server: ScriptedServer, waits: list[float]) -> None:
+    server.queue(Reply(body={"detail": "odd"}))
+    with make_client(server.url, waits) as client, pytest.raises(UnexpectedResponseError,
+                                                                 match="where a list was expected"):
+        list(client.paginate("x"))
+
+
+# -------------------------------------------------------------------- retries
+def test_429_retry_after_then_success(server: ScriptedServer, waits: list[float]) -> None:
+    server.queue(Reply(429, {"detail": "You are attempting to use this endpoint too frequently."},
+                       headers={"Retry-After": "2"}), Reply(body={"ok": True}))
+    with make_client(server.url, waits) as client:
+        assert client.get("x") == {"ok": True}
+    assert len(server.requests) == 2
+    assert len(waits) == 1 and 2.0 <= waits[0] <= 2.25
+
+
+def test_429_rate_limit_reset_header_then_success(server: ScriptedServer, waits: list[float]) -> None:
+    reset = int(time.time()) + 3
+    server.queue(Reply(429, {"detail": "slow down"}, headers={"X-Sentry-Rate-Limit-Reset": str(reset)}),
+                 Reply(body=[1]))
+    with make_client(server.url, waits) as client:
+        assert client.get("x") == [1]
+    assert len(waits) == 1 and 1.0 <= waits[0] <= 3.3
+
+
+def test_429_exhausted_raises_rate_limit_error(server: ScriptedServer, waits: list[float]) -> None:
+    server.queue(*[Reply(429, {"detail": "slow down"}, headers={"Retry-After": "1"}) for _ in range(3)])
+    with make_client(server.url, waits, max_retries=2) as client, pytest.raises(RateLimitError) as info:
+        client.get("organizations", "acme", "issues")
+    assert info.value.retry_after == pytest.approx(1.0)
+    assert "rate limiting GET /api/0/organizations/acme/issues/" in str(info.value)
+    assert len(waits) == 2
+
+
+def test_5xx_then_success(server: ScriptedServer, waits: list[float]) -> None:
+    server.queue(Reply(503, {"detail": "busy"}), Reply(502, raw=b"Bad Gateway"), Reply(body={"ok": 1}))
+    with make_client(server.url, waits) as client:
+        assert client.get("x") == {"ok": 1}
+    assert len(server.requests) == 3 and len(waits) == 2 and all(0 < w <= 8 for w in waits)
+
+
+def test_5xx_exhausted_and_post_not_retried(server: ScriptedServer, waits: list[float]) -> None:
+    server.queue(Reply(500, {"detail": "boom"}))
+    with make_client(server.url, waits) as client, pytest.raises(ServerError, match="internal error.*boom"):
+        client.post("organizations", "acme", "releases", json={"version": "1"})
+    assert len(server.requests) == 1 and waits == []
+
+
+def test_timeout_is_a_transport_error(server: ScriptedServer, waits: list[float]) -> None:
+    server.queue(Reply(body={}, delay=1.5), Reply(body={}, delay=1.5))
+    with make_client(server.url, waits, timeout=0.3, max_retries=1) as client:
+        with pytest.raises(TransportError, match=r"did not answer within 0\.3 s") as info:
+            client.get("x")
+    assert TOKEN not in str(info.value)
+    assert len(waits) == 1  # one retry of the GET, then the sentence
+
+
+def test_connection_refused_is_a_transport_error(waits: list[float]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with make_client(f"http://127.0.0.1:{port}", waits, max_retries=2) as client:
+        with pytest.raises(TransportError, match=r"Could not connect to Sentry at http://127\.0\.0\.1"):
+            client.get("x")
+    assert len(waits) == 2
+
+
+# --------------------------------------------------------------- error texts
+@pytest.mark.parametrize(("status", "kind", "pattern"), [
+    (401, AuthenticationError, r"rejected the auth token \(401: Invalid token\).*SENTRY_AUTH_TOKEN"),
+    (403, PermissionDeniedError, r"may not do GET /api/0/organizations/acme/issues/ .*needs the "
+                                 r"event:read scope"),
+    (404, NotFoundError, r"found nothing at GET /api/0/organizations/acme/issues/ .*organization 'acme'"),
+    (409, ConflictError, r"already exists \(409: Invalid token\)"),
+    (400, APIError, r"refused GET .* \(400: Invalid token\); check the arguments"),
+])
+def test_error_statuses(server: ScriptedServer, waits: list[float], status: int, kind: type,
+                        pattern: str) -> None:
+    server.queue(Reply(status, {"detail": "Invalid token"}))
+    with make_client(server.url, waits) as client, pytest.raises(kind, match=pattern) as info:
+        client.get("organizations", "acme", "issues", scope="event:read")
+    assert info.value.status == status and info.value.detail == "Invalid token"
+
+
+def test_serializer_errors_are_summarised(server: ScriptedServer, waits: list[float]) -> None:
+    server.queue(Reply(400, {"name": ["This field is required."], "slug": ["Too long."]}))
+    with make_client(server.url, waits) as client, pytest.raises(APIError,
+                                                                 match="name: This field is required.; slug"):
+        client.post("teams", "acme", "core", "projects", json={})
+
+
+def test_malformed_json(server: ScriptedServer, waits: list[float]) -> None:
+    server.queue(Reply(raw=b'{"id": "1", "tit'))
+    with make_client(server.url, waits) as client, pytest.raises(UnexpectedResponseError,
+                                                                 match="malformed JSON"):
+        client.get("x")
+
+
+def test_html_page(server: ScriptedServer, waits: list[float]) -> None:
+    server.queue(Reply(raw=b"<!DOCTYPE html><html><body>Login</body></html>",
+                       headers={"Content-Type": "text/html; charset=utf-8"}))
+    with make_client(server.url, waits) as client, pytest.raises(UnexpectedResponseError,
+                                                                 match="HTML page instead of JSON"):
+        client.get("x")
+
+
+def test_html_error_page_status(server: ScriptedServer, waits: list[float]) -> None:
+    server.queue(Reply(404, raw=b"<html><body>Not Found</body></html>", headers={"Content-Type": "text/html"}))
+    with make_client(server.url, waits) as client, pytest.raises(NotFoundError) as info:
+        client.get("x")
+    assert info.value.detail is None and "<html" not in str(info.value)
+
+
+# ------------------------------------------------------------------ encoding
+def test_path_segments_are_percent_encoded(server: ScriptedServer, waits: list[float]) -> None:
+    server.queue(Reply(body={}), Reply(body={}))
+    with make_client(server.url, waits) as client:
+        client.get("organizations", "acme", "releases", "1.0 +build/2?x=1#f")
+        client.get("projects", "acme", "..", "keys")
+    assert server.requests[0].path == "/api/0/organizations/acme/releases/1.0%20%2Bbuild%2F2%3Fx%3D1%23f/"
+    assert server.requests[1].path == "/api/0/projects/acme/%2E%2E/keys/"
+
+
+def test_token_is_sent_as_header_and_never_shown(server: ScriptedServer, waits: list[float]) -> None:
+    server.queue(Reply(401, {"detail": f"token {TOKEN} is revoked"}),
+                 Reply(403, {"detail": f"{TOKEN} lacks scope"}))
+    client = make_client(server.url, waits)
+    errors = []
+    for _ in range(2):
+        with pytest.raises(APIError) as info:
+            client.get("x")
+        errors.append(info.value)
+    client.close()
+    assert server.requests[0].headers["Authorization"] == f"Bearer {TOKEN}"
+    assert all(TOKEN not in r.path for r in server.requests)
+    shown = [repr(client), repr(client.settings), *(str(e) for e in errors), *(e.url for e in errors)]
+    assert all(TOKEN not in text for text in shown)
+
+
+# -------------------------------------------------------------------- regions
+def _region_transport(region_url: str, seen: list[str]) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.path == "/api/0/organizations/acme/" and request.url.host == "sentry.io":
+            return httpx.Response(200, json={"slug": "acme", "links": {"regionUrl": region_url}})
+        return httpx.Response(200, json=[{"id": "1"}])
+
+    return httpx.MockTransport(handler)
+
+
+def test_region_discovery_routes_to_the_org_region(waits: list[float]) -> None:
+    seen: list[str] = []
+    settings = Settings(url="https://sentry.io", auth_token=TOKEN, org="acme")
+    with SentryClient(settings, transport=_region_transport("https://de.sentry.io", seen),
+                      sleep=waits.append) as client:
+        client.get("organizations", "acme", "projects")
+        client.get("organizations", "acme", "issues")
+        assert client.base_url == "https://de.sentry.io/api/0/"
+        assert client.web_link("issues/1/") == "https://acme.sentry.io/issues/1/"
+    assert seen == ["https://sentry.io/api/0/organizations/acme/",
+                    "https://de.sentry.io/api/0/organizations/acme/projects/",
+                    "https://de.sentry.io/api/0/organizations/acme/issues/"]
+
+
+def test_region_discovery_ignores_foreign_hosts(waits: list[float]) -> None:
+    seen: list[str] = []
+    settings = Settings(url="https://sentry.io", auth_token=TOKEN, org="acme")
+    with SentryClient(settings, transport=_region_transport("https://evil.example", seen),
+                      sleep=waits.append) as client:
+        client.get("organizations", "acme", "projects")
+    assert seen[-1] == "https://sentry.io/api/0/organizations/acme/projects/"
+
+
+def test_self_hosted_has_no_region_lookup(server: ScriptedServer, waits: list[float]) -> None:
+    server.queue(Reply(body=[]))
+    with make_client(server.url, waits) as client:
+        client.get("organizations", "acme", "projects")
+        assert client.web_link("issues/5/") == f"{server.url}/organizations/acme/issues/5/"
+    assert [r.path for r in server.requests] == ["/api/0/organizations/acme/projects/"]

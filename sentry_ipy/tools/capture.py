@@ -1,0 +1,100 @@
+"""Capture tools: send an exception or a message event through sentry-sdk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from ._context import ToolContext
+from ._params import JsonObject, Level, Params, Text
+from ._registry import tool
+from ._result import ToolResult
+
+__all__ = ["ADDITIONAL_CONTEXT", "DELIVERY_TIMEOUT", "CaptureExceptionParams", "CaptureMessageParams", "EventUser", "event_result"]
+
+#: Name of the context that holds a capture's ``context`` argument.
+ADDITIONAL_CONTEXT = "additional"
+#: Seconds a tool waits for the server to accept what it sent, so results can say "sent".
+DELIVERY_TIMEOUT = 5.0
+
+
+class EventUser(Params):
+    id: Text | None = Field(None, description="User ID.")
+    email: Text | None = Field(None, description="User email.")
+    username: Text | None = Field(None, description="Username.")
+
+
+class _CaptureParams(Params):
+    tags: dict[str, Text] | None = Field(None, description="Key-value pairs to tag this event only.")
+    context: JsonObject | None = Field(
+        None, description=f"Additional context data, shown as the '{ADDITIONAL_CONTEXT}' context.")
+
+
+class CaptureExceptionParams(_CaptureParams):
+    error: Text = Field(description="Error message or description, e.g. \"KeyError: 'price'\".")
+    level: Level = Field("error", description="Severity level of the error.")
+    user: EventUser | None = Field(None, description="User for this event only.")
+
+
+class CaptureMessageParams(_CaptureParams):
+    message: Text = Field(description="Message to send to Sentry.")
+    level: Level = Field("info", description="Severity level of the message.")
+
+
+def _contexts(p: _CaptureParams) -> dict[str, Any] | None:
+    return {ADDITIONAL_CONTEXT: p.context} if p.context is not None else None
+
+
+def event_result(ctx: ToolContext, kind: str, event_id: str | None, level: str, note: str,
+                 **data: Any) -> ToolResult:
+    """The result of a capture: the event ID and whether it reached the server, or why not."""
+    tel = ctx.telemetry()
+    if event_id is None:
+        return ToolResult(summary=f"sentry-sdk discarded the {kind} (sampled out or a duplicate of the "
+                                  f"previous event), so nothing was sent.{note}",
+                          data={"event_id": None, "level": level, "delivered": False, **data})
+    delivered = tel.flush(DELIVERY_TIMEOUT)
+    where = tel.describe().removeprefix("Sending to ").rstrip(".")
+    status = "sent to" if delivered else "queued for"
+    summary = f"Captured {kind} {event_id} at level {level}, {status} {where}.{note}"
+    hints = [] if delivered else [f"Delivery is not confirmed yet ({_lost(tel)}); check the "
+                                  "network or rate limits, then look the event up by its ID."]
+    return ToolResult(summary=summary, hints=hints,
+                      data={"event_id": event_id, "level": level, "delivered": delivered, **data})
+
+
+def _lost(tel: Any) -> str:
+    lost = tel.delivery()["lost"]
+    return ", ".join(f"{n} {what}" for what, n in lost.items()) or "still in the send queue"
+
+
+@tool("sentry_capture_exception", params=CaptureExceptionParams, title="Capture an exception",
+      family="sdk", read_only=False, idempotent=False, open_world=True, alias="capture_exception")
+def capture_exception(ctx: ToolContext, p: CaptureExceptionParams) -> ToolResult:
+    """Send an exception event to Sentry and return its event ID.
+
+    Text like "TypeName: value" becomes an exception of that type; other text becomes type Error.
+    Tags, context and user apply to this event only. Example:
+    {"error": "KeyError: 'price'", "tags": {"stage": "load"}, "context": {"rows": 120}}
+    """
+    tel = ctx.telemetry()
+    user = p.user.model_dump(exclude_none=True) if p.user else None
+    event_id, entry, notes = tel.capture_error_text(p.error, level=p.level, tags=p.tags,
+                                                    contexts=_contexts(p), user=user)
+    return event_result(ctx, "exception", event_id, p.level, notes.sentence(),
+                        type=entry["type"], value=entry["value"], truncated=bool(notes.changes))
+
+
+@tool("sentry_capture_message", params=CaptureMessageParams, title="Capture a message", family="sdk",
+      read_only=False, idempotent=False, open_world=True, alias="capture")
+def capture_message(ctx: ToolContext, p: CaptureMessageParams) -> ToolResult:
+    """Send a message event to Sentry and return its event ID.
+
+    Use for notable non-error conditions; messages longer than 8,192 characters are cut, as
+    Sentry would. Example: {"message": "nightly import finished", "level": "info"}
+    """
+    event_id, notes = ctx.telemetry().capture_message(p.message, level=p.level, tags=p.tags,
+                                                      contexts=_contexts(p))
+    return event_result(ctx, "message", event_id, p.level, notes.sentence(),
+                        truncated=bool(notes.changes))

@@ -1,0 +1,115 @@
+"""Scope tools: user, tags, contexts, breadcrumbs and release for every later event.
+
+They write to sentry-sdk's global scope (through :class:`~sentry_ipy.telemetry.Telemetry`),
+so what one MCP call sets is seen by captures made by later calls on other
+worker threads, and by the notebook's cell capture.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ._context import ToolContext
+from ._params import JsonObject, Level, Params, Text
+from ._registry import tool
+from ._result import ToolResult
+
+__all__ = ["AddBreadcrumbParams", "SetContextParams", "SetReleaseParams", "SetTagParams", "SetUserParams"]
+
+
+class AddBreadcrumbParams(Params):
+    message: Text = Field(description="Breadcrumb message.")
+    category: Text | None = Field(None, description="Category of the breadcrumb, e.g. 'ui.click'.")
+    level: Level = Field("info", description="Severity level.")
+    data: JsonObject | None = Field(None, description="Additional data for the breadcrumb.")
+
+
+@tool("sentry_add_breadcrumb", params=AddBreadcrumbParams, title="Add a breadcrumb", family="sdk",
+      read_only=False, idempotent=False, open_world=False, alias="breadcrumb")
+def add_breadcrumb(ctx: ToolContext, p: AddBreadcrumbParams) -> ToolResult:
+    """Record a breadcrumb that the next events carry, to show what happened before an error.
+
+    Nothing is sent now; the newest 100 breadcrumbs go with each later event.
+    Example: {"message": "loaded prices.csv", "category": "io", "data": {"rows": 120}}
+    """
+    crumb = ctx.telemetry().add_breadcrumb(p.message, category=p.category, level=p.level, data=p.data)
+    where = f" in category {p.category!r}" if p.category else ""
+    return ToolResult(summary=f"Added breadcrumb {crumb['message'][:80]!r}{where}; later events carry it.",
+                      data=crumb)
+
+
+class SetUserParams(Params):
+    id: Text | None = Field(None, description="User ID.")
+    email: Text | None = Field(None, description="User email.")
+    username: Text | None = Field(None, description="Username.")
+    ip_address: Text | None = Field(None, description="User IP address.")
+    segment: Text | None = Field(None, description="User segment, e.g. 'paid'.")
+
+
+@tool("sentry_set_user", params=SetUserParams, title="Set the user", family="sdk", read_only=False,
+      idempotent=True, open_world=False, alias="user")
+def set_user(ctx: ToolContext, p: SetUserParams) -> ToolResult:
+    """Set the user that later events and sessions are attributed to; call with no fields to clear it.
+
+    Example: {"id": "42", "email": "ada@example.com", "segment": "paid"}
+    """
+    user = ctx.telemetry().set_user(**p.model_dump(exclude_none=True))
+    if user is None:
+        return ToolResult(summary="Cleared the user; later events carry no user.", data={"user": None})
+    who = user.get("username") or user.get("email") or user.get("id") or user.get("ip_address")
+    return ToolResult(summary=f"Set the user to {who!r}; later events carry it.", data={"user": user})
+
+
+class SetTagParams(Params):
+    key: Text = Field(description="Tag key (up to 32 letters, digits, '_', '.', ':' or '-').")
+    value: Text = Field(description="Tag value (up to 200 characters).")
+
+
+@tool("sentry_set_tag", params=SetTagParams, title="Set a tag", family="sdk", read_only=False,
+      idempotent=True, open_world=False, alias="tag")
+def set_tag(ctx: ToolContext, p: SetTagParams) -> ToolResult:
+    """Set a tag that all later events carry, searchable in Sentry as key:value.
+
+    Example: {"key": "notebook", "value": "pricing.ipynb"}
+    """
+    key, value, notes = ctx.telemetry().set_tag(p.key, p.value)
+    return ToolResult(summary=f"Set tag {key}={value!r} for later events.{notes.sentence()}",
+                      data={"key": key, "value": value})
+
+
+class SetContextParams(Params):
+    name: Text = Field(description="Context name, e.g. 'dataset'.")
+    context: JsonObject = Field(description="Context data (a JSON object).")
+
+
+@tool("sentry_set_context", params=SetContextParams, title="Set a context", family="sdk",
+      read_only=False, idempotent=True, open_world=False, alias="context")
+def set_context(ctx: ToolContext, p: SetContextParams) -> ToolResult:
+    """Attach a named object of structured data to all later events.
+
+    Nesting deeper than 8 levels is cut. Example: {"name": "dataset", "context": {"rows": 120, "source": "s3"}}
+    """
+    value = ctx.telemetry().set_context(p.name, p.context)
+    return ToolResult(summary=f"Set context {p.name!r} ({len(value)} key{'s' * (len(value) != 1)}) for "
+                              "later events.", data={"name": p.name, "context": value})
+
+
+class SetReleaseParams(Params):
+    release: Text = Field(description="Release version, e.g. 'myapp@1.0.0'.")
+    dist: Text | None = Field(None, description="Distribution identifier, e.g. a build number.")
+
+
+@tool("sentry_set_release", params=SetReleaseParams, title="Set the release", family="sdk",
+      read_only=False, idempotent=True, open_world=False, alias="release")
+def set_release(ctx: ToolContext, p: SetReleaseParams) -> ToolResult:
+    """Set the release (and dist) that later events and sessions carry, for release health.
+
+    This configures the SDK client, not a tag. Sessions need it. Example: {"release": "myapp@1.2.0"}
+    """
+    tel = ctx.telemetry()
+    changed = tel.set_release(p.release, p.dist)
+    s = tel.settings
+    dist = f" (dist {s.dist})" if s.dist else ""
+    verb = "Set" if changed else "Kept"
+    return ToolResult(summary=f"{verb} release {s.release}{dist}; later events and sessions carry it.",
+                      data={"release": s.release, "dist": s.dist, "reinitialised": changed})

@@ -1,0 +1,77 @@
+"""Tracing tools: open and finish a performance transaction.
+
+The open transaction lives in the :class:`~sentry_ipy.telemetry.Telemetry`
+object, not in a thread's context, so a transaction started by one MCP call
+is finished by another even when they run on different worker threads.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ._context import ToolContext
+from ._params import Params, Text
+from ._registry import tool
+from ._result import ToolResult
+from .capture import DELIVERY_TIMEOUT
+
+__all__ = ["FinishTransactionParams", "StartTransactionParams", "TransactionStatus"]
+
+TransactionStatus = Literal[
+    "ok", "cancelled", "unknown", "invalid_argument", "deadline_exceeded", "not_found",
+    "already_exists", "permission_denied", "resource_exhausted", "failed_precondition", "aborted",
+    "out_of_range", "unimplemented", "internal_error", "unavailable", "data_loss", "unauthenticated",
+]
+
+
+class StartTransactionParams(Params):
+    name: Text = Field(description="Transaction name, e.g. 'load prices'.")
+    op: Text = Field(description="Operation type (e.g., 'http.request', 'db.query').")
+    description: Text | None = Field(None, description="Transaction description.")
+
+
+@tool("sentry_start_transaction", params=StartTransactionParams, title="Start a transaction",
+      family="sdk", read_only=False, idempotent=False, open_world=False, alias="start_transaction")
+def start_transaction(ctx: ToolContext, p: StartTransactionParams) -> ToolResult:
+    """Start timing a unit of work as a performance transaction; finish it with sentry_finish_transaction.
+
+    Starting while one is open records a child span of it. Events captured meanwhile join its trace.
+    Example: {"name": "nightly import", "op": "task"}
+    """
+    entry = ctx.telemetry().start_transaction(p.name, p.op, p.description)
+    info = entry.info()
+    what = "transaction" if entry.kind == "transaction" else "child span of the open transaction"
+    sampled = "" if info["sampled"] else " It is sampled out (traces_sample_rate), so it will not be sent."
+    return ToolResult(summary=f"Started {what} {p.name!r} (op {p.op}) in trace {info['trace_id']}.{sampled}",
+                      data=info, hints=["Finish it with sentry_finish_transaction and a status."])
+
+
+class FinishTransactionParams(Params):
+    status: TransactionStatus = Field("ok", description="Transaction status.")
+
+
+@tool("sentry_finish_transaction", params=FinishTransactionParams, title="Finish the transaction",
+      family="sdk", read_only=False, idempotent=False, open_world=True, alias="finish_transaction")
+def finish_transaction(ctx: ToolContext, p: FinishTransactionParams) -> ToolResult:
+    """Finish the open transaction (or innermost span) with a status and send it to Sentry.
+
+    Returns its trace ID, span ID and duration. Example: {"status": "ok"}
+    """
+    tel = ctx.telemetry()
+    info = tel.finish_transaction(p.status)
+    name = info.get("name") or info.get("description") or info.get("op")
+    if info["kind"] == "span":
+        return ToolResult(summary=f"Finished span {name!r} with status {p.status} after "
+                                  f"{info['duration']:.3f} s; its transaction is still open.", data=info)
+    delivered = tel.flush(DELIVERY_TIMEOUT) if info.get("event_id") else False
+    info["delivered"] = delivered
+    if not info["sampled"]:
+        outcome = "; it was sampled out, so nothing was sent"
+    elif delivered:
+        outcome = f", sent as event {info['event_id']}"
+    else:
+        outcome = ", but delivery is not confirmed (rate limit or network; see delivery stats)"
+    return ToolResult(summary=f"Finished transaction {name!r} with status {p.status} after "
+                              f"{info['duration']:.3f} s and {info['spans']} span(s){outcome}.", data=info)

@@ -85,9 +85,12 @@ def measure() -> str:
     lines += [f"| `{name}` | {total:,} | {desc:,} | {schema:,} |" for total, name, desc, schema in rows]
     desc_total = sum(r[2] for r in rows)
     schema_total = sum(r[3] for r in rows)
+    ann_total = sum(len(json.dumps(t.annotations.model_dump(by_alias=True, exclude_none=True),
+                                   separators=(",", ":"))) for t in tools if t.annotations)
     lines += ["", f"Descriptions: {desc_total:,} chars ({100 * desc_total // len(full)}%); "
                   f"input schemas: {schema_total:,} chars ({100 * schema_total // len(full)}%); "
-                  f"the rest is names, titles and annotations.", ""]
+                  f"annotations: {ann_total:,} chars ({100 * ann_total // len(full)}%); "
+                  "the rest is names, titles and JSON punctuation.", ""]
     return "\n".join(lines)
 
 

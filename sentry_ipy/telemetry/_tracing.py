@@ -133,6 +133,8 @@ class SpanStack:
 
 def _finish(entry: OpenSpan, status: str) -> dict[str, Any]:
     span = entry.span
+    recorder = getattr(span, "_span_recorder", None)  # the SDK drops it on finish: count first
+    children = sum(1 for s in (recorder.spans if recorder else ()) if s is not span)
     span.set_status(status)
     event_id = span.finish()
     out = entry.info()
@@ -142,6 +144,5 @@ def _finish(entry: OpenSpan, status: str) -> dict[str, Any]:
         round(time.monotonic() - entry.started, 6)
     if entry.kind == "transaction":
         out["event_id"] = event_id
-        recorder = getattr(span, "_span_recorder", None)
-        out["spans"] = sum(1 for s in (recorder.spans if recorder else ()) if s is not span)
+        out["spans"] = children
     return out

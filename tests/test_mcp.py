@@ -301,3 +301,31 @@ def test_one_tool_context_per_server() -> None:
 
     run(server, body)
     assert len(made) == 3 and len(set(made)) == 1
+
+
+def test_sdk_tools_share_context_state_across_calls_and_event_loops() -> None:
+    """sentry-sdk keeps scope in context variables; SDK tools must see what earlier calls set."""
+    import contextvars
+
+    scope: contextvars.ContextVar[int | None] = contextvars.ContextVar("probe_scope", default=None)
+
+    def set_scope(ctx: ToolContext, args: _Args) -> ToolResult:
+        scope.set(args.pages)
+        return ToolResult(summary="set")
+
+    def get_scope(ctx: ToolContext, args: _Args) -> ToolResult:
+        return ToolResult(summary=f"scope {scope.get()}")
+
+    server = build_mcp_server(
+        Settings(url="http://127.0.0.1:9", auth_token="sntrys_probe_token_123"),
+        tools={"sentry_set_probe": _spec(set_scope, "sentry_set_probe", family="sdk"),
+               "sentry_get_probe": _spec(get_scope, "sentry_get_probe", family="sdk")})
+
+    async def first(client: Client) -> Any:
+        return await client.call_tool("sentry_set_probe", {"pages": 7})
+
+    async def second(client: Client) -> Any:
+        return await client.call_tool("sentry_get_probe", {})
+
+    run(server, first)
+    assert run(server, second).content[0].text == "scope 7"

@@ -16,7 +16,7 @@ import json
 import logging
 import threading
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -150,7 +150,7 @@ class _Dispatcher:
         self._context = context
         self._lock = threading.Lock()
         self._sdk_vars = contextvars.copy_context()
-        self._sdk_limiter: anyio.CapacityLimiter | None = None
+        self._sdk_lock = threading.Lock()  # a thread lock: the server may outlive one event loop
         self._chained: Progress | None = None
         if context is not None:
             self._adopt(context)
@@ -196,6 +196,12 @@ class _Dispatcher:
             out.add(getattr(ctx._local, "token", None))
         return tuple(t for t in out if t and len(t) >= 8)
 
+    def _run_sdk(self, job: Callable[[], ToolResult]) -> ToolResult:
+        """Run an SDK tool in the shared SDK context, one at a time (a Context cannot be
+        entered by two threads at once)."""
+        with self._sdk_lock:
+            return self._sdk_vars.run(job)
+
     async def call(self, spec: ToolSpec, arguments: dict[str, Any], mcp_ctx: Context[Any, Any]
                    ) -> CallToolResult:
         """Run one tool call; expected failures become ``ToolError`` sentences."""
@@ -216,10 +222,7 @@ class _Dispatcher:
 
         try:
             if spec.family == "sdk":
-                if self._sdk_limiter is None:
-                    self._sdk_limiter = anyio.CapacityLimiter(1)
-                result = await anyio.to_thread.run_sync(self._sdk_vars.run, job,
-                                                        limiter=self._sdk_limiter)
+                result = await anyio.to_thread.run_sync(self._run_sdk, job)
             else:
                 result = await anyio.to_thread.run_sync(job)
         except SentryIpyError as exc:

@@ -16,6 +16,7 @@ __all__ = [
     "DEFAULT_DENYLIST",
     "FILTERED",
     "is_secret_key",
+    "redact_assignments",
     "redact_text",
     "scrub",
 ]
@@ -81,13 +82,41 @@ def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
     return text
 
 
+# ``token = "abc"``, ``"password": 'x'``, ``api_key=abc123``: a secret-named key and its literal value.
+_ASSIGNMENT = re.compile(
+    r"""(?P<key>[A-Za-z_][\w.-]*)(?P<q0>["']?)(?P<sep>\s*[:=]\s*)(?P<q>["'])(?P<val>[^"'\n]{1,500})(?P=q)"""
+    r"""|(?P<ukey>[A-Za-z_][\w.-]*)=(?P<uval>[^\s&;,"'()]{1,500})""")
+
+
+def redact_assignments(text: str, extra_keys: Iterable[str] = ()) -> str:
+    """Blank the values assigned to secret-named keys in free text.
+
+    Covers source lines and reprs (``token = "abc"``, ``{"password": "x"}``)
+    and query or log style pairs (``api_key=abc123``). Used for event text,
+    where sentry-sdk sends the source lines around each frame: a secret typed
+    as a literal in a notebook cell would otherwise travel with the traceback.
+    """
+    extra = tuple(extra_keys)
+
+    def repl(m: re.Match[str]) -> str:
+        if m.group("key") is not None:
+            if not is_secret_key(m.group("key"), extra):
+                return m.group(0)
+            return f"{m.group('key')}{m.group('q0')}{m.group('sep')}{m.group('q')}{FILTERED}{m.group('q')}"
+        if not is_secret_key(m.group("ukey"), extra):
+            return m.group(0)
+        return f"{m.group('ukey')}={FILTERED}"
+
+    return _ASSIGNMENT.sub(repl, text)
+
+
 def scrub(value: Any, extra_keys: Iterable[str] = (), secrets: Iterable[str | None] = (),
           _depth: int = 0) -> Any:
     """Return a copy of ``value`` with secret-named keys and secret values replaced.
 
     Walks dicts, lists and tuples (to a bounded depth, so a cyclic or very deep
     structure cannot hang the caller); strings are passed through
-    :func:`redact_text`.
+    :func:`redact_assignments` and :func:`redact_text`.
     """
     extra = tuple(extra_keys)
     known = tuple(s for s in secrets if s)
@@ -102,5 +131,5 @@ def scrub(value: Any, extra_keys: Iterable[str] = (), secrets: Iterable[str | No
     if isinstance(value, (list, tuple)):
         return [scrub(v, extra, known, _depth + 1) for v in value]
     if isinstance(value, str):
-        return redact_text(value, known)
+        return redact_text(redact_assignments(value, extra), known)
     return value

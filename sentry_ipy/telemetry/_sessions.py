@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -73,7 +74,7 @@ def session_payload(session: Session, *, init: bool) -> dict[str, Any]:
 
 
 def send_session(body: dict[str, Any]) -> None:
-    """Queue one ``session`` envelope item on the current client's transport."""
+    """Queue one ``session`` envelope item on the current client's transport (``body`` already scrubbed)."""
     transport = sentry_sdk.get_client().transport
     if transport is None:  # pragma: no cover - Telemetry always initialises a DSN
         raise ToolInputError("Telemetry is not initialised with a DSN; nothing can be sent.")
@@ -83,11 +84,22 @@ def send_session(body: dict[str, Any]) -> None:
 
 
 class SessionTracker:
-    """The one open application session of this process (MCP and notebooks are one-user processes)."""
+    """The one open application session of this process (MCP and notebooks are one-user processes).
 
-    def __init__(self) -> None:
+    Args:
+        scrub: applied to each session body before it is sent (a ``did`` can be an
+            email or, by mistake, a token); ``before_send`` does not see sessions.
+    """
+
+    def __init__(self, scrub: Callable[[dict[str, Any]], dict[str, Any]] = dict) -> None:
         self._lock = threading.Lock()
         self._session: Session | None = None
+        self._scrub = scrub
+
+    def _send(self, session: Session, *, init: bool) -> dict[str, Any]:
+        body = self._scrub(session_payload(session, init=init))
+        send_session(body)
+        return body
 
     @property
     def current(self) -> Session | None:
@@ -106,8 +118,7 @@ class SessionTracker:
             previous = self._close_locked("exited")
             self._session = session
             sentry_sdk.get_global_scope()._session = session  # errors now count against it
-        body = session_payload(session, init=True)
-        send_session(body)
+        body = self._send(session, init=True)
         if derived:
             body = {**body, "sid_derived_from": sid}
         return body, previous
@@ -131,12 +142,9 @@ class SessionTracker:
         now = datetime.now(timezone.utc)
         session.update(status=status, timestamp=now,  # type: ignore[arg-type]
                        duration=round((now - session.started).total_seconds(), 3))
-        body = session_payload(session, init=False)
-        send_session(body)
-        return body
+        return self._send(session, init=False)
 
-    @staticmethod
-    def capture(*, sid: str, did: str | None, status: SessionStatus, duration: float | None,
+    def capture(self, *, sid: str, did: str | None, status: SessionStatus, duration: float | None,
                 errors: int, release: str | None, environment: str | None) -> dict[str, Any]:
         """Send one standalone session (``init: true``) describing a whole session at once.
 
@@ -155,8 +163,7 @@ class SessionTracker:
         session = Session(sid=sid_text, did=did, release=release, environment=environment,
                           started=started, timestamp=now, duration=duration, errors=errors,
                           status=status)  # type: ignore[arg-type]
-        body = session_payload(session, init=True)
-        send_session(body)
+        body = self._send(session, init=True)
         if derived:
             body = {**body, "sid_derived_from": sid}
         return body

@@ -23,6 +23,7 @@ from sentry_sdk.tracing import Span
 
 from ..config import Settings, parse_dsn
 from ..errors import ConfigurationError
+from ..scrub import scrub
 from ._events import (
     Notes,
     exception_event,
@@ -67,7 +68,7 @@ class Telemetry:
         self._queue_size = int(transport_queue_size)
         self.stats = DeliveryStats()
         self.spans = SpanStack()
-        self.sessions = SessionTracker()
+        self.sessions = SessionTracker(self._scrub_payload)
         self._client: sentry_sdk.Client | None = None
         self._key: tuple[Any, ...] | None = None
         self._lost_at_flush = 0
@@ -109,6 +110,10 @@ class Telemetry:
             if extra_scrub_keys is not None:
                 self._extra_keys = tuple(extra_scrub_keys)
             return self._init()
+
+    def _scrub_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Scrub a payload ``before_send`` never sees (session updates)."""
+        return dict(scrub(payload, self._extra_keys, self._settings.secrets))
 
     def _option_key(self) -> tuple[Any, ...]:
         s = self._settings

@@ -7,13 +7,9 @@ check the waits the client asked for (``sleep`` is a recorder, not a wait).
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -32,105 +28,18 @@ from sentry_ipy.errors import (
     TransportError,
     UnexpectedResponseError,
 )
+from tests._scripted import Reply, ScriptedServer
 
 TOKEN = "sntryu_0123456789abcdef0123456789abcdef0123456789abcdef"
 
 
-@dataclass
-class Reply:
-    """One scripted response."""
-
-    status: int = 200
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    raw: bytes | None = None
-    delay: float = 0.0
-
-
-@dataclass
-class Seen:
-    """One recorded request."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-class ScriptedServer:
-    """A loopback HTTP server answering from a queue; an empty queue answers 599."""
-
-    def __init__(self) -> None:
-        self.replies: list[Reply] = []
-        self.requests: list[Seen] = []
-        self._lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                with outer._lock:
-                    outer.requests.append(Seen(self.command, self.path, dict(self.headers), body))
-                    reply = outer.replies.pop(0) if outer.replies else Reply(599, {"detail": "no reply queued"})
-                if reply.delay:
-                    time.sleep(reply.delay)
-                payload = reply.raw if reply.raw is not None else (
-                    b"" if reply.body is None else json.dumps(reply.body).encode())
-                try:
-                    self.send_response(reply.status)
-                    headers = {"Content-Type": "application/json", **reply.headers}
-                    for key, value in headers.items():
-                        self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            do_GET = do_POST = do_PUT = _serve
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
-
-    def queue(self, *replies: Reply) -> None:
-        with self._lock:
-            self.replies.extend(replies)
-
-    def link(self, cursor: str | None, style: str = "standard") -> str:
-        """A Link header in one of the spellings servers and proxies produce."""
-        nxt = cursor or "0:0:0"
-        results = "true" if cursor else "false"
-        url = f"{self.url}/api/0/x/?cursor="
-        if style == "unquoted":
-            return (f"<{url}0:0:1>; rel=previous; results=false; cursor=0:0:1, "
-                    f"<{url}{nxt}>; rel=next; results={results}; cursor={nxt}")
-        if style == "reordered":
-            return (f'<{url}{nxt}>;cursor="{nxt}";results="{results}";rel="next", '
-                    f'<{url}0:0:1>;cursor="0:0:1";results="false";rel="previous"')
-        if style == "spaced":
-            return (f'<{url}0:0:1> ;  rel = "previous" ; results = "false" ; cursor = "0:0:1" ,  '
-                    f'<{url}{nxt}> ; rel = "next" ; results = "{results}" ; cursor = "{nxt}"')
-        if style == "no-results":
-            return f'<{url}{nxt}>; rel="next"; cursor="{nxt}"' if cursor else ""
-        return (f'<{url}0:0:1>; rel="previous"; results="false"; cursor="0:0:1", '
-                f'<{url}{nxt}>; rel="next"; results="{results}"; cursor="{nxt}"')
-
-
 @pytest.fixture()
 def server() -> Iterator[ScriptedServer]:
-    srv = ScriptedServer()
-    srv.thread.start()
+    srv = ScriptedServer().start()
     try:
         yield srv
     finally:
-        srv.httpd.shutdown()
-        srv.httpd.server_close()
+        srv.stop()
 
 
 @pytest.fixture()

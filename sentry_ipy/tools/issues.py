@@ -21,6 +21,7 @@ __all__ = [
     "ResolveShortIdParams",
     "SearchErrorsInFileParams",
     "discover_quote",
+    "merge_by_issue",
 ]
 
 ISSUE_COLUMNS = ("shortId", "title", "level", "status", "count", "userCount", "lastSeen")
@@ -187,6 +188,7 @@ def search_errors_in_file(ctx: ToolContext, p: SearchErrorsInFileParams) -> Tool
     rows, truncated = client.collect("organizations", client.org, "events", params=params,
                                      limit=p.limit, unwrap="data", scope="org:read",
                                      progress=ctx.progress)
+    rows = merge_by_issue(rows)
     total = sum(int(r.get("count()") or 0) for r in rows)
     first = rows[0].get("issue") if rows else None
     return ToolResult(
@@ -198,6 +200,22 @@ def search_errors_in_file(ctx: ToolContext, p: SearchErrorsInFileParams) -> Tool
                                                                  "query": query}))},
         hints=[f'Next: sentry_get_issue with {{"issueId": "{first}"}}.'] if first else
         [f"No errors in {name!r}; try a shorter path or a longer statsPeriod."])
+
+
+def merge_by_issue(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per issue: Discover groups by every plain field, so titles that vary
+    per event (``bad input 1``, ``bad input 2``) split an issue; add them back up."""
+    merged: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        key = row.get("issue.id") or row.get("issue")
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = dict(row)
+            continue
+        seen["count()"] = int(seen.get("count()") or 0) + int(row.get("count()") or 0)
+        if str(row.get("last_seen()") or "") > str(seen.get("last_seen()") or ""):
+            seen["last_seen()"], seen["title"] = row.get("last_seen()"), row.get("title")
+    return sorted(merged.values(), key=lambda r: str(r.get("last_seen()") or ""), reverse=True)
 
 
 def discover_quote(text: str) -> str:

@@ -164,7 +164,9 @@ class Telemetry:
         _, base, project_id = parse_dsn(s.dsn)
         host = urlsplit(base).hostname or ""
         release = f", release {s.release}" if s.release else ""
-        if host in ("127.0.0.1", "localhost", "::1") and (s.auth_token or "").startswith(_LOCAL_TOKEN_PREFIX):
+        local = (host in ("127.0.0.1", "localhost", "::1") and (s.url or "").rstrip("/") == base
+                 and (s.auth_token or "").startswith(_LOCAL_TOKEN_PREFIX))
+        if local:
             return (f"Sending to the embedded local backend at {base} "
                     f"(project {s.project or project_id}{release}).")
         return f"Sending to {base} (project ID {project_id}{release})."

@@ -34,8 +34,8 @@ STAT_OUTCOMES: dict[str, tuple[str, ...]] = {
 _FIELD = "sum(quantity)"
 _DEFAULT_WINDOW = timedelta(hours=24)
 
-Category = Literal["error", "transaction", "attachment", "replay", "profile", "span", "monitor",
-                   "log_item"]
+Category = Literal["error", "transaction", "attachment", "replay", "profile", "profile_duration",
+                   "profile_chunk", "span", "monitor"]
 
 
 class StatsParams(Params):

@@ -19,6 +19,11 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["mcp"]:  # everything after "mcp" belongs to the MCP server's own parser
+        from .mcp import main as mcp_main
+
+        return int(mcp_main(argv[1:]) or 0)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
@@ -64,9 +69,8 @@ def _parser() -> argparse.ArgumentParser:
                             description="Show where each setting comes from and try one API call.")
     doctor.set_defaults(run=_doctor)
 
-    mcp = sub.add_parser("mcp", help="run the MCP server (same as sentry-ipy-mcp)", add_help=False)
-    mcp.add_argument("mcp_args", nargs=argparse.REMAINDER)
-    mcp.set_defaults(run=lambda a: __import__("sentry_ipy.mcp", fromlist=["main"]).main(a.mcp_args))
+    # "mcp" is dispatched in main() before parsing; listed here for --help only.
+    sub.add_parser("mcp", help="run the MCP server (same as sentry-ipy-mcp; 'sentry-ipy mcp --help')")
     return parser
 
 

@@ -17,14 +17,14 @@ IPython = pytest.importorskip("IPython")
 @pytest.fixture()
 def ip(local_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A real InteractiveShell with the extension loaded, pointed at the local backend by env."""
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing.globalipapp import get_ipython
 
     monkeypatch.setenv("SENTRY_URL", local_server.url)
     monkeypatch.setenv("SENTRY_AUTH_TOKEN", local_server.token)
     monkeypatch.setenv("SENTRY_ORG", local_server.org_slug)
     monkeypatch.setenv("SENTRY_PROJECT", "notebook")
     monkeypatch.setenv("SENTRY_DSN", local_server.dsn())
-    shell = start_ipython()
+    shell = get_ipython()
     shell.run_line_magic("load_ext", "sentry_ipy")
     try:
         yield shell
@@ -148,3 +148,19 @@ def test_load_ext_does_not_import_heavy_libraries() -> None:
             "print(sorted(m for m in ('pandas', 'httpx', 'sentry_sdk', 'mcp', 'pydantic') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_alias_table_matches_the_registry() -> None:
+    from sentry_ipy.notebook.aliases import MAGIC_ALIASES
+    from sentry_ipy.tools import registry
+
+    assert MAGIC_ALIASES == {s.alias: s.name for s in registry().values() if s.alias}
+
+
+def test_every_alias_magic_is_registered_with_help(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from sentry_ipy.notebook.aliases import MAGIC_ALIASES
+
+    for alias in MAGIC_ALIASES:
+        assert f"sentry_{alias}" in ip.magics_manager.magics["line"]
+        assert ip.run_line_magic(f"sentry_{alias}", "-h") is None
+        assert "usage:" in capsys.readouterr().out

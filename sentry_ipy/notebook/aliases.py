@@ -1,12 +1,40 @@
 """Short magic names: ``%sentry_<alias>`` runs the tool it maps to.
 
 Kept as data here (not read from the registry) so ``%load_ext`` registers the
-magics without importing the tool modules; a test checks this table against
-each tool's ``alias``.
+magics without importing the tool modules; ``tests/test_notebook.py`` checks this
+table against each tool's ``alias``. ``%sentry_capture`` is a magic of its own
+(a message, or the last exception), so its alias is not registered separately.
 """
 
 from __future__ import annotations
 
 __all__ = ["MAGIC_ALIASES"]
 
-MAGIC_ALIASES: dict[str, str] = {}
+MAGIC_ALIASES: dict[str, str] = {
+    "alert": "sentry_create_alert_rule",
+    "breadcrumb": "sentry_add_breadcrumb",
+    "capture": "sentry_capture_message",
+    "capture_exception": "sentry_capture_exception",
+    "capture_session": "sentry_capture_session",
+    "context": "sentry_set_context",
+    "create_release": "sentry_create_release",
+    "end_session": "sentry_end_session",
+    "event": "sentry_get_event",
+    "events": "sentry_list_error_events_in_project",
+    "file_errors": "sentry_search_errors_in_file",
+    "finish_transaction": "sentry_finish_transaction",
+    "issue": "sentry_get_issue",
+    "issue_events": "sentry_list_issue_events",
+    "issues": "sentry_list_issues",
+    "projects": "sentry_list_projects",
+    "release": "sentry_set_release",
+    "releases": "sentry_list_releases",
+    "replays": "sentry_list_organization_replays",
+    "setup": "sentry_setup_project",
+    "shortid": "sentry_resolve_short_id",
+    "start_session": "sentry_start_session",
+    "start_transaction": "sentry_start_transaction",
+    "stats": "sentry_get_organization_stats",
+    "tag": "sentry_set_tag",
+    "user": "sentry_set_user",
+}

@@ -103,6 +103,9 @@ def tool(name: str, *, params: type[BaseModel], title: str, family: Family, read
                         idempotent=idempotent, open_world=open_world, alias=alias)
         if name in _TOOLS and _TOOLS[name].fn is not fn:
             raise ValueError(f"tool {name} is registered twice")
+        clash = [t.name for t in _TOOLS.values() if alias and t.alias == alias and t.name != name]
+        if clash:
+            raise ValueError(f"tool {name} reuses the alias {alias!r} of {clash[0]}")
         _TOOLS[name] = spec
         return fn
 

@@ -28,7 +28,7 @@ class CreateReleaseParams(Params):
 
 
 @tool("sentry_create_release", params=CreateReleaseParams, title="Create release", family="api",
-      read_only=False, idempotent=True, alias="release")
+      read_only=False, idempotent=True, alias="create_release")
 def create_release(ctx: ToolContext, p: CreateReleaseParams) -> ToolResult:
     """Create a release for one or more projects; an existing version is reported, not an error.
 

@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Sentry for Jupyter, IPython and MCP clients.",
         epilog="Run 'sentry-ipy demo' first: it needs no Sentry account.")
     parser.add_argument("--version", action="version", version=f"sentry-ipy {__version__}")
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="send sample events to the embedded local backend and list the issues",
                           description="Start the embedded local backend (no account needed), send sample "

@@ -23,7 +23,8 @@ __all__ = ["event_scrubber", "make_before_send"]
 
 #: Top-level event keys that are protocol structure, never user data: left as they are.
 _STRUCTURAL = frozenset({"event_id", "timestamp", "start_timestamp", "type", "platform", "level",
-                         "sdk", "release", "dist", "environment", "server_name", "transaction_info", "fingerprint", "logger", "modules", "_meta"})
+                         "sdk", "release", "dist", "environment", "server_name", "transaction_info",
+                         "fingerprint", "logger", "modules", "_meta"})
 
 Hook = Callable[[dict[str, Any], dict[str, Any]], "dict[str, Any] | None"]
 

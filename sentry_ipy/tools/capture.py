@@ -11,7 +11,8 @@ from ._params import JsonObject, Level, Params, Text
 from ._registry import tool
 from ._result import ToolResult
 
-__all__ = ["ADDITIONAL_CONTEXT", "DELIVERY_TIMEOUT", "CaptureExceptionParams", "CaptureMessageParams", "EventUser", "event_result"]
+__all__ = ["ADDITIONAL_CONTEXT", "DELIVERY_TIMEOUT", "CaptureExceptionParams", "CaptureMessageParams",
+           "EventUser", "event_result"]
 
 #: Name of the context that holds a capture's ``context`` argument.
 ADDITIONAL_CONTEXT = "additional"

@@ -87,7 +87,8 @@ class SetContextParams(Params):
 def set_context(ctx: ToolContext, p: SetContextParams) -> ToolResult:
     """Attach a named object of structured data to all later events.
 
-    Nesting deeper than 8 levels is cut. Example: {"name": "dataset", "context": {"rows": 120, "source": "s3"}}
+    Nesting deeper than 8 levels is cut.
+    Example: {"name": "dataset", "context": {"rows": 120, "source": "s3"}}
     """
     value = ctx.telemetry().set_context(p.name, p.context)
     return ToolResult(summary=f"Set context {p.name!r} ({len(value)} key{'s' * (len(value) != 1)}) for "

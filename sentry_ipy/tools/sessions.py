@@ -19,12 +19,15 @@ from .capture import DELIVERY_TIMEOUT
 
 __all__ = ["CaptureSessionParams", "EndSessionParams", "StartSessionParams"]
 
+_RELEASE = "Release version; defaults to the one set by sentry_set_release."
+
 
 class StartSessionParams(Params):
     distinctId: Text | None = Field(None, description="Unique user identifier (ID, email, or username).")
     sessionId: Text | None = Field(
-        None, description="Optional custom session ID; a UUID is used as is, other text maps to a stable UUID.")
-    release: Text | None = Field(None, description="Release version; defaults to the one set by sentry_set_release.")
+        None, description="Optional custom session ID; a UUID is used as is, other text maps to a "
+                          "stable UUID.")
+    release: Text | None = Field(None, description=_RELEASE)
     environment: Text | None = Field(None, description="Environment name (production, staging, etc).")
 
 
@@ -76,13 +79,14 @@ def end_session(ctx: ToolContext, p: EndSessionParams) -> ToolResult:
 
 
 class CaptureSessionParams(Params):
-    sessionId: Text = Field(description="Unique session identifier (a UUID, or text mapped to a stable UUID).")
+    sessionId: Text = Field(description="Unique session identifier (a UUID, or text mapped to a "
+                                        "stable UUID).")
     distinctId: Text | None = Field(None, description="User identifier.")
     status: Literal["ok", "exited", "crashed", "abnormal", "errored"] = Field(
         "ok", description="Session status.")
     duration: float | None = Field(None, ge=0, description="Session duration in seconds.")
     errors: Number = Field(0, ge=0, description="Number of errors in session.")
-    release: Text | None = Field(None, description="Release version; defaults to the one set by sentry_set_release.")
+    release: Text | None = Field(None, description=_RELEASE)
     environment: Text | None = Field(None, description="Environment name.")
 
 

@@ -27,7 +27,8 @@ class ToolResult:
         records: rows for list results; ``None`` for single-object results.
         data: the single object (an issue, an event, a captured event's ID...).
         frame: the column schema name in :mod:`sentry_ipy.frames` for ``records``.
-        columns: the columns markdown shows for each row (a short subset).
+        columns: what markdown shows: the columns of each row, or, for a single
+            object, the keys worth a model's attention (all scalar keys when empty).
         links: ``label -> URL`` for the next step (web UI pages).
         hints: short next-step sentences (``"Call sentry_get_issue with ..."``).
         truncated: True when more rows existed than ``limit`` allowed.
@@ -77,8 +78,14 @@ class ToolResult:
         if self.truncated:
             parts.append("More exist on the server; raise `limit` to fetch them.")
         if self.data is not None and self.records is None:
-            parts.append("\n".join(f"- **{k}**: {_cell(v, 200)}" for k, v in self.data.items()
-                                   if v not in (None, "", [], {}) and not isinstance(v, (dict, list))))
+            keys = self.columns or tuple(self.data)
+            shown = {k: self.data.get(k) for k in keys
+                     if self.data.get(k) not in (None, "", [], {})
+                     and not isinstance(self.data.get(k), (dict, list))}
+            blocks = {k: v for k, v in shown.items() if isinstance(v, str) and "\n" in v}
+            parts.append("\n".join(f"- **{k}**: {_cell(v, 200)}" for k, v in shown.items()
+                                   if k not in blocks))
+            parts.extend(f"**{k}**:\n```\n{v[:4000]}\n```" for k, v in blocks.items())
         if self.links:
             parts.append("\n".join(f"- {label}: {url}" for label, url in self.links.items()))
         parts.extend(self.hints)

@@ -25,6 +25,9 @@ __all__ = [
 ]
 
 ISSUE_COLUMNS = ("shortId", "title", "level", "status", "count", "userCount", "lastSeen")
+#: What markdown shows of one issue: enough to decide the next step, no flags.
+ISSUE_FIELDS = ("id", "shortId", "title", "culprit", "level", "status", "substatus", "priority",
+                "count", "userCount", "firstSeen", "lastSeen", "platform", "eventId", "stacktrace")
 EVENT_COLUMNS = ("eventID", "title", "dateCreated", "message")
 
 IssueSort = Literal["date", "new", "trends", "freq", "user", "inbox", "recommended"]
@@ -98,7 +101,7 @@ def get_issue(ctx: ToolContext, p: GetIssueParams) -> ToolResult:
     return ToolResult(
         summary=f"{short}: {issue.get('title')} ({issue.get('status')}, {issue.get('count')} events, "
                 f"last seen {issue.get('lastSeen')}).",
-        data=data, frame="issues", links={"Issue": link},
+        data=data, frame="issues", columns=ISSUE_FIELDS, links={"Issue": link},
         hints=[f'Next: sentry_list_issue_events with {{"issueId": "{issue_id}"}} for every event.'])
 
 

@@ -164,3 +164,10 @@ def test_every_alias_magic_is_registered_with_help(ip: Any, capsys: pytest.Captu
         assert f"sentry_{alias}" in ip.magics_manager.magics["line"]
         assert ip.run_line_magic(f"sentry_{alias}", "-h") is None
         assert "usage:" in capsys.readouterr().out
+
+
+def test_a_failed_cell_shows_up_in_the_next_listing_without_a_manual_flush(ip: Any) -> None:
+    marker = "ReadYourWritesError"
+    ip.run_cell(f"class {marker}(Exception): pass\nraise {marker}('listed right away')")
+    frame = ip.run_line_magic("sentry", 'list_issues notebook --query ""')
+    assert any(marker in title for title in frame["title"])

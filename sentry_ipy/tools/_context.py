@@ -97,6 +97,14 @@ class ToolContext:
                 self._telemetry = Telemetry(self.effective_settings())
             return self._telemetry
 
+    def settle(self, timeout: float = 2.0) -> None:
+        """Deliver queued events before a read, so a capture shows up in the next listing.
+
+        Costs nothing when telemetry was never used or its queue is empty.
+        """
+        if self._telemetry is not None:
+            self._telemetry.flush(timeout)
+
     def close(self) -> None:
         """Release the HTTP client; the shared local backend keeps running."""
         if self._api is not None:

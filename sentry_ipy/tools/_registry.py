@@ -92,10 +92,16 @@ _loaded = False
 def tool(name: str, *, params: type[BaseModel], title: str, family: Family, read_only: bool,
          destructive: bool = False, idempotent: bool = False, open_world: bool = True,
          alias: str | None = None) -> Callable[[F], F]:
-    """Register ``fn`` as tool ``name``; the docstring becomes its description."""
+    """Register ``fn`` as tool ``name``; the docstring becomes its description.
+
+    The docstring's first line (an imperative sentence) opens the description and is
+    the magic's help line; the rest says when to use the tool, what to call next and
+    gives one example. Wrapped lines are joined and paragraphs end in a single newline,
+    since every character is sent to the model on every turn.
+    """
 
     def decorate(fn: F) -> F:
-        doc = inspect.cleandoc(fn.__doc__ or "").strip()
+        doc = _description(fn.__doc__)
         if not doc:
             raise TypeError(f"tool {name} needs a docstring: it is the tool's description")
         spec = ToolSpec(name=name, title=title, description=doc, family=family, params=params,
@@ -110,6 +116,13 @@ def tool(name: str, *, params: type[BaseModel], title: str, family: Family, read
         return fn
 
     return decorate
+
+
+def _description(docstring: str | None) -> str:
+    """A docstring as a description: paragraphs on one line each, one newline between."""
+    paragraphs = inspect.cleandoc(docstring or "").strip().split("\n\n")
+    return "\n".join(" ".join(line.strip() for line in para.splitlines() if line.strip())
+                     for para in paragraphs if para.strip())
 
 
 def registry() -> Mapping[str, ToolSpec]:
@@ -171,4 +184,6 @@ def run_tool(name: str, args: Mapping[str, Any] | None, ctx: ToolContext) -> Too
     """Validate, run and return one tool's result: the single path every face uses."""
     spec = get_tool(name)
     params = parse_args(spec, args)
+    if spec.family == "api":
+        ctx.settle()
     return spec.fn(ctx, params)

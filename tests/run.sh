@@ -3,9 +3,11 @@
 #
 #   bash tests/run.sh            # everything
 #   bash tests/run.sh -k mcp     # extra arguments go to pytest
+#   bash tests/run.sh -m browser # only the JupyterLab + Chromium widget test
 #
 # It creates .venv (the project, editable, with the test extra), .venv-bugsink (Bugsink, a real
-# independent ingest server, in its own venv) and .test-cache/inspector (the npm MCP Inspector).
+# independent ingest server, in its own venv), .test-cache/inspector (the npm MCP Inspector) and,
+# as root, Debian's Chromium for the browser tests (tests/setup_chromium.sh).
 # Each step is idempotent and quiet when there is nothing to do.
 set -euo pipefail
 
@@ -27,6 +29,9 @@ bash tests/setup_bugsink.sh
 
 step "installing the MCP Inspector into .test-cache/inspector"
 bash tests/setup_inspector.sh
+
+step "installing Chromium for the browser tests"
+bash tests/setup_chromium.sh
 
 step "running pytest"
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

@@ -140,6 +140,43 @@ class SentryMagics(Magics):
         print(f"Sent {type(exc).__name__} as event {event_id}.")
         return None
 
+    @line_magic
+    def sentry_browse(self, line: str) -> Any:
+        """Browse a project's issues in a widget: ``%sentry_browse [PROJECT] [--query Q] [--sort S]``.
+
+        Opt-in: ``%sentry_issues`` returns the same list as a DataFrame. Select an
+        issue for its stack trace and events; Resolve/Unresolve change its status.
+        """
+        from ..errors import SentryIpyError
+
+        doc = (self.sentry_browse.__doc__ or "").splitlines()[0]
+        parser = MagicParser(prog="%sentry_browse", description=doc)
+        parser.add_argument("project", nargs="?", help="project slug (default: the configured project)")
+        parser.add_argument("-q", "--query", default="is:unresolved",
+                            help="Sentry search (default: is:unresolved; '' lists every issue)")
+        parser.add_argument("-s", "--sort", default="date", choices=("date", "new", "freq", "user"),
+                            help="order: date (last seen), new, freq or user (default: date)")
+        parser.add_argument("-l", "--limit", type=int, default=100, help="most issues listed (default: 100)")
+        try:
+            ns = parser.parse_args(shlex.split(line))
+        except HelpShown:
+            return None
+        except ValueError as exc:
+            raise UsageError(f"%sentry_browse: cannot split the line ({exc}); check the quotes.") from None
+        try:
+            from ._widgets import IssueBrowser
+        except ImportError:
+            raise UsageError("%sentry_browse needs ipywidgets: pip install ipywidgets") from None
+        try:
+            project = ns.project or self.context.effective_settings().project
+            if not project:
+                raise UsageError("%sentry_browse: name a project (or set SENTRY_PROJECT).")
+            browser = IssueBrowser(self.context, project, ns.query, sort=ns.sort, limit=ns.limit, load=False)
+            browser.refresh()
+        except SentryIpyError as exc:
+            raise UsageError(f"{type(exc).__name__}: {exc}") from None
+        return browser
+
     @cell_magic
     def sentry_txn(self, line: str, cell: str) -> Any:
         """Run the cell as a performance transaction: ``%%sentry_txn NAME [--op OP]``.

@@ -1,0 +1,271 @@
+"""``IssueBrowser``: an opt-in ipywidgets view over the issue tools (``%sentry_browse``).
+
+The DataFrame magics stay the primary result; this is a convenience for
+clicking through issues. It holds no HTTP code: the list comes from
+``sentry_list_issues``, the detail pane from ``sentry_get_issue`` and
+``sentry_list_issue_events``, and Resolve/Unresolve from
+:func:`sentry_ipy.tools._issue_actions.update_issue_status`.
+
+Widget callbacks are not cells: nothing shows their exceptions and a raising
+handler leaves a half-updated widget. Every handler therefore runs through
+:meth:`IssueBrowser._guard`, which writes one sentence into the status line
+(and reports unexpected errors, not ``SentryIpyError``, to Sentry).
+
+ipywidgets is imported here, and this module only when the magic runs.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import ipywidgets as w
+
+from ..errors import SentryIpyError
+from ..tools import ToolContext, ToolResult, run_tool
+
+__all__ = ["SORTS", "IssueBrowser"]
+
+#: Sort dropdown: label -> the ``sort`` value of ``sentry_list_issues``.
+SORTS: tuple[tuple[str, str], ...] = (("Last seen", "date"), ("First seen", "new"),
+                                      ("Events", "freq"), ("Users", "user"))
+_EVENT_ROWS = 10  # events shown in the detail pane
+_TITLE_WIDTH = 90  # characters of an issue title in the list
+_TD = '<td style="text-align:left;padding:2px 14px 2px 0">'
+_TH = '<th style="text-align:left;padding:2px 14px 2px 0">'
+
+
+class IssueBrowser:
+    """Browse, inspect and resolve one project's issues.
+
+    Display the browser (it is the last expression of a cell, or pass it to
+    ``display``) to show its widget. The parts are attributes so code and tests
+    can drive them: ``filter_text``, ``sort_dropdown``, ``refresh_button``,
+    ``issue_list``, ``detail``, ``resolve_button``, ``unresolve_button``,
+    ``status_line``.
+
+    Args:
+        ctx: the tool context (the magics' ``context``).
+        project: project slug whose issues are listed.
+        query: initial Sentry search; ``""`` lists every issue.
+        sort: one of the :data:`SORTS` values.
+        limit: most issues listed.
+        load: fetch the list now, reporting a failure in the status line
+            (``%sentry_browse`` passes False and calls :meth:`refresh` itself,
+            so a bad project fails the cell instead).
+    """
+
+    def __init__(self, ctx: ToolContext, project: str, query: str = "is:unresolved", *,
+                 sort: str = "date", limit: int = 100, load: bool = True) -> None:
+        self.ctx = ctx
+        self.project = project
+        self.limit = limit
+        self.issues: dict[str, dict[str, Any]] = {}
+        self.current: dict[str, Any] | None = None
+
+        self.filter_text = w.Text(value=query, description="Query",
+                                  placeholder="Sentry search, e.g. is:unresolved level:error",
+                                  layout=w.Layout(flex="1 1 auto", width="auto"))
+        self.sort_dropdown = w.Dropdown(options=SORTS, value=sort, description="Sort",
+                                        layout=w.Layout(width="14em"))
+        self.refresh_button = w.Button(description="Refresh", icon="refresh", tooltip="Fetch the issues again")
+        self.issue_list = w.Select(options=[], rows=10, layout=w.Layout(width="auto"))
+        self.resolve_button = w.Button(description="Resolve", icon="check", button_style="success",
+                                       disabled=True, tooltip="Mark the selected issue resolved")
+        self.unresolve_button = w.Button(description="Unresolve", icon="undo", disabled=True,
+                                         tooltip="Mark the selected issue unresolved")
+        self.status_line = w.HTML()
+        self.detail = w.HTML(value=_muted("Select an issue to see its details."))
+        for part, name in ((self.issue_list, "list"), (self.detail, "detail"),
+                           (self.status_line, "status"), (self.refresh_button, "refresh"),
+                           (self.resolve_button, "resolve"), (self.unresolve_button, "unresolve")):
+            part.add_class(f"sentry-browse-{name}")
+
+        header = w.HBox([w.HTML(f"<b>Sentry issues</b> &middot; <code>{_esc(project)}</code>"),
+                         self.filter_text, self.sort_dropdown, self.refresh_button],
+                        layout=w.Layout(align_items="center", width="100%"))
+        actions = w.HBox([self.resolve_button, self.unresolve_button])
+        self.widget = w.VBox([header, self.issue_list, self.status_line, actions, self.detail],
+                             layout=w.Layout(width="100%"))
+        self.widget.add_class("sentry-browse")
+
+        self.refresh_button.on_click(lambda _b: self._guard("loading the issues", self.refresh))
+        self.sort_dropdown.observe(lambda _c: self._guard("loading the issues", self.refresh), names="value")
+        self.issue_list.observe(self._on_select, names="value")
+        self.resolve_button.on_click(lambda _b: self._guard("resolving the issue", self.set_status, "resolved"))
+        self.unresolve_button.on_click(
+            lambda _b: self._guard("unresolving the issue", self.set_status, "unresolved"))
+        if load:
+            self._guard("loading the issues", self.refresh)
+
+    def __repr__(self) -> str:
+        return f"<IssueBrowser project={self.project!r} issues={len(self.issues)}>"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # ------------------------------------------------------------ actions
+    def refresh(self) -> None:
+        """Fetch the issues for the current query and sort; keep the selection if it is still listed.
+
+        Raises:
+            SentryIpyError: the fetch failed (callbacks show it in the status line).
+        """
+        query = self.filter_text.value.strip()
+        args = {"projectSlug": self.project, "query": query, "sort": self.sort_dropdown.value,
+                "limit": self.limit}
+        with self._busy("Loading issues"):
+            result = self._run("sentry_list_issues", args)
+        rows = result.records or []
+        self.issues = {str(r["id"]): r for r in rows}
+        keep = self.issue_list.value if self.issue_list.value in self.issues else None
+        self.issue_list.unobserve(self._on_select, names="value")
+        try:
+            self.issue_list.options = [(_label(r), str(r["id"])) for r in rows]
+            self.issue_list.value = keep
+        finally:
+            self.issue_list.observe(self._on_select, names="value")
+        if keep is None:
+            self.current = None
+            self.detail.value = _muted("Select an issue to see its details." if rows else
+                                       "No issues match this query.")
+        self._update_buttons()
+        more = " (more exist; raise the limit)" if result.truncated else ""
+        self._say(f"{len(rows)} issue{'s' if len(rows) != 1 else ''} "
+                  f"(query: {_esc(query) if query else 'all'}){more}.")
+
+    def select(self, issue_id: str) -> None:
+        """Show one issue in the detail pane: summary, stack trace and its newest events.
+
+        Raises:
+            SentryIpyError: a fetch failed.
+        """
+        with self._busy("Loading the issue"):
+            issue = self._run("sentry_get_issue", {"issueId": issue_id})
+            events = self._run("sentry_list_issue_events", {"issueId": issue_id, "limit": _EVENT_ROWS})
+        self.current = issue.data or {}
+        self.detail.value = _detail_html(issue, events)
+        self._update_buttons()
+        self._say(_esc(issue.summary))
+
+    def set_status(self, status: str) -> None:
+        """Change the selected issue's status at the backend, then show it again.
+
+        Raises:
+            SentryIpyError: the update failed.
+        """
+        from ..tools._issue_actions import update_issue_status
+
+        if not self.current:
+            self._say("Select an issue first.")
+            return
+        issue_id = str(self.current.get("id"))
+        with self._busy(f"Marking the issue {status}"):
+            done = update_issue_status(self.ctx, issue_id, status)
+        self.current = {**self.current, **(done.data or {})}
+        self.select(issue_id)
+        self._say(_esc(done.summary))
+
+    # ------------------------------------------------------------ plumbing
+    def _on_select(self, change: dict[str, Any]) -> None:
+        if change.get("new"):
+            self._guard("loading the issue", self.select, change["new"])
+
+    def _run(self, name: str, args: dict[str, Any]) -> ToolResult:
+        return run_tool(name, args, self.ctx)
+
+    def _guard(self, action: str, fn: Callable[..., None], *args: Any) -> None:
+        """Run a callback; never let an exception escape into the kernel's output."""
+        try:
+            fn(*args)
+        except SentryIpyError as exc:
+            self._say(f"{type(exc).__name__}: {_esc(_first_line(str(exc)))}", error=True)
+        except Exception as exc:  # noqa: BLE001 - a widget callback must survive any bug
+            reported = ""
+            try:
+                event_id = self.ctx.telemetry().capture_exception(
+                    exc, tags={"mechanism": "notebook_widget"}, contexts={"widget": {"action": action}})
+                reported = f"; reported to Sentry as {event_id}" if event_id else ""
+            except Exception:  # noqa: BLE001, S110 - reporting is best effort
+                pass
+            self._say(f"Unexpected {type(exc).__name__} while {action}: "
+                      f"{_esc(_first_line(str(exc)) or 'no message')}{reported}.", error=True)
+
+    @contextmanager
+    def _busy(self, what: str) -> Iterator[None]:
+        """Disable the buttons and show progress in the status line while fetching."""
+        parts = (self.refresh_button, self.resolve_button, self.unresolve_button)
+        before = [b.disabled for b in parts]
+        old_progress = self.ctx.progress
+
+        def progress(done: int, total: int | None, message: str) -> None:
+            of = f" of {total}" if total else ""
+            self._say(f"&#8987; {what}&hellip; {done}{of} rows")
+
+        for b in parts:
+            b.disabled = True
+        self._say(f"&#8987; {what}&hellip;")
+        self.ctx.progress = progress
+        try:
+            yield
+        finally:
+            self.ctx.progress = old_progress
+            for b, was in zip(parts, before, strict=True):
+                b.disabled = was
+            self.refresh_button.disabled = False
+
+    def _update_buttons(self) -> None:
+        status = (self.current or {}).get("status")
+        self.resolve_button.disabled = not self.current or status == "resolved"
+        self.unresolve_button.disabled = not self.current or status == "unresolved"
+
+    def _say(self, text_html: str, *, error: bool = False) -> None:
+        color = "var(--jp-error-color1, #c62828)" if error else "var(--jp-ui-font-color2, #555)"
+        self.status_line.value = f'<span style="color:{color}">{text_html}</span>'
+
+
+def _esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _muted(text: str) -> str:
+    return f'<i style="color:var(--jp-ui-font-color2, #777)">{_esc(text)}</i>'
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _label(row: dict[str, Any]) -> str:
+    title = str(row.get("title") or "(no title)")
+    if len(title) > _TITLE_WIDTH:
+        title = title[: _TITLE_WIDTH - 1] + "…"
+    return f"{row.get('shortId') or row.get('id')} — {title} — {row.get('count') or 0}"
+
+
+def _detail_html(issue: ToolResult, events: ToolResult) -> str:
+    """The detail pane: title, facts, stack trace and a small events table, all escaped."""
+    d = issue.data or {}
+    link = issue.links.get("Issue")
+    title = f"{_esc(d.get('shortId'))}: {_esc(d.get('title'))}"
+    head = (f'<a href="{_esc(link)}" target="_blank" rel="noopener">{title}</a>' if link else title)
+    facts = [("Status", d.get("status")), ("Level", d.get("level")), ("Events", d.get("count")),
+             ("Users", d.get("userCount")), ("First seen", d.get("firstSeen")),
+             ("Last seen", d.get("lastSeen")), ("Culprit", d.get("culprit"))]
+    fact_html = " &middot; ".join(f"<b>{k}</b> {_esc(v)}" for k, v in facts if v not in (None, ""))
+    stack = d.get("stacktrace")
+    stack_html = (f'<pre class="sentry-browse-stack" style="white-space:pre-wrap;margin:4px 0">'
+                  f"{_esc(stack)}</pre>" if stack else _muted("No stack trace in the latest event."))
+    rows = events.records or []
+    cells = "".join(
+        f"<tr>{_TD}<code>{_esc(str(r.get('eventID') or r.get('id') or '')[:12])}</code></td>"
+        f"{_TD}{_esc(r.get('dateCreated'))}</td>{_TD}{_esc(r.get('message') or r.get('title'))}</td></tr>"
+        for r in rows)
+    more = f" (newest {len(rows)})" if events.truncated else ""
+    table = (f'<table class="sentry-browse-events"><thead><tr>{_TH}Event</th>{_TH}Time</th>{_TH}Message</th>'
+             f"</tr></thead><tbody>{cells}</tbody></table>" if rows else _muted("No events."))
+    return (f'<div class="sentry-browse-issue"><h4 style="margin:6px 0">{head}</h4>'
+            f"<div>{fact_html}</div><h5 style=\"margin:8px 0 2px\">Stack trace</h5>{stack_html}"
+            f"<h5 style=\"margin:8px 0 2px\">Events{more}</h5>{table}</div>")

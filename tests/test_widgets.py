@@ -1,0 +1,252 @@
+"""The issue browser widget, driven from Python against the local backend over loopback.
+
+A module fixture creates its own project and sends, through sentry-sdk, two
+exceptions (one twice), an error message and a warning message whose text is
+HTML. The tests build ``IssueBrowser`` programmatically, click its buttons and
+set its list's value, and read the answers back through the tools.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sentry_sdk
+
+pytest.importorskip("ipywidgets")
+
+from IPython.core.error import UsageError  # noqa: E402
+
+from sentry_ipy.config import Settings  # noqa: E402
+from sentry_ipy.local import LocalServer  # noqa: E402
+from sentry_ipy.notebook._widgets import IssueBrowser  # noqa: E402
+from sentry_ipy.tools import ToolContext, run_tool  # noqa: E402
+from tests._sdk import reset_sentry_sdk  # noqa: E402,F401  (autouse)
+
+HTML_MESSAGE = "widget <script>alert(1)</script> & friends"
+
+
+@dataclass
+class Seeded:
+    slug: str
+    issues: dict[str, dict[str, Any]]  # title -> issue row
+
+
+def _parse_config(text: str) -> dict[str, Any]:
+    if not text:
+        raise ValueError("empty widget config")
+    return {"ok": text}
+
+
+def _lookup_price(table: dict[str, float]) -> float:
+    return table["price"]
+
+
+@pytest.fixture(scope="module")
+def tctx(local_server: LocalServer) -> Iterator[ToolContext]:
+    context = ToolContext(Settings(), local_server=local_server)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def seeded(tctx: ToolContext) -> Seeded:
+    slug = f"widgets-{uuid.uuid4().hex[:6]}"
+    run_tool("sentry_create_project", {"name": "Widgets", "slug": slug, "team": "local"}, tctx)
+    dsn = run_tool("sentry_setup_project", {"projectSlug": slug}, tctx).data["dsn"]  # type: ignore[index]
+    client = sentry_sdk.Client(dsn=dsn, default_integrations=False, auto_enabling_integrations=False)
+    with sentry_sdk.new_scope() as scope:
+        scope.set_client(client)
+        for _ in range(2):
+            try:
+                _parse_config("")
+            except ValueError as exc:
+                sentry_sdk.capture_exception(exc)
+        try:
+            _lookup_price({})
+        except KeyError as exc:
+            sentry_sdk.capture_exception(exc)
+        sentry_sdk.capture_message("widget export failed", level="error")
+        sentry_sdk.capture_message(HTML_MESSAGE, level="warning")
+    client.flush(10)
+    client.close()
+    deadline = time.monotonic() + 10
+    while True:
+        rows = run_tool("sentry_list_issues", {"projectSlug": slug, "query": ""}, tctx).records or []
+        if len(rows) >= 4 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert len(rows) == 4, rows
+    return Seeded(slug, {r["title"]: r for r in rows})
+
+
+def _issue(seeded: Seeded, startswith: str) -> dict[str, Any]:
+    return next(r for t, r in seeded.issues.items() if t.startswith(startswith))
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_list_shows_every_issue_with_short_id_title_and_count(tctx: ToolContext, seeded: Seeded) -> None:
+    browser = IssueBrowser(tctx, seeded.slug, "")
+    labels = dict((value, label) for label, value in browser.issue_list.options)
+    assert set(labels) == {str(r["id"]) for r in seeded.issues.values()}
+    value_error = _issue(seeded, "ValueError")
+    assert labels[str(value_error["id"])] == f"{value_error['shortId']} — {value_error['title']} — 2"
+    assert "4 issues" in browser.status_line.value
+    assert browser.resolve_button.disabled and browser.unresolve_button.disabled
+
+
+def test_selecting_fills_the_detail_pane_with_title_stack_and_events(tctx: ToolContext, seeded: Seeded) -> None:
+    browser = IssueBrowser(tctx, seeded.slug, "")
+    issue = _issue(seeded, "ValueError")
+    browser.issue_list.value = str(issue["id"])
+    detail = browser.detail.value
+    assert "ValueError: empty widget config" in detail
+    assert issue["shortId"] in detail
+    assert "_parse_config" in detail and "test_widgets.py" in detail  # the stack trace
+    events = run_tool("sentry_list_issue_events", {"issueId": str(issue["id"])}, tctx).records or []
+    assert len(events) == 2
+    for event in events:
+        assert event["eventID"][:12] in detail
+    assert browser.current is not None and browser.current["shortId"] == issue["shortId"]
+    assert not browser.resolve_button.disabled
+
+
+def test_detail_pane_escapes_html(tctx: ToolContext, seeded: Seeded) -> None:
+    browser = IssueBrowser(tctx, seeded.slug, "")
+    browser.issue_list.value = str(_issue(seeded, "widget <script>")["id"])
+    assert "<script>" not in browser.detail.value
+    assert "widget &lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in browser.detail.value
+    assert "No stack trace" in browser.detail.value  # a message has none
+
+
+def test_filter_and_refresh_narrow_the_list(tctx: ToolContext, seeded: Seeded) -> None:
+    browser = IssueBrowser(tctx, seeded.slug, "")
+    assert len(browser.issue_list.options) == 4
+    browser.filter_text.value = "level:warning"
+    browser.refresh_button.click()
+    assert [v for _, v in browser.issue_list.options] == [str(_issue(seeded, "widget <script>")["id"])]
+    assert "1 issue (query: level:warning)" in browser.status_line.value
+    browser.filter_text.value = "is:unresolved level:error"
+    browser.sort_dropdown.value = "freq"  # a sort change refreshes too
+    assert len(browser.issue_list.options) == 3
+    assert browser.issue_list.options[0][1] == str(_issue(seeded, "ValueError")["id"])  # 2 events: first
+
+
+def test_resolve_and_unresolve_change_the_status_at_the_backend(tctx: ToolContext, seeded: Seeded) -> None:
+    issue = _issue(seeded, "KeyError")
+    browser = IssueBrowser(tctx, seeded.slug, "")
+    browser.issue_list.value = str(issue["id"])
+    browser.resolve_button.click()
+    back = run_tool("sentry_get_issue", {"issueId": issue["shortId"]}, tctx).data or {}
+    assert back["status"] == "resolved"
+    assert f"{issue['shortId']} is now resolved." in browser.status_line.value
+    assert "<b>Status</b> resolved" in browser.detail.value
+    assert browser.resolve_button.disabled and not browser.unresolve_button.disabled
+
+    browser.filter_text.value = "is:unresolved"
+    browser.refresh_button.click()
+    assert str(issue["id"]) not in [v for _, v in browser.issue_list.options]
+    browser.filter_text.value = ""
+    browser.refresh_button.click()
+    browser.issue_list.value = str(issue["id"])
+    browser.unresolve_button.click()
+    back = run_tool("sentry_get_issue", {"issueId": issue["shortId"]}, tctx).data or {}
+    assert back["status"] == "unresolved"
+
+
+def test_a_failing_callback_shows_one_sentence_and_the_widget_lives_on(
+        tctx: ToolContext, seeded: Seeded, local_server: LocalServer) -> None:
+    browser = IssueBrowser(tctx, seeded.slug, "")
+    good = browser.ctx
+    bad = ToolContext(Settings(url=f"http://127.0.0.1:{_closed_port()}", auth_token="t", org="local",
+                               max_retries=0, timeout=5))
+    bad.telemetry = lambda: pytest.fail("an expected error must not be reported")  # type: ignore[method-assign]
+    browser.ctx = bad
+    try:
+        browser.refresh_button.click()  # no exception escapes
+        status = browser.status_line.value
+        assert "TransportError: Could not connect" in status
+        assert "Traceback" not in status and status.count("\n") == 0
+        assert len(browser.issue_list.options) == 4  # the last good list stays
+        assert not browser.refresh_button.disabled
+        browser.issue_list.value = browser.issue_list.options[0][1]  # selecting fails the same way
+        assert "TransportError" in browser.status_line.value
+    finally:
+        browser.ctx = good
+        bad.close()
+    browser.refresh_button.click()
+    assert "4 issues" in browser.status_line.value
+
+
+def test_an_unexpected_error_is_reported_to_sentry_and_shown(tctx: ToolContext, seeded: Seeded,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    browser = IssueBrowser(tctx, seeded.slug, "")
+    sent: list[tuple[BaseException, dict[str, Any]]] = []
+
+    class FakeTelemetry:
+        def capture_exception(self, exc: BaseException, **kwargs: Any) -> str:
+            sent.append((exc, kwargs))
+            return "abc123"
+
+    def broken(name: str, args: dict[str, Any]) -> Any:
+        raise RuntimeError("list went sideways")
+
+    monkeypatch.setattr(tctx, "telemetry", lambda: FakeTelemetry())
+    monkeypatch.setattr(browser, "_run", broken)
+    browser.refresh_button.click()
+    assert ("Unexpected RuntimeError while loading the issues: list went sideways; "
+            "reported to Sentry as abc123.") in browser.status_line.value
+    assert len(sent) == 1 and isinstance(sent[0][0], RuntimeError)
+    assert sent[0][1]["tags"] == {"mechanism": "notebook_widget"}
+
+    monkeypatch.setattr(tctx, "telemetry", lambda: (_ for _ in ()).throw(OSError("no telemetry")))
+    browser.refresh_button.click()  # reporting itself fails: still one line, nothing escapes
+    assert "Unexpected RuntimeError while loading the issues: list went sideways." in browser.status_line.value
+
+
+# ------------------------------------------------------------------ the magic
+@pytest.fixture()
+def ip(local_server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from IPython.testing.globalipapp import get_ipython
+
+    for key, value in (("SENTRY_URL", local_server.url), ("SENTRY_AUTH_TOKEN", local_server.token),
+                       ("SENTRY_ORG", local_server.org_slug), ("SENTRY_PROJECT", "notebook")):
+        monkeypatch.setenv(key, value)
+    shell = get_ipython()
+    shell.run_line_magic("load_ext", "sentry_ipy")
+    try:
+        yield shell
+    finally:
+        shell.run_line_magic("unload_ext", "sentry_ipy")
+
+
+def test_magic_returns_the_browser(ip: Any, seeded: Seeded) -> None:
+    browser = ip.run_line_magic("sentry_browse", f"{seeded.slug} --query 'level:warning'")
+    assert isinstance(browser, IssueBrowser)
+    assert len(browser.issue_list.options) == 1
+    bundle = browser._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_magic_help_bad_project_and_unload(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert ip.run_line_magic("sentry_browse", "-h") is None
+    assert "--query" in capsys.readouterr().out
+    with pytest.raises(UsageError, match=r"^NotFoundError: .*no-such-project"):
+        ip.run_line_magic("sentry_browse", "no-such-project")
+    with pytest.raises(UsageError, match="--sort"):
+        ip.run_line_magic("sentry_browse", "x --sort sideways")
+    ip.run_line_magic("unload_ext", "sentry_ipy")
+    assert "sentry_browse" not in ip.magics_manager.magics["line"]
+    ip.run_line_magic("load_ext", "sentry_ipy")

@@ -2,7 +2,8 @@
 
 Imported only when a server starts, so ``import sentry_ipy.local`` stays
 stdlib-only. Route modules each export a ``routes`` list; the Web API ones are
-mounted under ``/api/0`` behind :class:`ApiMiddleware`.
+mounted under ``/api/0`` behind :class:`ApiMiddleware`, the read-only HTML
+pages of :mod:`._routes_web` sit at the web UI's own paths (no token).
 
 The app is a bare ``Router`` wrapped in Starlette's exception middlewares
 rather than a ``Starlette`` application on purpose: sentry-sdk's Starlette
@@ -30,6 +31,7 @@ from . import (
     _routes_releases,
     _routes_replays,
     _routes_stats,
+    _routes_web,
 )
 from ._http import NOT_FOUND, ApiError, ApiMiddleware, Context
 
@@ -43,6 +45,8 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and not request.url.path.startswith(("/api/", "/_health")):
+        return _routes_web.error_page(404, f"No page at {request.url.path}.")
     if exc.status_code == 404:
         detail = NOT_FOUND
     elif exc.status_code == 405:
@@ -78,6 +82,7 @@ def build_app(context: Context) -> ASGIApp:
             Route("/_health", _health, methods=["GET"]),
             Mount("/api/0", routes=api),
             *_routes_ingest.routes,
+            *_routes_web.routes,
         ]
     )
     handled = ExceptionMiddleware(router, handlers={ApiError: _api_error, HTTPException: _http_error})

@@ -256,3 +256,29 @@ def test_issue_without_events_still_shows(tmp_path: Path) -> None:
         srv.store.execute("DELETE FROM events")
         with httpx.Client(base_url=srv.url) as web:
             _page(web, "/organizations/local/issues/1/", "short-lived", "No events stored.")
+
+
+def test_issue_search_by_stack_filename_keeps_only_that_files_issues(local_server: Any) -> None:
+    """The link search_errors_in_file returns must list only issues with that file in a frame."""
+    import httpx
+
+    from sentry_ipy.config import Settings
+    from sentry_ipy.tools import ToolContext, run_tool
+
+    ctx = ToolContext(Settings(), local_server=local_server)
+    try:
+        tel = ctx.telemetry()
+        try:
+            raise LookupError("only-in-this-test-file")
+        except LookupError as exc:
+            tel.capture_exception(exc)
+        run_tool("sentry_capture_message", {"message": "no stack at all 4471"}, ctx)
+        hits = httpx.get(f"{local_server.url}/api/0/organizations/local/issues/",
+                         params={"query": 'stack.filename:"*test_local_web.py"', "project": 1},
+                         headers={"Authorization": f"Bearer {local_server.token}"}).json()
+    finally:
+        ctx.telemetry().close()
+        ctx.close()
+    titles = [i["title"] for i in hits]
+    assert any("only-in-this-test-file" in t for t in titles)
+    assert not any("no stack at all" in t for t in titles)

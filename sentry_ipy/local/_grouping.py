@@ -20,6 +20,8 @@ import re
 from typing import Any
 
 __all__ = [
+    "STACK_ATTRS",
+    "stack_frames",
     "GroupInfo",
     "event_message",
     "event_type",
@@ -75,6 +77,18 @@ def exception_values(payload: dict[str, Any]) -> list[dict[str, Any]]:
     else:
         values = None
     return [v for v in (values or []) if isinstance(v, dict)]
+
+
+
+#: Frame attributes each ``stack.*`` search key looks at.
+STACK_ATTRS: dict[str, tuple[str, ...]] = {
+    "stack.filename": ("filename", "abs_path"), "stack.abs_path": ("abs_path",),
+    "stack.module": ("module",), "stack.function": ("function",)}
+
+
+def stack_frames(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every stack frame of every exception in an event payload."""
+    return [f for value in exception_values(payload) for f in _frames(value)]
 
 
 def _frames(value: dict[str, Any]) -> list[dict[str, Any]]:

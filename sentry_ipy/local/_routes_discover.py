@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ._clock import iso
-from ._grouping import exception_values, short_id
+from ._grouping import STACK_ATTRS, exception_values, short_id, stack_frames
 from ._http import ApiError, ctx, get_org, paginate, window
 from ._query import Term, match_any, parse_query
 from ._routes_issues import project_filter
@@ -34,15 +34,6 @@ FIELD_TYPES = {
 }
 _AGGREGATES = {"count()", "last_seen()", "count_unique(user)"}
 _DATASETS = {"errors": ("error", "default"), "transactions": ("transaction",), "discover": ("error", "default", "transaction")}
-
-
-def _frames(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    frames: list[dict[str, Any]] = []
-    for value in exception_values(payload):
-        stack = value.get("stacktrace")
-        if isinstance(stack, dict):
-            frames.extend(f for f in stack.get("frames") or [] if isinstance(f, dict))
-    return frames
 
 
 class _Row:
@@ -107,9 +98,8 @@ class _Row:
             hay = f"{self.row['title'] or ''}\n{self.row['message'] or ''}\n{self.row['culprit'] or ''}".lower()
             return text in hay
         if key in ("stack.filename", "stack.abs_path", "stack.module", "stack.function"):
-            attrs = {"stack.filename": ("filename", "abs_path"), "stack.abs_path": ("abs_path",),
-                     "stack.module": ("module",), "stack.function": ("function",)}[key]
-            return match_any(term, [f.get(a) for f in _frames(self.payload) for a in attrs])
+            attrs = STACK_ATTRS[key]
+            return match_any(term, [f.get(a) for f in stack_frames(self.payload) for a in attrs])
         if key in ("error.type", "error.value"):
             attr = key.split(".")[1]
             return match_any(term, [v.get(attr) for v in exception_values(self.payload)])

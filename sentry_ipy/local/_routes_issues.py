@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ._clock import now
-from ._grouping import short_id, short_id_seq
+from ._grouping import STACK_ATTRS, short_id, short_id_seq, stack_frames
 from ._http import NOT_FOUND, ApiError, Context, bool_param, ctx, get_org, get_project, json_body, paginate, respond, window
 from ._query import Term, match_any, parse_query
 from ._shapes_events import event_shape, issue_detail_shape, issue_shape, simple_event_shape
@@ -102,6 +102,12 @@ def _issue_matches(c: Context, issue: dict[str, Any], project: dict[str, Any], t
         elif key in ("error.type", "type"):
             meta = json.loads(issue["metadata"])
             if not match_any(term, [meta.get("type"), issue["type"]]):
+                return False
+        elif key in STACK_ATTRS:
+            rows = c.store.query("SELECT payload FROM events WHERE issue_id = ?", (issue["id"],))
+            values = [f.get(a) for r in rows for f in stack_frames(json.loads(r["payload"]))
+                      for a in STACK_ATTRS[key]]
+            if not match_any(term, values):
                 return False
         elif key == "error.unhandled":
             want = term.value.lower() in ("true", "1", "yes")

@@ -17,6 +17,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 
+#: ``tools/list`` chars per surface at 9de57ba, before descriptions, schemas and
+#: annotations were trimmed (the commit that added this table): the "before" column.
+BEFORE = {"all tools": 22_957, "--read-only": 9_132, "--toolsets sdk": 10_116,
+          "--toolsets api": 12_909, "--toolsets api --read-only": 9_132}
+
+
 def wire_json(tools: list[Any]) -> str:
     """The ``tools/list`` result exactly as serialised on the wire (compact JSON)."""
     from mcp_types import ListToolsResult
@@ -44,6 +50,29 @@ def listed(**options: Any) -> list[Any]:
 
 def tokens(chars: int) -> int:
     return round(chars / 4)
+
+
+#: What the trim changed and kept, rendered under the tables.
+TRIM_NOTES = [
+    "## What the trim did",
+    "",
+    "- Tool descriptions: the imperative first line (also the magic's help line), then when to",
+    "  use it or what to call next, then one compact JSON example; wrapped docstring lines are",
+    "  joined and paragraphs end in one newline.",
+    "- Property descriptions only where they add a format, range, default or meaning the name,",
+    "  type, enum, pattern or default do not already give (no `\"User ID\"` for `id`).",
+    "- Schemas: no boolean `additionalProperties` (`true` is the default; `false` is enforced",
+    "  by the parameter model, whose error names the accepted arguments; the seed never had it),",
+    "  no `items: {}`, `limit` caps as `maximum` instead of prose.",
+    "- Annotations: hints equal to the MCP defaults (readOnly false, destructive true,",
+    "  idempotent false, openWorld true) are left out; the title is sent once, as the tool's",
+    "  `title`.",
+    "- Kept: seed property names, types, enums, defaults and required lists; the titles; the",
+    "  `statsPeriod` pattern; `destructiveHint: false` / `idempotentHint: true` on read-only",
+    "  tools (spec-meaningless there, but not the defaults, so a client that ignores",
+    "  `readOnlyHint` would otherwise assume destructive).",
+    "",
+]
 
 
 def measure() -> str:
@@ -74,12 +103,15 @@ def measure() -> str:
         "so its size is a running cost. Regenerate with `.venv/bin/python benchmarks/mcp_tools_list.py`.",
         "Compact wire JSON; tokens ≈ chars / 4.",
         "",
-        "| surface | tools | chars | ≈ tokens |",
-        "|---|---:|---:|---:|",
+        "| surface | tools | chars | ≈ tokens | before the trim (9de57ba) | change |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for label, subset in variants:
         n = len(wire_json(subset))
-        lines.append(f"| {label} | {len(subset)} | {n:,} | {tokens(n):,} |")
+        was = BEFORE.get(label)
+        before = f"{was:,} (≈{tokens(was):,} tokens)" if was else "–"
+        change = f"{100 * (n - was) / was:+.0f}%" if was else "–"
+        lines.append(f"| {label} | {len(subset)} | {n:,} | {tokens(n):,} | {before} | {change} |")
     lines += [seed_line, "## Per tool (largest first)", "",
               "| tool | total chars | description | input schema |", "|---|---:|---:|---:|"]
     lines += [f"| `{name}` | {total:,} | {desc:,} | {schema:,} |" for total, name, desc, schema in rows]
@@ -90,7 +122,7 @@ def measure() -> str:
     lines += ["", f"Descriptions: {desc_total:,} chars ({100 * desc_total // len(full)}%); "
                   f"input schemas: {schema_total:,} chars ({100 * schema_total // len(full)}%); "
                   f"annotations: {ann_total:,} chars ({100 * ann_total // len(full)}%); "
-                  "the rest is names, titles and JSON punctuation.", ""]
+                  "the rest is names, titles and JSON punctuation.", "", *TRIM_NOTES]
     return "\n".join(lines)
 
 

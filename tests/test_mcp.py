@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field
 
 from sentry_ipy.config import Settings
 from sentry_ipy.errors import ConfigurationError, NotFoundError
-from sentry_ipy.mcp import MAX_ARGUMENT_CHARS, build_mcp_server, select_tools, toolset_names
+from sentry_ipy.mcp import (ANNOTATION_DEFAULTS, MAX_ARGUMENT_CHARS, build_mcp_server, select_tools,
+                            toolset_names)
 from sentry_ipy.tools import ToolContext, ToolResult, ToolSpec, registry
 from tests._mcp_examples import examples, seed_tools
 
@@ -82,13 +83,19 @@ def test_schema_matches_seed(server: Any, name: str) -> None:
 
 
 def test_every_tool_is_annotated(server: Any) -> None:
+    """Every tool has annotations; a hint left out means the MCP default, so only
+    hints that differ from it are sent, and the effective values match the registry."""
     for name, tool in listed(server).items():
         ann = tool.annotations
         assert ann is not None, name
         spec = registry()[name]
-        assert (ann.read_only_hint, ann.destructive_hint, ann.idempotent_hint,
-                ann.open_world_hint) == (spec.read_only, spec.destructive, spec.idempotent,
-                                         spec.open_world)
+        sent = ann.model_dump(exclude_none=True)
+        assert all(sent[k] != ANNOTATION_DEFAULTS[k] for k in sent if k in ANNOTATION_DEFAULTS), name
+        assert "title" not in sent, name  # the title travels once, as the tool's title
+        effective = {k: sent.get(k, default) for k, default in ANNOTATION_DEFAULTS.items()}
+        assert effective == {"read_only_hint": spec.read_only, "destructive_hint": spec.destructive,
+                             "idempotent_hint": spec.idempotent,
+                             "open_world_hint": spec.open_world}, name
 
 
 def test_read_only_hides_exactly_the_write_tools(api_ctx: ToolContext) -> None:

@@ -8,9 +8,11 @@
 from __future__ import annotations
 
 from ._cli import build_parser, main
-from ._server import MAX_ARGUMENT_CHARS, SERVER_NAME, build_mcp_server, select_tools, toolset_names
+from ._server import (ANNOTATION_DEFAULTS, MAX_ARGUMENT_CHARS, SERVER_NAME, build_mcp_server,
+                      select_tools, toolset_names)
 
 __all__ = [
+    "ANNOTATION_DEFAULTS",
     "MAX_ARGUMENT_CHARS",
     "SERVER_NAME",
     "build_mcp_server",

@@ -2,7 +2,8 @@
 
 Each registered tool becomes one MCP tool with the seed's name, its title and
 description, the registry's compact JSON Schema as ``inputSchema`` (so the
-schemas match the seed exactly) and the four annotations. A call validates the
+schemas match the seed exactly) and the annotation hints that differ from the
+MCP defaults. A call validates the
 arguments with the tool's pydantic model (as :func:`run_tool` does), runs the
 synchronous tool on a worker thread and answers with short markdown plus the
 result's structured content.
@@ -39,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..tools import Progress
 
 __all__ = [
+    "ANNOTATION_DEFAULTS",
     "MAX_ARGUMENT_CHARS",
     "SERVER_NAME",
     "build_mcp_server",
@@ -276,9 +278,19 @@ def _thread_reporter(mcp_ctx: Context[Any, Any]) -> Progress:
     return report
 
 
+#: The MCP specification's value for each hint a tool leaves out.
+ANNOTATION_DEFAULTS = {"read_only_hint": False, "destructive_hint": True,
+                       "idempotent_hint": False, "open_world_hint": True}
+
+
 def _annotations(spec: ToolSpec) -> ToolAnnotations:
-    return ToolAnnotations(read_only_hint=spec.read_only, destructive_hint=spec.destructive,
-                           idempotent_hint=spec.idempotent, open_world_hint=spec.open_world)
+    """The tool's hints, leaving out those equal to the spec default (a client assumes them).
+
+    The title is the tool's own ``title``, so ``annotations.title`` stays unset.
+    """
+    hints = {"read_only_hint": spec.read_only, "destructive_hint": spec.destructive,
+             "idempotent_hint": spec.idempotent, "open_world_hint": spec.open_world}
+    return ToolAnnotations(**{k: v for k, v in hints.items() if v != ANNOTATION_DEFAULTS[k]})
 
 
 def _mcp_tool(spec: ToolSpec, dispatcher: _Dispatcher) -> Tool:

@@ -3,7 +3,9 @@
 The seed's schemas say ``"type": "number"`` for counts; :data:`Number` keeps
 that wire type while validating to ``int``. Fields used by several tools
 (project slug, limit, period) live here once, so their descriptions, which
-become MCP descriptions, stay short and identical everywhere.
+become MCP descriptions, stay short and identical everywhere. Property
+descriptions are fragments without a final period: they say what the name and
+type do not (format, default, range), and are left out when there is nothing to add.
 """
 
 from __future__ import annotations
@@ -42,25 +44,24 @@ class Params(BaseModel):
 
 
 def project_field() -> Any:
-    """The required ``projectSlug`` argument."""
-    return Field(description="Project slug or numeric ID, e.g. 'backend'.")
+    """The required ``projectSlug`` argument (a numeric ID works too; the name says enough)."""
+    return Field()
 
 
 def limit_field(default: int, what: str) -> Any:
-    """A ``limit`` argument: how many rows to fetch across pages."""
+    """A ``limit`` argument: how many ``what`` to fetch across pages (``maximum`` in the schema)."""
     return Field(default, ge=1, le=MAX_LIMIT,
-                 description=f"Maximum {what} to return, following pages (1-{MAX_LIMIT}).")
+                 json_schema_extra={"maximum": MAX_LIMIT})
 
 
 def period_field(default: str | None = "14d") -> Any:
-    """A ``statsPeriod`` argument (``24h``, ``14d``...)."""
-    return Field(default, pattern=r"^\d+[smhdw]$",
-                 description="Relative time window such as '24h' or '14d'.")
+    """A ``statsPeriod`` argument (``24h``, ``14d``...); the pattern says the format."""
+    return Field(default, pattern=r"^\d+[smhdw]$")
 
 
 def environment_field() -> Any:
-    """An optional ``environment`` filter."""
-    return Field(None, description="Only this environment, e.g. 'production'.")
+    """An optional ``environment`` filter (its name says it all)."""
+    return Field(None)
 
 
 # -- SDK tools (capture, scope, tracing, sessions) ----------------------------------------

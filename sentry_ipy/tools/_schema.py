@@ -3,6 +3,12 @@
 pydantic's schemas carry a ``title`` on every property and ``$defs`` for nested
 models. MCP clients send the whole ``tools/list`` to a model on every turn, so
 we strip what adds tokens without adding meaning and inline the references.
+
+Also dropped: boolean ``additionalProperties`` (``true`` is JSON Schema's
+default; ``false`` is enforced by the parameter model, whose error names the
+accepted arguments, and the seed schemas never had it) and ``items: {}``
+(any item is the default). A mapping ``additionalProperties`` (``tags``:
+string values) carries meaning and stays.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ def compact_schema(model: type[BaseModel]) -> dict[str, Any]:
                 return walk(merged)
             out = {}
             for key, value in node.items():
-                if key == "title" and not in_properties:
+                if not in_properties and _redundant(key, value):
                     continue
                 out[key] = walk(value, in_properties=(key == "properties" and not in_properties))
             return out
@@ -42,6 +48,12 @@ def compact_schema(model: type[BaseModel]) -> dict[str, Any]:
     schema.setdefault("properties", {})
     schema["type"] = "object"
     return schema
+
+
+def _redundant(key: str, value: Any) -> bool:
+    """Keys that cost tokens and say nothing a client or model needs."""
+    return (key == "title" or (key == "additionalProperties" and isinstance(value, bool))
+            or (key == "items" and value == {}))
 
 
 def _collapse_optional(node: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from pydantic import Field
 from ..errors import NotFoundError, ToolInputError
 from ._context import ToolContext
 from ._lookup import project_info
-from ._params import Number, Params, project_field
+from ._params import Number, Params, environment_field, project_field
 from ._registry import tool
 from ._result import ToolResult
 
@@ -48,26 +48,24 @@ WORKFLOW_FREQUENCIES = (0, 5, 10, 30, 60, 180, 720, 1440)
 
 class AlertRuleParams(Params):
     projectSlug: str = project_field()
-    name: str = Field(description="Alert name, e.g. 'New errors in backend'.")
+    name: str
     conditions: list[Any] | None = Field(
-        None, description="Triggers: 'first_seen_event', 'regression_event', or legacy "
-                          "{'id': 'sentry.rules.conditions...'}; default first_seen_event.")
+        None, description="first_seen_event (default), regression_event, reappeared_event "
+                          "or legacy objects")
     actions: list[Any] | None = Field(
-        None, description="Actions: 'email' (issue owners), {'type': 'email', 'targetType': "
-                          "'team', 'targetIdentifier': '12'} or legacy NotifyEmailAction.")
-    frequency: Number = Field(30, ge=0, le=43200,
-                              description="Minimum minutes between notifications per issue.")
-    actionMatch: Literal["all", "any", "none"] = Field(
-        "any", description="Fire when any, all or none of the conditions match.")
-    environment: str | None = Field(None, description="Only events from this environment.")
+        None, description="'email' (issue owners; default), {'type':'email','targetType':'team',"
+                          "'targetIdentifier':'12'} or legacy objects")
+    frequency: Number = Field(30, ge=0, le=43200, description="Minutes between notifications")
+    actionMatch: Literal["all", "any", "none"] = "any"
+    environment: str | None = environment_field()
 
 
 @tool("sentry_create_alert_rule", params=AlertRuleParams, title="Create alert rule", family="api",
       read_only=False, alias="alert")
 def create_alert_rule(ctx: ToolContext, p: AlertRuleParams) -> ToolResult:
-    """Create an issue alert for a project (default: email issue owners on each new issue).
+    """Create an issue alert (default: email issue owners on each new issue).
 
-    Example: {"projectSlug": "backend", "name": "New issues", "conditions": ["first_seen_event"], "actions": ["email"]}
+    E.g. {"projectSlug":"backend","name":"New issues"}
     """
     client = ctx.api()
     project = project_info(client, p.projectSlug)

@@ -21,26 +21,25 @@ DELIVERY_TIMEOUT = 5.0
 
 
 class EventUser(Params):
-    id: Text | None = Field(None, description="User ID.")
-    email: Text | None = Field(None, description="User email.")
-    username: Text | None = Field(None, description="Username.")
+    id: Text | None = None
+    email: Text | None = None
+    username: Text | None = None
 
 
 class _CaptureParams(Params):
-    tags: dict[str, Text] | None = Field(None, description="Key-value pairs to tag this event only.")
-    context: JsonObject | None = Field(
-        None, description=f"Additional context data, shown as the '{ADDITIONAL_CONTEXT}' context.")
+    tags: dict[str, Text] | None = None
+    context: JsonObject | None = None  # shown as the ADDITIONAL_CONTEXT context
 
 
 class CaptureExceptionParams(_CaptureParams):
-    error: Text = Field(description="Error message or description, e.g. \"KeyError: 'price'\".")
-    level: Level = Field("error", description="Severity level of the error.")
-    user: EventUser | None = Field(None, description="User for this event only.")
+    error: Text = Field(description="'Type: message' sets the type")
+    level: Level = "error"
+    user: EventUser | None = None
 
 
 class CaptureMessageParams(_CaptureParams):
-    message: Text = Field(description="Message to send to Sentry.")
-    level: Level = Field("info", description="Severity level of the message.")
+    message: Text
+    level: Level = "info"
 
 
 def _contexts(p: _CaptureParams) -> dict[str, Any] | None:
@@ -75,9 +74,7 @@ def _lost(tel: Any) -> str:
 def capture_exception(ctx: ToolContext, p: CaptureExceptionParams) -> ToolResult:
     """Send an exception event to Sentry and return its event ID.
 
-    Text like "TypeName: value" becomes an exception of that type; other text becomes type Error.
-    Tags, context and user apply to this event only. Example:
-    {"error": "KeyError: 'price'", "tags": {"stage": "load"}, "context": {"rows": 120}}
+    For errors (else sentry_capture_message). E.g. {"error":"KeyError: 'price'"}
     """
     tel = ctx.telemetry()
     user = p.user.model_dump(exclude_none=True) if p.user else None
@@ -92,8 +89,7 @@ def capture_exception(ctx: ToolContext, p: CaptureExceptionParams) -> ToolResult
 def capture_message(ctx: ToolContext, p: CaptureMessageParams) -> ToolResult:
     """Send a message event to Sentry and return its event ID.
 
-    Use for notable non-error conditions; messages longer than 8,192 characters are cut, as
-    Sentry would. Example: {"message": "nightly import finished", "level": "info"}
+    For notable non-errors (cut at 8192 chars). E.g. {"message":"import done","level":"warning"}
     """
     event_id, notes = ctx.telemetry().capture_message(p.message, level=p.level, tags=p.tags,
                                                       contexts=_contexts(p))

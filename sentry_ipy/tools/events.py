@@ -23,15 +23,15 @@ ERROR_FIELDS = ("id", "title", "timestamp", "level", "issue", "issue.id", "culpr
 
 class GetEventParams(Params):
     projectSlug: str = project_field()
-    eventId: str = Field(description="Event ID: 32 hex characters (dashes allowed).")
+    eventId: str = Field(description="32 hex chars, dashes ok")
 
 
 @tool("sentry_get_event", params=GetEventParams, title="Get event", family="api", read_only=True,
       idempotent=True, alias="event")
 def get_event(ctx: ToolContext, p: GetEventParams) -> ToolResult:
-    """Get one event: message, tags, user, stack trace and breadcrumbs.
+    """Get one event: message, tags, user, stack trace, breadcrumbs.
 
-    If the project is wrong, the org-wide event lookup finds it anyway. Example: {"projectSlug": "backend", "eventId": "9fac2ceed9344f2bbfdd1fdacb0ed9b1"}
+    E.g. {"projectSlug":"backend","eventId":"9fac2ceed9344f2bbfdd1fdacb0ed9b1"}
     """
     client = ctx.api()
     event_id = normalise_hex_id(p.eventId)
@@ -99,16 +99,16 @@ def event_digest(event: dict[str, Any]) -> dict[str, Any]:
 class ListErrorEventsParams(Params):
     projectSlug: str = project_field()
     limit: Number = limit_field(50, "events")
-    query: str | None = Field(None, description="Search, e.g. 'level:error release:1.2'.")
+    query: str | None = None
     statsPeriod: str = period_field("14d")
 
 
 @tool("sentry_list_error_events_in_project", params=ListErrorEventsParams,
       title="List error events", family="api", read_only=True, idempotent=True, alias="events")
 def list_error_events(ctx: ToolContext, p: ListErrorEventsParams) -> ToolResult:
-    """List a project's recent error events, newest first, following pages up to `limit`.
+    """List a project's recent error events, all pages up to limit.
 
-    Uses Discover; on servers without it, the per-project event list. Example: {"projectSlug": "backend", "limit": 200}
+    Then sentry_get_event. E.g. {"projectSlug":"backend"}
     """
     client = ctx.api()
     project = project_info(client, p.projectSlug)

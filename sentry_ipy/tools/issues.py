@@ -35,10 +35,9 @@ IssueSort = Literal["date", "new", "trends", "freq", "user", "inbox", "recommend
 
 class ListIssuesParams(Params):
     projectSlug: str = project_field()
-    query: str | None = Field(None, description="Sentry search, e.g. 'is:unresolved level:error'; "
-                              "default is:unresolved, '' for all.")
+    query: str | None = Field(None, description="Default 'is:unresolved'; '' for all")
     limit: Number = limit_field(100, "issues")
-    sort: IssueSort | None = Field(None, description="Order: date (last seen), new, freq, user...")
+    sort: IssueSort | None = Field(None, description="date = last seen")
     statsPeriod: str | None = period_field(None)
     environment: str | None = environment_field()
 
@@ -46,9 +45,9 @@ class ListIssuesParams(Params):
 @tool("sentry_list_issues", params=ListIssuesParams, title="List issues", family="api",
       read_only=True, idempotent=True, alias="issues")
 def list_issues(ctx: ToolContext, p: ListIssuesParams) -> ToolResult:
-    """List a project's issues, following every page up to `limit`.
+    """List a project's issues, all pages up to limit, to triage failures.
 
-    Use to triage what is failing; follow with sentry_get_issue. Example: {"projectSlug": "backend", "query": "is:unresolved level:error"}
+    Then sentry_get_issue. E.g. {"projectSlug":"backend","query":"level:error"}
     """
     client = ctx.api()
     project = project_info(client, p.projectSlug)
@@ -71,15 +70,15 @@ def list_issues(ctx: ToolContext, p: ListIssuesParams) -> ToolResult:
 
 
 class GetIssueParams(Params):
-    issueId: str = Field(description="Numeric ID, short ID like 'BACKEND-1Z' or any issue URL.")
+    issueId: str = Field(description="ID, short ID or URL")
 
 
 @tool("sentry_get_issue", params=GetIssueParams, title="Get issue", family="api", read_only=True,
       idempotent=True, alias="issue")
 def get_issue(ctx: ToolContext, p: GetIssueParams) -> ToolResult:
-    """Get one issue's details and the stack trace of its latest (or the URL's) event.
+    """Get an issue's details and its latest (or the URL's) event's stack trace.
 
-    Accepts a numeric ID, a short ID or an issue URL (the URL's org wins). Example: {"issueId": "BACKEND-1Z"}
+    Then sentry_list_issue_events. E.g. {"issueId":"BACKEND-1Z"}
     """
     client = ctx.api()
     issue_id, org, ref, issue = resolve_issue(client, p.issueId)
@@ -106,15 +105,15 @@ def get_issue(ctx: ToolContext, p: GetIssueParams) -> ToolResult:
 
 
 class ResolveShortIdParams(Params):
-    shortId: str = Field(description="The short ID of the issue, e.g. 'PROJ-123'.")
+    shortId: str
 
 
 @tool("sentry_resolve_short_id", params=ResolveShortIdParams, title="Resolve short ID",
       family="api", read_only=True, idempotent=True, alias="shortid")
 def resolve_short_id(ctx: ToolContext, p: ResolveShortIdParams) -> ToolResult:
-    """Resolve a short ID like 'PROJ-123' to its issue: numeric ID, project and status.
+    """Resolve a short ID like 'PROJ-123' to its issue ID, project and status.
 
-    Example: {"shortId": "BACKEND-1Z"}
+    E.g. {"shortId":"BACKEND-1Z"}
     """
     client = ctx.api()
     text = p.shortId.strip()
@@ -135,18 +134,18 @@ def resolve_short_id(ctx: ToolContext, p: ResolveShortIdParams) -> ToolResult:
 
 
 class ListIssueEventsParams(Params):
-    issueId: str = Field(description="Issue ID, short ID or issue URL.")
+    issueId: str = Field(description="ID, short ID or URL")
     limit: Number = limit_field(50, "events")
-    query: str | None = Field(None, description="Event search, e.g. 'environment:production'.")
+    query: str | None = None
     statsPeriod: str | None = period_field(None)
 
 
 @tool("sentry_list_issue_events", params=ListIssueEventsParams, title="List issue events",
       family="api", read_only=True, idempotent=True, alias="issue_events")
 def list_issue_events(ctx: ToolContext, p: ListIssueEventsParams) -> ToolResult:
-    """List the events of one issue, newest first, following pages up to `limit`.
+    """List an issue's events, newest first, all pages up to limit.
 
-    Example: {"issueId": "BACKEND-1Z", "limit": 200}
+    Then sentry_get_event. E.g. {"issueId":"BACKEND-1Z"}
     """
     client = ctx.api()
     issue_id, org, ref, _ = resolve_issue(client, p.issueId)
@@ -166,7 +165,7 @@ def list_issue_events(ctx: ToolContext, p: ListIssueEventsParams) -> ToolResult:
 
 class SearchErrorsInFileParams(Params):
     projectSlug: str = project_field()
-    filename: str = Field(description="File path or name to search stack traces for, e.g. 'app.py'.")
+    filename: str = Field(description="Name or path suffix")
     limit: Number = limit_field(100, "issues")
     statsPeriod: str = period_field("14d")
 
@@ -174,9 +173,9 @@ class SearchErrorsInFileParams(Params):
 @tool("sentry_search_errors_in_file", params=SearchErrorsInFileParams, title="Search errors in file",
       family="api", read_only=True, idempotent=True, alias="file_errors")
 def search_errors_in_file(ctx: ToolContext, p: SearchErrorsInFileParams) -> ToolResult:
-    """Find the issues whose stack traces pass through a file, most recent first.
+    """Find the issues whose stack traces pass through a file.
 
-    Example: {"projectSlug": "backend", "filename": "handlers/payment.py"}
+    Then sentry_get_issue. E.g. {"projectSlug":"backend","filename":"pay.py"}
     """
     client = ctx.api()
     project = project_info(client, p.projectSlug)

@@ -24,16 +24,16 @@ OTHER_PLATFORMS = ("android", "apple", "dart", "dotnet", "elixir", "flutter", "g
 
 
 class ListProjectsParams(Params):
-    query: str | None = Field(None, description="Only projects whose name or slug contains this.")
+    query: str | None = Field(None, description="Name or slug contains this")
     limit: Number = limit_field(1000, "projects")
 
 
 @tool("sentry_list_projects", params=ListProjectsParams, title="List projects", family="api",
       read_only=True, idempotent=True, alias="projects")
 def list_projects(ctx: ToolContext, p: ListProjectsParams) -> ToolResult:
-    """List all projects in the organization, with their slugs and platforms.
+    """List the organization's projects with their slugs and platforms.
 
-    Use first to find the projectSlug other tools need.
+    Call first: other tools need a projectSlug. E.g. {}
     """
     client = ctx.api()
     params = {"query": p.query} if p.query else None
@@ -50,18 +50,18 @@ def list_projects(ctx: ToolContext, p: ListProjectsParams) -> ToolResult:
 
 
 class CreateProjectParams(Params):
-    name: str = Field(description="Project name, e.g. 'Backend API'.")
-    slug: str = Field(description="Project slug (URL-friendly identifier), e.g. 'backend-api'.")
-    team: str = Field(description="Slug of the team that will own the project.")
-    platform: str | None = Field(None, description="Platform, e.g. 'python', 'javascript', 'node'.")
+    name: str
+    slug: str
+    team: str = Field(description="Team slug")
+    platform: str | None = Field(None, description="e.g. 'python'")
 
 
 @tool("sentry_create_project", params=CreateProjectParams, title="Create project", family="api",
       read_only=False)
 def create_project(ctx: ToolContext, p: CreateProjectParams) -> ToolResult:
-    """Create a project owned by a team.
+    """Create a project owned by a team; then sentry_setup_project for its DSN.
 
-    Follow with sentry_setup_project for its DSN. Example: {"name": "Backend", "slug": "backend", "team": "core", "platform": "python"}
+    E.g. {"name":"Backend","slug":"backend","team":"core"}
     """
     client = ctx.api()
     body: dict[str, Any] = {"name": p.name, "slug": p.slug}
@@ -86,16 +86,16 @@ def create_project(ctx: ToolContext, p: CreateProjectParams) -> ToolResult:
 
 class SetupProjectParams(Params):
     projectSlug: str = project_field()
-    platform: str = Field("javascript", description="Platform for install instructions, e.g. "
-                          "'python', 'jupyter', 'javascript', 'node'.")
+    platform: str = Field("javascript", description="python, jupyter, javascript, node or "
+                          "other (docs link)")
 
 
 @tool("sentry_setup_project", params=SetupProjectParams, title="Set up project", family="api",
       read_only=False, idempotent=True, alias="setup")
 def setup_project(ctx: ToolContext, p: SetupProjectParams) -> ToolResult:
-    """Get a project's DSN (creating a client key if none is active) and install instructions.
+    """Get a project's DSN (creating a client key if none) and install instructions.
 
-    Example: {"projectSlug": "backend", "platform": "python"}
+    E.g. {"projectSlug":"backend","platform":"python"}
     """
     client = ctx.api()
     project = project_info(client, p.projectSlug)

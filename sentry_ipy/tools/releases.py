@@ -20,19 +20,19 @@ RELEASE_COLUMNS = ("version", "dateCreated", "dateReleased", "newGroups", "statu
 
 
 class CreateReleaseParams(Params):
-    version: str = Field(description="Release version, e.g. 'myapp@1.0.0'.")
-    projects: list[str] | None = Field(None, description="Project slugs; default the configured project.")
-    url: str | None = Field(None, description="Release URL, e.g. a changelog or tag page.")
-    dateReleased: str | None = Field(None, description="Release date (ISO or Unix timestamp).")
-    ref: str | None = Field(None, description="VCS ref, e.g. a commit SHA or tag.")
+    version: str
+    projects: list[str] | None = Field(None, description="Slugs; default the configured project")
+    url: str | None = None
+    dateReleased: str | None = Field(None, description="ISO or Unix time")
+    ref: str | None = Field(None, description="Commit SHA or tag")
 
 
 @tool("sentry_create_release", params=CreateReleaseParams, title="Create release", family="api",
       read_only=False, idempotent=True, alias="create_release")
 def create_release(ctx: ToolContext, p: CreateReleaseParams) -> ToolResult:
-    """Create a release for one or more projects; an existing version is reported, not an error.
+    """Create a release for projects ; an existing version is no error.
 
-    Example: {"version": "myapp@1.0.0", "projects": ["backend"]}
+    Then sentry_set_release. E.g. {"version":"app@1.0","projects":["backend"]}
     """
     client = ctx.api()
     version = check_version(p.version)
@@ -73,16 +73,16 @@ def check_version(version: str) -> str:
 
 class ListReleasesParams(Params):
     projectSlug: str = project_field()
-    query: str | None = Field(None, description="Only versions containing this text.")
+    query: str | None = Field(None, description="Version contains this")
     limit: Number = limit_field(100, "releases")
 
 
 @tool("sentry_list_releases", params=ListReleasesParams, title="List releases", family="api",
       read_only=True, idempotent=True, alias="releases")
 def list_releases(ctx: ToolContext, p: ListReleasesParams) -> ToolResult:
-    """List a project's releases, newest first, following pages up to `limit`.
+    """List a project's releases, newest first, all pages up to limit.
 
-    Example: {"projectSlug": "backend"}
+    E.g. {"projectSlug":"backend"}
     """
     client = ctx.api()
     project = project_info(client, p.projectSlug)

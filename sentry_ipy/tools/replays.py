@@ -16,20 +16,20 @@ __all__ = ["ListReplaysParams"]
 
 
 class ListReplaysParams(Params):
-    project: str | None = Field(None, description="Project slug or ID; default all projects.")
+    project: str | None = Field(None, description="Slug or ID")
     limit: Number = limit_field(50, "replays")
-    query: str | None = Field(None, description="Replay search, e.g. 'count_errors:>0'.")
+    query: str | None = None
     statsPeriod: str = period_field("14d")
     environment: str | None = environment_field()
-    sort: str = Field("-started_at", description="Sort field; '-' for descending, e.g. '-count_errors'.")
+    sort: str = "-started_at"
 
 
 @tool("sentry_list_organization_replays", params=ListReplaysParams, title="List replays",
       family="api", read_only=True, idempotent=True, alias="replays")
 def list_replays(ctx: ToolContext, p: ListReplaysParams) -> ToolResult:
-    """List session replays in the organization, newest first, following pages up to `limit`.
+    """List the organization's session replays, all pages up to limit.
 
-    Example: {"project": "frontend", "query": "count_errors:>0"}
+    E.g. {"query":"count_errors:>0"}
     """
     client = ctx.api()
     params: list[tuple[str, Any]] = [("statsPeriod", p.statsPeriod), ("sort", p.sort)]

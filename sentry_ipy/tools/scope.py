@@ -18,19 +18,18 @@ __all__ = ["AddBreadcrumbParams", "SetContextParams", "SetReleaseParams", "SetTa
 
 
 class AddBreadcrumbParams(Params):
-    message: Text = Field(description="Breadcrumb message.")
-    category: Text | None = Field(None, description="Category of the breadcrumb, e.g. 'ui.click'.")
-    level: Level = Field("info", description="Severity level.")
-    data: JsonObject | None = Field(None, description="Additional data for the breadcrumb.")
+    message: Text
+    category: Text | None = Field(None, description="e.g. 'ui.click'")
+    level: Level = "info"
+    data: JsonObject | None = None
 
 
 @tool("sentry_add_breadcrumb", params=AddBreadcrumbParams, title="Add a breadcrumb", family="sdk",
       read_only=False, idempotent=False, open_world=False, alias="breadcrumb")
 def add_breadcrumb(ctx: ToolContext, p: AddBreadcrumbParams) -> ToolResult:
-    """Record a breadcrumb that the next events carry, to show what happened before an error.
+    """Record a breadcrumb for later events, to show what led to an error.
 
-    Nothing is sent now; the newest 100 breadcrumbs go with each later event.
-    Example: {"message": "loaded prices.csv", "category": "io", "data": {"rows": 120}}
+    E.g. {"message":"loaded prices.csv","category":"io"}
     """
     crumb = ctx.telemetry().add_breadcrumb(p.message, category=p.category, level=p.level, data=p.data)
     where = f" in category {p.category!r}" if p.category else ""
@@ -39,19 +38,19 @@ def add_breadcrumb(ctx: ToolContext, p: AddBreadcrumbParams) -> ToolResult:
 
 
 class SetUserParams(Params):
-    id: Text | None = Field(None, description="User ID.")
-    email: Text | None = Field(None, description="User email.")
-    username: Text | None = Field(None, description="Username.")
-    ip_address: Text | None = Field(None, description="User IP address.")
-    segment: Text | None = Field(None, description="User segment, e.g. 'paid'.")
+    id: Text | None = None
+    email: Text | None = None
+    username: Text | None = None
+    ip_address: Text | None = None
+    segment: Text | None = Field(None, description="e.g. 'paid'")
 
 
 @tool("sentry_set_user", params=SetUserParams, title="Set the user", family="sdk", read_only=False,
       idempotent=True, open_world=False, alias="user")
 def set_user(ctx: ToolContext, p: SetUserParams) -> ToolResult:
-    """Set the user that later events and sessions are attributed to; call with no fields to clear it.
+    """Set the user of later events and sessions; no fields clears it.
 
-    Example: {"id": "42", "email": "ada@example.com", "segment": "paid"}
+    E.g. {"id":"42","email":"ada@example.com"}
     """
     user = ctx.telemetry().set_user(**p.model_dump(exclude_none=True))
     if user is None:
@@ -61,16 +60,16 @@ def set_user(ctx: ToolContext, p: SetUserParams) -> ToolResult:
 
 
 class SetTagParams(Params):
-    key: Text = Field(description="Tag key (up to 32 letters, digits, '_', '.', ':' or '-').")
-    value: Text = Field(description="Tag value (up to 200 characters).")
+    key: Text = Field(description="Up to 32 of a-z A-Z 0-9 _ . : -")
+    value: Text = Field(description="Up to 200 characters")
 
 
 @tool("sentry_set_tag", params=SetTagParams, title="Set a tag", family="sdk", read_only=False,
       idempotent=True, open_world=False, alias="tag")
 def set_tag(ctx: ToolContext, p: SetTagParams) -> ToolResult:
-    """Set a tag that all later events carry, searchable in Sentry as key:value.
+    """Set a tag on all later events, searchable as key:value.
 
-    Example: {"key": "notebook", "value": "pricing.ipynb"}
+    E.g. {"key":"notebook","value":"prices.ipynb"}
     """
     key, value, notes = ctx.telemetry().set_tag(p.key, p.value)
     return ToolResult(summary=f"Set tag {key}={value!r} for later events.{notes.sentence()}",
@@ -78,17 +77,16 @@ def set_tag(ctx: ToolContext, p: SetTagParams) -> ToolResult:
 
 
 class SetContextParams(Params):
-    name: Text = Field(description="Context name, e.g. 'dataset'.")
-    context: JsonObject = Field(description="Context data (a JSON object).")
+    name: Text
+    context: JsonObject
 
 
 @tool("sentry_set_context", params=SetContextParams, title="Set a context", family="sdk",
       read_only=False, idempotent=True, open_world=False, alias="context")
 def set_context(ctx: ToolContext, p: SetContextParams) -> ToolResult:
-    """Attach a named object of structured data to all later events.
+    """Attach named data to all later events (nesting past 8 levels is cut).
 
-    Nesting deeper than 8 levels is cut.
-    Example: {"name": "dataset", "context": {"rows": 120, "source": "s3"}}
+    E.g. {"name":"dataset","context":{"rows":120}}
     """
     value = ctx.telemetry().set_context(p.name, p.context)
     return ToolResult(summary=f"Set context {p.name!r} ({len(value)} key{'s' * (len(value) != 1)}) for "
@@ -96,16 +94,16 @@ def set_context(ctx: ToolContext, p: SetContextParams) -> ToolResult:
 
 
 class SetReleaseParams(Params):
-    release: Text = Field(description="Release version, e.g. 'myapp@1.0.0'.")
-    dist: Text | None = Field(None, description="Distribution identifier, e.g. a build number.")
+    release: Text
+    dist: Text | None = Field(None, description="e.g. a build number")
 
 
 @tool("sentry_set_release", params=SetReleaseParams, title="Set the release", family="sdk",
       read_only=False, idempotent=True, open_world=False, alias="release")
 def set_release(ctx: ToolContext, p: SetReleaseParams) -> ToolResult:
-    """Set the release (and dist) that later events and sessions carry, for release health.
+    """Set the release (and dist) of later events and sessions; sessions need it.
 
-    This configures the SDK client, not a tag. Sessions need it. Example: {"release": "myapp@1.2.0"}
+    E.g. {"release":"app@1.2.0"}
     """
     tel = ctx.telemetry()
     changed = tel.set_release(p.release, p.dist)

@@ -19,16 +19,16 @@ from .capture import DELIVERY_TIMEOUT
 
 __all__ = ["CaptureSessionParams", "EndSessionParams", "StartSessionParams"]
 
-_RELEASE = "Release version; defaults to the one set by sentry_set_release."
+_RELEASE = "Default: current release"
+_SID = "UUID, or text mapped to one"
+_USER = "User ID, email or username"
 
 
 class StartSessionParams(Params):
-    distinctId: Text | None = Field(None, description="Unique user identifier (ID, email, or username).")
-    sessionId: Text | None = Field(
-        None, description="Optional custom session ID; a UUID is used as is, other text maps to a "
-                          "stable UUID.")
+    distinctId: Text | None = Field(None, description=_USER)
+    sessionId: Text | None = Field(None, description=_SID)
     release: Text | None = Field(None, description=_RELEASE)
-    environment: Text | None = Field(None, description="Environment name (production, staging, etc).")
+    environment: Text | None = None
 
 
 def _session_result(ctx: ToolContext, verb: str, body: dict[str, Any], extra: str = "") -> ToolResult:
@@ -46,10 +46,9 @@ def _session_result(ctx: ToolContext, verb: str, body: dict[str, Any], extra: st
 @tool("sentry_start_session", params=StartSessionParams, title="Start a session", family="sdk",
       read_only=False, idempotent=False, open_world=True, alias="start_session")
 def start_session(ctx: ToolContext, p: StartSessionParams) -> ToolResult:
-    """Start a release-health session for a user; errors captured while it is open count against it.
+    """Start a release-health session; errors captured meanwhile count against it.
 
-    Needs a release (sentry_set_release or the release argument). An open session is ended as exited
-    first. Example: {"distinctId": "user-42"}
+    Needs a release; end with sentry_end_session. E.g. {"distinctId":"user-42"}
     """
     body, previous = ctx.telemetry().start_session(session_id=p.sessionId, distinct_id=p.distinctId,
                                                    release=p.release, environment=p.environment)
@@ -62,16 +61,15 @@ def start_session(ctx: ToolContext, p: StartSessionParams) -> ToolResult:
 
 
 class EndSessionParams(Params):
-    status: Literal["exited", "crashed", "abnormal", "errored"] = Field(
-        "exited", description="How the session ended.")
+    status: Literal["exited", "crashed", "abnormal", "errored"] = "exited"
 
 
 @tool("sentry_end_session", params=EndSessionParams, title="End the session", family="sdk",
       read_only=False, idempotent=False, open_world=True, alias="end_session")
 def end_session(ctx: ToolContext, p: EndSessionParams) -> ToolResult:
-    """End the open session with a status and send the final update with its duration and error count.
+    """End the open session with a status and send its duration and error count.
 
-    Example: {"status": "crashed"}
+    E.g. {"status":"crashed"}
     """
     body = ctx.telemetry().end_session(p.status)
     return _session_result(ctx, "Ended", body, f" It lasted {body.get('duration', 0):.3f} s with "
@@ -79,24 +77,21 @@ def end_session(ctx: ToolContext, p: EndSessionParams) -> ToolResult:
 
 
 class CaptureSessionParams(Params):
-    sessionId: Text = Field(description="Unique session identifier (a UUID, or text mapped to a "
-                                        "stable UUID).")
-    distinctId: Text | None = Field(None, description="User identifier.")
-    status: Literal["ok", "exited", "crashed", "abnormal", "errored"] = Field(
-        "ok", description="Session status.")
-    duration: float | None = Field(None, ge=0, description="Session duration in seconds.")
-    errors: Number = Field(0, ge=0, description="Number of errors in session.")
+    sessionId: Text = Field(description=_SID)
+    distinctId: Text | None = Field(None, description=_USER)
+    status: Literal["ok", "exited", "crashed", "abnormal", "errored"] = "ok"
+    duration: float | None = Field(None, ge=0, description="Seconds")
+    errors: Number = Field(0, ge=0)
     release: Text | None = Field(None, description=_RELEASE)
-    environment: Text | None = Field(None, description="Environment name.")
+    environment: Text | None = None
 
 
 @tool("sentry_capture_session", params=CaptureSessionParams, title="Capture a session", family="sdk",
       read_only=False, idempotent=False, open_world=True, alias="capture_session")
 def capture_session(ctx: ToolContext, p: CaptureSessionParams) -> ToolResult:
-    """Send one complete session (server or request mode) as a standalone session update.
+    """Send one complete session (server or request mode) in one update.
 
-    Use when you tracked the session yourself. Needs a release. Example:
-    {"sessionId": "9f1c...", "distinctId": "user-42", "status": "exited", "duration": 42.5}
+    For sessions you tracked; needs a release. E.g. {"sessionId":"s1","status":"exited","duration":42.5}
     """
     body = ctx.telemetry().capture_session(
         session_id=p.sessionId, distinct_id=p.distinctId, status=p.status, duration=p.duration,

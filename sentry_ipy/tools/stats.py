@@ -40,14 +40,14 @@ Category = Literal["error", "transaction", "attachment", "replay", "profile", "p
 
 class StatsParams(Params):
     stat: Literal["received", "rejected", "blacklisted"] = Field(
-        description="received = all outcomes; rejected = rate limited, invalid or abuse; "
-                    "blacklisted = filtered.")
-    since: str | None = Field(None, description="Start (ISO date or Unix timestamp); default 24h ago.")
-    until: str | None = Field(None, description="End (ISO date or Unix timestamp); default now.")
+        description="received = all; rejected = rate limited, invalid, abuse; "
+                    "blacklisted = filtered")
+    since: str | None = Field(None, description="ISO or Unix time; default 24h ago")
+    until: str | None = Field(None, description="ISO or Unix time")
     resolution: Literal["10s", "1h", "1d"] | None = Field(
-        None, description="Bucket size; 10s no longer exists and means 1h.")
-    category: Category = Field("error", description="What to count: error, transaction, replay...")
-    project: str | None = Field(None, description="Only this project (slug or ID).")
+        None, description="10s means 1h")
+    category: Category = "error"
+    project: str | None = Field(None, description="Slug or ID")
 
 
 @tool("sentry_get_organization_stats", params=StatsParams, title="Organization stats", family="api",
@@ -55,7 +55,7 @@ class StatsParams(Params):
 def get_organization_stats(ctx: ToolContext, p: StatsParams) -> ToolResult:
     """Count the organization's events by outcome over time (stats_v2).
 
-    Example: {"stat": "received", "since": "2025-01-01T00:00:00Z", "resolution": "1d"}
+    E.g. {"stat":"received","since":"2025-01-01","resolution":"1d"}
     """
     client = ctx.api()
     end = parse_time(p.until, "until") if p.until else datetime.now(timezone.utc)

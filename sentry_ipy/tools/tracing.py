@@ -27,18 +27,17 @@ TransactionStatus = Literal[
 
 
 class StartTransactionParams(Params):
-    name: Text = Field(description="Transaction name, e.g. 'load prices'.")
-    op: Text = Field(description="Operation type (e.g., 'http.request', 'db.query').")
-    description: Text | None = Field(None, description="Transaction description.")
+    name: Text
+    op: Text = Field(description="e.g. 'task' or 'db.query'")
+    description: Text | None = None
 
 
 @tool("sentry_start_transaction", params=StartTransactionParams, title="Start a transaction",
       family="sdk", read_only=False, idempotent=False, open_world=False, alias="start_transaction")
 def start_transaction(ctx: ToolContext, p: StartTransactionParams) -> ToolResult:
-    """Start timing a unit of work as a performance transaction; finish it with sentry_finish_transaction.
+    """Start timing work as a transaction (a child span if one is open).
 
-    Starting while one is open records a child span of it. Events captured meanwhile join its trace.
-    Example: {"name": "nightly import", "op": "task"}
+    End with sentry_finish_transaction. E.g. {"name":"import","op":"task"}
     """
     entry = ctx.telemetry().start_transaction(p.name, p.op, p.description)
     info = entry.info()
@@ -49,15 +48,15 @@ def start_transaction(ctx: ToolContext, p: StartTransactionParams) -> ToolResult
 
 
 class FinishTransactionParams(Params):
-    status: TransactionStatus = Field("ok", description="Transaction status.")
+    status: TransactionStatus = "ok"
 
 
 @tool("sentry_finish_transaction", params=FinishTransactionParams, title="Finish the transaction",
       family="sdk", read_only=False, idempotent=False, open_world=True, alias="finish_transaction")
 def finish_transaction(ctx: ToolContext, p: FinishTransactionParams) -> ToolResult:
-    """Finish the open transaction (or innermost span) with a status and send it to Sentry.
+    """Finish the open transaction (or innermost span) with a status and send it.
 
-    Returns its trace ID, span ID and duration. Example: {"status": "ok"}
+    E.g. {"status":"ok"}
     """
     tel = ctx.telemetry()
     info = tel.finish_transaction(p.status)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import configparser
 import dataclasses
+import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
+from .scrub import redact_text
 
 __all__ = ["SENTRY_IO", "Settings", "parse_dsn", "read_sentryclirc"]
 
@@ -71,6 +74,7 @@ class Settings:
         shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr}
         shown["auth_token"] = "***" if self.auth_token else None
         shown["dsn"] = _public_dsn(self.dsn)
+        shown["url"] = _without_userinfo(self.url)
         body = ", ".join(f"{k}={v!r}" for k, v in shown.items() if v is not None)
         return f"Settings({body})"
 
@@ -85,9 +89,8 @@ class Settings:
         out: list[str] = []
         if self.auth_token:
             out.append(self.auth_token)
-        if self.dsn:
-            parts = urlsplit(self.dsn)
-            out.extend(p for p in (parts.username, parts.password) if p)
+        out.extend(_userinfo(self.dsn, user_is_key=True))
+        out.extend(_userinfo(self.url))
         return tuple(out)
 
     def replace(self, **changes: Any) -> "Settings":
@@ -113,14 +116,22 @@ class Settings:
             values.update(read_sentryclirc(path))
         for name, keys in _ENV.items():
             for key in keys:
-                if env.get(key):
-                    values[name] = env[key].strip()
+                value = (env.get(key) or "").strip()
+                if value:  # empty or whitespace-only means unset, as in sentry-cli
+                    values[name] = value
                     break
-        values.update({k: v for k, v in explicit.items() if v is not None})
+        for name, value in explicit.items():
+            if isinstance(value, str):
+                value = value.strip()
+            if value is not None and value != "":
+                values[name] = value
         if values.get("url"):
             values["url"] = _normalise_url(str(values["url"]))
         if values.get("dsn"):
             parse_dsn(str(values["dsn"]))
+        if values.get("auth_token") and not _TOKEN_CHARS.fullmatch(str(values["auth_token"])):
+            raise ConfigurationError("SENTRY_AUTH_TOKEN contains spaces, line breaks or other characters "
+                                     "a token never has; copy it again as one line.")
         return cls(**values)
 
 
@@ -135,31 +146,118 @@ def _rc_paths(home: Path | None, cwd: Path | None) -> list[Path]:
 
 
 def read_sentryclirc(path: Path) -> dict[str, str]:
-    """Read the keys sentry-cli shares with us from one ``.sentryclirc`` file."""
+    """Read the keys sentry-cli shares with us from one ``.sentryclirc`` file.
+
+    Parsing is as lenient as sentry-cli's: a UTF-8 byte-order mark (Windows
+    editors write one), inline ``;``/``#`` comments after a space, quotes
+    around a value and repeated keys (the last wins) are all accepted.
+
+    Raises:
+        ConfigurationError: the file cannot be read or is not INI text; the
+            sentence names the file and the line, never the line's content
+            (it may hold the token).
+    """
     if not path.is_file():
         return {}
-    parser = configparser.ConfigParser(interpolation=None)
+    parser = configparser.ConfigParser(interpolation=None, strict=False,
+                                       inline_comment_prefixes=(";", "#"))
     try:
-        parser.read(path, encoding="utf-8")
-    except (configparser.Error, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"{path} is not a valid .sentryclirc file ({exc.__class__.__name__}); "
+        with path.open(encoding="utf-8-sig") as handle:
+            parser.read_file(handle, source=str(path))
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot read {path} ({exc.strerror or exc}); fix its permissions "
+                                 "or remove it.") from None
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"{path} is not UTF-8 text; save it as UTF-8 or remove it.") from None
+    except configparser.Error as exc:
+        raise ConfigurationError(f"{path} is not a valid .sentryclirc file ({_ini_problem(exc)}); "
                                  "fix or remove it.") from None
     out: dict[str, str] = {}
     for (section, key), name in _RC_KEYS.items():
-        value = parser.get(section, key, fallback="").strip()
+        value = _unquote(parser.get(section, key, fallback="").strip())
         if value:
             out[name] = value
     return out
 
 
+def _ini_problem(exc: configparser.Error) -> str:
+    """Where an INI file went wrong, without quoting the line (it may hold the token)."""
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f"line {exc.lineno} comes before any [section] header such as [auth] or [defaults]"
+    if isinstance(exc, configparser.ParsingError):
+        lines = ", ".join(str(lineno) for lineno, _ in exc.errors[:5])
+        return f"line {lines} is not 'key = value'"
+    return type(exc).__name__
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1].strip()
+    return value
+
+
+# A DNS label (letters, digits, hyphens inside; underscores as real hosts use them).
+_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+# Shortest URL user name treated as a key (a DSN's public key has 32 hex digits).
+_KEY_LENGTH = 16
+# What an HTTP bearer token may contain: printable ASCII, no spaces.
+_TOKEN_CHARS = re.compile(r"[!-~]+")
+
+
+def _host_problem(host: str) -> str | None:
+    """Why ``host`` (from ``urlsplit``) cannot be connected to, or ``None`` when it can."""
+    if ":" in host:  # an IPv6 literal (urlsplit removed the brackets)
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return f"{host!r} is not an IPv6 address"
+        return None
+    name = host[:-1] if host.endswith(".") else host
+    try:
+        ascii_name = name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return f"the host name {host!r} has an empty or too long part"
+    for label in ascii_name.split("."):
+        if not _LABEL.fullmatch(label):
+            return f"the host name {host!r} has an invalid part {label!r}"
+        if label.lower().startswith("xn--"):
+            try:
+                label.encode("ascii").decode("idna")
+            except UnicodeError:
+                return f"the host name {host!r} has an invalid punycode part {label!r}"
+    return None
+
+
 def _normalise_url(url: str) -> str:
+    """Check a Sentry web URL and reduce it to ``scheme://host[:port][/path]``.
+
+    Raises:
+        ConfigurationError: the URL could never be connected to (bad host,
+            port or scheme), or carries a user name or password.
+    """
     url = url.strip().rstrip("/")
     if "://" not in url:
         url = "https://" + url
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"Sentry URL {url!r} is not an http(s) URL; set SENTRY_URL like "
-                                 "https://sentry.io or https://sentry.example.com.")
+    shown = redact_text(url)
+    hint = "set SENTRY_URL like https://sentry.io or https://sentry.example.com."
+    try:
+        parts = urlsplit(url)
+        problem = None
+        if parts.scheme not in ("http", "https"):
+            problem = "it is not an http(s) URL"
+        elif not parts.hostname:
+            problem = "it has no host name"
+        elif parts.port is None and parts.netloc.endswith(":"):
+            problem = "its port is empty"
+    except ValueError as exc:  # an unclosed [IPv6 bracket, a port out of range
+        problem = str(exc).rstrip(".") or "it cannot be parsed"
+    if problem is None and (parts.username is not None or parts.password is not None):
+        raise ConfigurationError("SENTRY_URL contains a user name or password; remove it and use "
+                                 "SENTRY_AUTH_TOKEN.")
+    if problem is None:
+        problem = _host_problem(parts.hostname or "")
+    if problem is not None:
+        raise ConfigurationError(f"Sentry URL {shown!r} cannot work: {problem}; {hint}")
     path = parts.path
     if path.endswith("/api/0"):
         path = path[: -len("/api/0")]
@@ -187,3 +285,30 @@ def _public_dsn(dsn: str | None) -> str | None:
     except ConfigurationError:
         return "***"
     return f"{base.split('://')[0]}://***@{base.split('://')[1]}/{project_id}"
+
+
+def _userinfo(url: str | None, *, user_is_key: bool = False) -> list[str]:
+    """The secret part of a URL's userinfo: the password, and the user name when it is a key.
+
+    A DSN's user name is its key. Elsewhere a short user name (``admin``) is
+    not a secret, and redacting it would blank that word in every message.
+    """
+    if not url:
+        return []
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    user = parts.username if user_is_key or len(parts.username or "") >= _KEY_LENGTH else None
+    return [p for p in (user, parts.password) if p]
+
+
+def _without_userinfo(url: str | None) -> str | None:
+    """``url`` with any ``user:password@`` replaced by ``***@``, for reprs."""
+    if not url or "@" not in url:
+        return url
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    if "@" not in netloc:
+        return url
+    return f"{scheme}{sep}***@{netloc.rsplit('@', 1)[1]}{slash}{path}"

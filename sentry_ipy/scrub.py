@@ -4,6 +4,20 @@ Used for reprs, log lines, error messages, MCP output and, through the
 telemetry ``before_send`` hook, for events before they leave the process.
 Keeping a single list means a name added by the user (``extra_keys``) is
 honoured everywhere at once.
+
+Two kinds of evidence mark a secret:
+
+* **Its name.** :data:`DEFAULT_DENYLIST` words match anywhere in a key
+  (``db_password``, ``X-Api-Key``); :data:`EXACT_DENYLIST` holds short names
+  that only count as the whole key (``pw``, ``pass``), because as substrings
+  they would hit everyday words (``upward``, ``compass``). ``key`` and
+  ``keys`` are deliberately *not* secret names: ``for key in d`` is in most
+  notebooks, and hiding every loop variable would make tracebacks useless.
+  Names such as ``stripe_key`` are caught by their value instead.
+* **Its shape.** :data:`TOKEN_PATTERNS` recognise well-known credential formats
+  (Sentry, Stripe, GitHub, Slack, AWS, Google, JWTs, PEM private keys) and the
+  password in a URL's userinfo (``postgresql://admin:[Filtered]@db``) wherever
+  they appear in text, whatever the variable is called.
 """
 
 from __future__ import annotations
@@ -14,7 +28,10 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_DENYLIST",
+    "EXACT_DENYLIST",
     "FILTERED",
+    "TOKEN_PATTERNS",
+    "denylisted_names",
     "is_secret_key",
     "redact_assignments",
     "redact_text",
@@ -28,12 +45,15 @@ FILTERED = "[Filtered]"
 DEFAULT_DENYLIST: tuple[str, ...] = (
     "password",
     "passwd",
+    "passphrase",
     "pwd",
     "secret",
     "token",
     "apikey",
     "accesskey",
     "privatekey",
+    "signingkey",
+    "encryptionkey",
     "authorization",
     "auth",
     "cookie",
@@ -46,18 +66,41 @@ DEFAULT_DENYLIST: tuple[str, ...] = (
     "signature",
 )
 
+#: Short names that mark a key as secret only when they are the whole key
+#: (normalised like the denylist): ``pw`` yes, ``upward`` no.
+EXACT_DENYLIST: frozenset[str] = frozenset({"pw", "pass", "pword", "creds", "cred", "psk"})
+
 # Keys that contain a denylisted word but are not secrets.
 _ALLOWED = frozenset({"sessionid", "author", "authors", "authorname", "sessions", "tokens_used"})
 
-_TOKEN_PATTERNS = (
+#: Credential shapes recognised in any text. A pattern with a group keeps that
+#: group (a URL's scheme and user, ``Bearer``) and replaces the rest of the match.
+TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"sntr[ysu]_[A-Za-z0-9_=+/.-]{10,}"),  # Sentry user / org tokens
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_=+/.-]{8,}"),
-    re.compile(r"(?i)(https?://)[0-9a-f]{16,}(:[0-9a-f]{16,})?@"),  # DSN keys
+    re.compile(r"(?i)(https?://)[0-9a-f]{16,}(?::[0-9a-f]{16,})?(?=@)"),  # DSN keys
+    # A password in a URL's userinfo: scheme://user:[Filtered]@host.
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]{0,30}://[^\s:/?#@'\"]*:)[^\s/?#@'\"]+(?=@)"),
+    re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{8,}"),  # Stripe secret / restricted keys
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"),  # GitHub tokens
+    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
+    re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}"),  # Slack tokens
+    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key IDs
+    re.compile(r"\bAIza[0-9A-Za-z_-]{35}"),  # Google API keys
+    re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),  # JWTs
+    # PEM private keys; a block cut off by a size limit is redacted to the end.
+    re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+               re.DOTALL),
 )
 
 
 def _norm(key: str) -> str:
     return key.lower().replace("-", "").replace("_", "")
+
+
+def denylisted_names(extra_keys: Iterable[str] = ()) -> list[str]:
+    """Every key name the project treats as secret, for scrubbers that match whole keys (sentry-sdk's)."""
+    return [*DEFAULT_DENYLIST, *sorted(EXACT_DENYLIST), *extra_keys]
 
 
 def is_secret_key(key: object, extra_keys: Iterable[str] = ()) -> bool:
@@ -67,8 +110,14 @@ def is_secret_key(key: object, extra_keys: Iterable[str] = ()) -> bool:
     norm = _norm(key)
     if norm in _ALLOWED:
         return False
+    if norm in EXACT_DENYLIST:
+        return True
     words = (*DEFAULT_DENYLIST, *(_norm(k) for k in extra_keys))
     return any(word and word in norm for word in words)
+
+
+def _keep_group(m: re.Match[str]) -> str:
+    return (m.group(1) or "") + FILTERED if m.re.groups else FILTERED
 
 
 def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
@@ -76,33 +125,39 @@ def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, FILTERED)
-    for pattern in _TOKEN_PATTERNS:
-        text = pattern.sub(lambda m: (m.group(1) if m.groups() and m.group(1) else "") + FILTERED
-                           + ("@" if m.group(0).endswith("@") else ""), text)
+    for pattern in TOKEN_PATTERNS:
+        text = pattern.sub(_keep_group, text)
     return text
 
 
-# ``token = "abc"``, ``"password": 'x'``, ``api_key=abc123``: a secret-named key and its literal value.
+# ``token = "abc"``, ``"password": 'x'``, ``auth = ("u", "p")``, ``api_key=abc123``:
+# a secret-named key and its literal value (a string, or a short bracketed literal).
 _ASSIGNMENT = re.compile(
-    r"""(?P<key>[A-Za-z_][\w.-]*)(?P<q0>["']?)(?P<sep>\s*[:=]\s*)(?P<q>["'])(?P<val>[^"'\n]{1,500})(?P=q)"""
+    r"""(?P<key>[A-Za-z_][\w.-]*)(?P<q0>["']?)(?P<sep>\s*[:=]\s*)"""
+    r"""(?:(?P<q>["'])(?P<val>[^"'\n]{1,500})(?P=q)|(?P<open>[(\[{])(?P<inner>[^)\]}\n]{1,500})(?P<close>[)\]}]))"""
     r"""|(?P<ukey>[A-Za-z_][\w.-]*)=(?P<uval>[^\s&;,"'()]{1,500})""")
 
 
 def redact_assignments(text: str, extra_keys: Iterable[str] = ()) -> str:
     """Blank the values assigned to secret-named keys in free text.
 
-    Covers source lines and reprs (``token = "abc"``, ``{"password": "x"}``)
-    and query or log style pairs (``api_key=abc123``). Used for event text,
-    where sentry-sdk sends the source lines around each frame: a secret typed
-    as a literal in a notebook cell would otherwise travel with the traceback.
+    Covers source lines and reprs (``token = "abc"``, ``{"password": "x"}``,
+    ``auth = ("user", "pw")``) and query or log style pairs (``api_key=abc123``).
+    Used for event text, where sentry-sdk sends the source lines around each
+    frame and frame variables as reprs: a secret typed as a literal in a
+    notebook cell would otherwise travel with the traceback.
     """
     extra = tuple(extra_keys)
 
     def repl(m: re.Match[str]) -> str:
         if m.group("key") is not None:
+            head = f"{m.group('key')}{m.group('q0')}{m.group('sep')}"
             if not is_secret_key(m.group("key"), extra):
-                return m.group(0)
-            return f"{m.group('key')}{m.group('q0')}{m.group('sep')}{m.group('q')}{FILTERED}{m.group('q')}"
+                # The value may itself hold pairs: ``headers = {"X-Api-Key": "..."}``.
+                return head + redact_assignments(m.group(0)[len(head):], extra)
+            if m.group("open") is not None:
+                return f"{head}{m.group('open')}{FILTERED}{m.group('close')}"
+            return f"{head}{m.group('q')}{FILTERED}{m.group('q')}"
         if not is_secret_key(m.group("ukey"), extra):
             return m.group(0)
         return f"{m.group('ukey')}={FILTERED}"

@@ -17,7 +17,7 @@ from typing import Any
 from sentry_sdk.scrubber import DEFAULT_DENYLIST as SDK_DENYLIST
 from sentry_sdk.scrubber import EventScrubber
 
-from ..scrub import scrub
+from ..scrub import denylisted_names, scrub
 
 __all__ = ["event_scrubber", "make_before_send"]
 
@@ -46,10 +46,14 @@ def make_before_send(extra_keys: Iterable[str], secrets: Iterable[str | None]) -
 
 
 def event_scrubber(extra_keys: Iterable[str]) -> EventScrubber:
-    """sentry-sdk's scrubber with our extra keys, recursive, keeping explicit PII.
+    """sentry-sdk's scrubber with our key names added, recursive, keeping explicit PII.
+
+    The SDK's scrubber only matches whole keys, so it gets our names
+    (:func:`sentry_ipy.scrub.denylisted_names`) as a first pass; the
+    ``before_send`` hook is the one that applies the full rules.
 
     ``send_default_pii=False`` already stops the SDK from *collecting* IPs and
     cookies; an ``ip_address`` the user set on purpose with ``sentry_set_user``
     is kept (the SDK's default PII denylist would blank it).
     """
-    return EventScrubber(denylist=[*SDK_DENYLIST, *extra_keys], recursive=True, send_default_pii=True)
+    return EventScrubber(denylist=[*SDK_DENYLIST, *denylisted_names(extra_keys)], recursive=True, send_default_pii=True)

@@ -2,14 +2,17 @@
 
 Layers, as in httpx: endpoint helpers call :meth:`SentryClient.request`, which
 builds the URL (region, percent-encoded segments), then :meth:`_send` retries on
-429, 5xx and connection errors, then one ``httpx.Client`` does the I/O.
-Paging lives in :meth:`paginate` and nowhere else.
+429, 5xx and connection errors, then :func:`._wire.exchange` does the I/O under
+one deadline. Paging lives in :meth:`paginate` and nowhere else. The typed
+accessors (:meth:`get_object`, :meth:`get_rows`, rows from :meth:`collect`)
+check the answer's shape once here, so tools never meet ``null`` or a list of
+numbers where they expect objects.
 """
 
 from __future__ import annotations
 
-import email.utils
 import logging
+import math
 import random
 import threading
 import time
@@ -35,6 +38,7 @@ from ..errors import (
 from ..scrub import redact_text
 from ._links import next_cursor
 from ._paths import encode_segment
+from ._wire import ExchangeError, exchange, origin, retry_after
 
 __all__ = ["MAX_PAGE_SIZE", "SentryClient"]
 
@@ -44,8 +48,12 @@ MAX_PAGE_SIZE = 100
 #: Hosts a sentry.io organization may be routed to (an SSRF guard on ``regionUrl``).
 REGION_HOSTS = frozenset({"sentry.io", "us.sentry.io", "de.sentry.io"})
 _RETRY_STATUS = frozenset({500, 502, 503, 504})
+#: Methods that may be sent twice: a retry after a cut connection cannot duplicate anything.
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _MAX_BACKOFF = 8.0
 _MAX_RATE_WAIT = 60.0
+#: Pages fetched when no ``limit`` bounds them (a server whose cursor never ends).
+_MAX_PAGES = 1000
 
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 
@@ -127,7 +135,9 @@ class SentryClient:
             try:
                 url = f"{self.web_url.rstrip('/')}/api/0/organizations/{encode_segment(self.settings.org)}/"
                 body = self._decode(self._send("GET", url, None, None))
-                candidate = ((body or {}).get("links") or {}).get("regionUrl") or ""
+                links = body.get("links") if isinstance(body, dict) else None
+                candidate = links.get("regionUrl") if isinstance(links, dict) else None
+                candidate = candidate if isinstance(candidate, str) else ""
                 if (urlsplit(candidate).hostname or "") in REGION_HOSTS:
                     region = candidate.rstrip("/")
             except APIError as exc:
@@ -157,23 +167,51 @@ class SentryClient:
         return response
 
     def get(self, *segments: object, params: Params = None, scope: str | None = None) -> Any:
-        """GET and decode JSON."""
+        """GET and decode JSON, whatever its shape (prefer :meth:`get_object`)."""
         return self._decode(self.request("GET", *segments, params=params, scope=scope))
+
+    def get_object(self, *segments: object, params: Params = None, scope: str | None = None,
+                   require: Mapping[str, type | tuple[type, ...]] | None = None) -> dict[str, Any]:
+        """GET a JSON object; ``null``, a list or a string is an :class:`UnexpectedResponseError`.
+
+        Args:
+            require: keys the object must have, with their types, so a tool never
+                reads ``None`` where an ID belongs and reports it as success.
+        """
+        response = self.request("GET", *segments, params=params, scope=scope)
+        return _object(response, self._decode(response), require)
+
+    def get_rows(self, *segments: object, params: Params = None,
+                 scope: str | None = None) -> list[dict[str, Any]]:
+        """GET one unpaginated list of objects (client keys, detectors)."""
+        response = self.request("GET", *segments, params=params, scope=scope)
+        return _rows(response, self._decode(response))
 
     def post(self, *segments: object, json: Any, scope: str | None = None) -> tuple[int, Any]:
         """POST JSON; return ``(status, body)`` (callers care about 201 vs 208)."""
         response = self.request("POST", *segments, json=json, scope=scope)
         return response.status_code, self._decode(response)
 
+    def post_object(self, *segments: object, json: Any, scope: str | None = None,
+                    ) -> tuple[int, dict[str, Any]]:
+        """POST JSON; return ``(status, object)``, the created thing as Sentry describes it."""
+        response = self.request("POST", *segments, json=json, scope=scope)
+        return response.status_code, _object(response, self._decode(response), None)
+
     def put(self, *segments: object, json: Any, scope: str | None = None) -> Any:
         """PUT JSON; return the decoded body."""
         return self._decode(self.request("PUT", *segments, json=json, scope=scope))
+
+    def put_object(self, *segments: object, json: Any, scope: str | None = None) -> dict[str, Any]:
+        """PUT JSON; return the updated object."""
+        response = self.request("PUT", *segments, json=json, scope=scope)
+        return _object(response, self._decode(response), None)
 
     def paginate(self, *segments: object, params: Params = None, limit: int | None = None,
                  page_size_param: str = "per_page", unwrap: str | None = None,
                  scope: str | None = None,
                  progress: Callable[[int, int | None, str], None] | None = None) -> Iterator[dict[str, Any]]:
-        """Yield rows across every page, lazily, stopping at ``limit`` rows.
+        """Yield rows (objects) across every page, lazily, stopping at ``limit`` rows.
 
         Follows the ``rel="next"`` cursor while ``results="true"``. ``unwrap``
         names the key holding the rows when a page is an object
@@ -190,8 +228,9 @@ class SentryClient:
         """Fetch every row up to ``limit``; return ``(rows, truncated)``.
 
         ``truncated`` is True when the server had more rows than ``limit``
-        allowed (rows left on the last page, or a further page announced),
-        so tools can say so without fetching one page too many.
+        allowed (rows left on the last page, or a further page announced), or
+        when paging stopped early because the server's cursor went round in a
+        circle: the rows are then incomplete, and saying otherwise would lie.
         """
         out: list[dict[str, Any]] = []
         more = False
@@ -203,67 +242,81 @@ class SentryClient:
                page_size_param: str, unwrap: str | None, scope: str | None,
                progress: Callable[[int, int | None, str], None] | None,
                ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
-        """Yield ``(rows, more_exist)`` per page, trimmed so the total stays within ``limit``."""
+        """Yield ``(rows, more_exist)`` per page, trimmed so the total stays within ``limit``.
+
+        Guards against servers that never stop: a cursor seen before, a page
+        identical to the previous one, or more pages than ``limit`` can need
+        (``ceil(limit / page_size) + 1``) ends the loop with a logged warning.
+        """
         base = list(params.items()) if isinstance(params, Mapping) else list(params or [])
         base = [(k, v) for k, v in base if k not in (page_size_param, "cursor")]
         page_size = MAX_PAGE_SIZE if limit is None else max(1, min(MAX_PAGE_SIZE, limit))
+        max_pages = _MAX_PAGES if limit is None else math.ceil(limit / page_size) + 1
         cursor: str | None = None
-        seen = 0
-        pages = 0
+        cursors: set[str | None] = {None}
+        previous: list[dict[str, Any]] | None = None
+        seen = pages = 0
         while True:
             query = [*base, (page_size_param, page_size)] + ([("cursor", cursor)] if cursor else [])
             response = self.request("GET", *segments, params=query, scope=scope)
             body = self._decode(response)
-            rows = body.get(unwrap) if unwrap and isinstance(body, dict) else body
-            if not isinstance(rows, list):
-                raise UnexpectedResponseError(
-                    f"{response.request.url.path} returned {type(rows).__name__} where a list was "
-                    "expected; is this a Sentry API?", status=response.status_code,
-                    url=str(response.request.url))
+            rows = _rows(response, body.get(unwrap) if unwrap and isinstance(body, dict) else body)
             pages += 1
-            cursor = next_cursor(response.headers.get("link")) if rows else None
+            path = response.request.url.path
+            if rows and rows == previous:
+                log.warning("%s sent the same %d rows again; stopping after %d rows",
+                            path, len(rows), seen)
+                yield [], True
+                return
+            previous = rows
+            nxt = next_cursor(response.headers.get("link")) if rows else None
             if limit is not None and seen + len(rows) >= limit:
                 keep = limit - seen
-                yield rows[:keep], len(rows) > keep or cursor is not None
+                yield rows[:keep], len(rows) > keep or nxt is not None
                 return
             seen += len(rows)
-            yield rows, cursor is not None
+            stop = nxt in cursors or pages >= max_pages
+            if nxt is not None and stop:
+                why = "repeated a cursor" if nxt in cursors else f"still had more after {pages} pages"
+                log.warning("%s %s; stopping after %d rows", path, why, seen)
+                yield rows, True
+                return
+            yield rows, nxt is not None
             if progress is not None:
                 progress(seen, limit, f"page {pages}")
-            if not cursor:
+            if nxt is None:
                 return
+            cursors.add(nxt)
+            cursor = nxt
 
     # -------------------------------------------------------------- sending
     def _send(self, method: str, url: str, params: Params, json: Any) -> httpx.Response:
+        """One request with retries: 429 (after the advised wait), 5xx and lost connections.
+
+        A POST is sent again only when the failure proves it never left
+        (connection refused, pool timeout): a cut *after* sending could
+        otherwise create a project or release twice.
+        """
         attempts = self.settings.max_retries + 1
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                response = self._http.request(method, url, params=params, json=json)
-            except httpx.TimeoutException:
-                if last or method not in ("GET", "HEAD"):
-                    raise TransportError(
-                        f"Sentry at {_origin(url)} did not answer within {self.settings.timeout:g} s; "
-                        "try again, or raise the timeout.") from None
-                self._sleep(self._backoff(attempt))
-                continue
-            except httpx.TransportError as exc:
-                if last:
-                    raise TransportError(
-                        f"Could not connect to Sentry at {_origin(url)} ({type(exc).__name__}); check "
-                        "the URL (SENTRY_URL) and your network.") from None
+                response = exchange(self._http, method, url, params, json, self.settings.timeout)
+            except ExchangeError as exc:
+                if last or not exc.retry or not (exc.unsent or method in _IDEMPOTENT):
+                    raise TransportError(str(exc)) from None
                 self._sleep(self._backoff(attempt))
                 continue
             if response.status_code == 429 and not last:
-                wait = _retry_after(response)
+                wait = retry_after(response)
                 if wait is not None and wait <= _MAX_RATE_WAIT:
-                    log.info("rate limited on %s; waiting %.1f s", _origin(url), wait)
+                    log.info("rate limited on %s; waiting %.1f s", origin(url), wait)
                     self._sleep(wait + random.uniform(0, 0.25))
                     continue
                 if wait is None:
                     self._sleep(self._backoff(attempt))
                     continue
-            if response.status_code in _RETRY_STATUS and method in ("GET", "HEAD", "PUT") and not last:
+            if response.status_code in _RETRY_STATUS and method in _IDEMPOTENT and not last:
                 self._sleep(self._backoff(attempt))
                 continue
             return response
@@ -280,14 +333,14 @@ class SentryClient:
         text_start = response.content[:200].lstrip().lower()
         if "html" in ctype or text_start.startswith((b"<!doctype", b"<html")):
             raise UnexpectedResponseError(
-                f"{_origin(str(response.request.url))} answered with an HTML page instead of JSON; "
+                f"{origin(response.request.url)} answered with an HTML page instead of JSON; "
                 "the URL is probably not a Sentry server (check SENTRY_URL).",
                 status=response.status_code, url=str(response.request.url))
         try:
             return response.json()
         except ValueError:
             raise UnexpectedResponseError(
-                f"{_origin(str(response.request.url))} sent malformed JSON for "
+                f"{origin(response.request.url)} sent malformed JSON for "
                 f"{response.request.url.path}; the server or a proxy cut the answer, try again.",
                 status=response.status_code, url=str(response.request.url)) from None
 
@@ -315,8 +368,8 @@ class SentryClient:
             msg = f"That already exists (409{said}); pick another name or slug."
             return ConflictError(redact_text(msg, secrets), status=status, url=url, detail=detail)
         if status == 429:
-            wait = _retry_after(response)
-            when = f"in {wait:.0f} s" if wait is not None else "later"
+            wait = retry_after(response)
+            when = f"in {max(1, math.ceil(wait))} s" if wait is not None else "later"
             msg = f"Sentry is rate limiting {path} (429{said}); try again {when}."
             return RateLimitError(redact_text(msg, secrets), status=status, url=url, detail=detail,
                                   retry_after=wait)
@@ -325,11 +378,6 @@ class SentryClient:
             return ServerError(redact_text(msg, secrets), status=status, url=url, detail=detail)
         msg = f"Sentry refused {path} ({status}{said}); check the arguments."
         return APIError(redact_text(msg, secrets), status=status, url=url, detail=detail)
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _detail(response: httpx.Response) -> str | None:
@@ -351,20 +399,43 @@ def _detail(response: httpx.Response) -> str | None:
     return None
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds to wait: ``Retry-After`` (seconds or HTTP date), else the rate-limit reset epoch."""
-    value = response.headers.get("retry-after")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if value else None
-            if parsed is not None:
-                return max(0.0, parsed.timestamp() - time.time())
-    reset = response.headers.get("x-sentry-rate-limit-reset")
-    if reset:
-        try:
-            return max(0.0, float(reset) - time.time())
-        except ValueError:
-            return None
-    return None
+def _shape(value: Any) -> str:
+    """How a JSON value reads in a sentence: ``null``, ``a list``, ``a string``..."""
+    if value is None:
+        return "an empty answer (null)"
+    names = {bool: "true/false", int: "a number", float: "a number", str: "a string",
+             list: "a list", dict: "an object"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
+def _unexpected(response: httpx.Response, body: Any, wanted: str) -> UnexpectedResponseError:
+    return UnexpectedResponseError(
+        f"Sentry answered {response.request.method} {response.request.url.path} with "
+        f"{_shape(body)} where {wanted} was expected; check that SENTRY_URL is a Sentry server.",
+        status=response.status_code, url=str(response.request.url))
+
+
+def _object(response: httpx.Response, body: Any,
+            require: Mapping[str, type | tuple[type, ...]] | None) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise _unexpected(response, body, "an object")
+    for key, kind in (require or {}).items():
+        value = body.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool) or value in ("", None):
+            raise UnexpectedResponseError(
+                f"Sentry's answer to {response.request.method} {response.request.url.path} has "
+                f"{_shape(value) if key in body else 'no'} {key!r}; check that SENTRY_URL is a "
+                "Sentry server.", status=response.status_code, url=str(response.request.url))
+    return body
+
+
+def _rows(response: httpx.Response, body: Any) -> list[dict[str, Any]]:
+    if not isinstance(body, list):
+        raise _unexpected(response, body, "a list")
+    odd = next((row for row in body if not isinstance(row, dict)), ...)
+    if odd is not ...:
+        raise UnexpectedResponseError(
+            f"Sentry answered {response.request.method} {response.request.url.path} with a list "
+            f"holding {_shape(odd)} where objects were expected; check that SENTRY_URL is a "
+            "Sentry server.", status=response.status_code, url=str(response.request.url))
+    return body

@@ -8,12 +8,14 @@ these helpers convert at the edges in one place.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from datetime import datetime, timezone
 from typing import Any
 
 __all__ = [
+    "MAX_TIMESTAMP",
     "PeriodError",
     "iso",
     "now",
@@ -24,6 +26,13 @@ __all__ = [
 
 _PERIOD_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+#: The last second ``datetime`` can format (9999-12-31T23:59:59Z); anything
+#: outside ``[0, MAX_TIMESTAMP]`` is not a usable event time.
+MAX_TIMESTAMP = 253402300799.0
+#: The longest ``statsPeriod`` accepted (ten years): longer ones would reach
+#: before 1970 and cannot be formatted, so they are a 400, not a 500.
+MAX_PERIOD_SECONDS = 3650 * 86400
 
 
 class PeriodError(ValueError):
@@ -36,10 +45,23 @@ def now() -> float:
 
 
 def iso(ts: float | None) -> str | None:
-    """Format epoch seconds like Sentry does (``2024-05-01T12:00:00.123456Z``)."""
+    """Format epoch seconds like Sentry does (``2024-05-01T12:00:00.123456Z``).
+
+    Never raises for a stored value: ingest normalises timestamps, but a
+    database written by an older version may hold milliseconds or ``1e300``,
+    and one such row must not make every list answer 500. Values outside the
+    formattable range are clamped to it and NaN or junk becomes ``None``.
+    """
     if ts is None:
         return None
-    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    try:
+        value = float(ts)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if math.isnan(value):
+        return None
+    value = min(max(value, 0.0), MAX_TIMESTAMP)
+    dt = datetime.fromtimestamp(value, tz=timezone.utc)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -47,30 +69,51 @@ def parse_timestamp(value: Any, default: float | None = None) -> float | None:
     """Read a protocol timestamp: epoch number or RFC 3339 string.
 
     The SDK sends floats for events but strings for sessions and client
-    reports, so both are accepted; anything unreadable yields ``default``.
+    reports, so both are accepted. Anything unreadable, NaN, infinite or
+    outside 1970..9999 yields ``default``, so no caller can store a time
+    that later fails to format.
     """
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return default
+    result = _read_timestamp(value)
+    return default if result is None else result
+
+
+def _read_timestamp(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
     if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip()
         try:
-            return float(text)
-        except ValueError:
-            pass
-        if text.endswith("Z") or text.endswith("z"):
-            text = text[:-1] + "+00:00"
-        try:
-            dt = datetime.fromisoformat(text)
-        except ValueError:
-            return default
-        if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            result = float(value)
+        except OverflowError:
+            return None
+    elif isinstance(value, str):
+        result_or_none = _read_text_timestamp(value.strip())
+        if result_or_none is None:
+            return None
+        result = result_or_none
+    else:
+        return None
+    if not math.isfinite(result) or not 0.0 <= result <= MAX_TIMESTAMP:
+        return None
+    return result
+
+
+def _read_text_timestamp(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    try:
         return dt.timestamp()
-    return default
+    except (OverflowError, ValueError):
+        return None
 
 
 def parse_period(value: str) -> float:
@@ -82,7 +125,10 @@ def parse_period(value: str) -> float:
     match = _PERIOD_RE.match(value or "")
     if not match:
         raise PeriodError(f"Invalid stats_period {value!r}: use a number followed by s, m, h, d or w.")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_PERIOD_SECONDS:
+        raise PeriodError(f"Invalid stats_period {value!r}: the longest supported period is 3650d.")
+    return seconds
 
 
 def time_window(

@@ -8,16 +8,23 @@ the event that bumped it can never disagree.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from ._clock import now, parse_timestamp
 from ._envelope import Envelope, EnvelopeError
 from ._grouping import event_message, event_type, group_info
+from ._normalize import normalize_event
 from ._store import Store
+
+logger = logging.getLogger("sentry_ipy.local")
 
 __all__ = [
     "ITEM_CATEGORIES",
+    "guarded",
     "normalise_event_id",
     "process_envelope",
     "record_outcome",
@@ -75,6 +82,27 @@ def record_outcome(
     )
 
 
+def guarded(kind: str, action: Callable[[], Any]) -> Any:
+    """Run one item's processing; turn any unexpected failure into an EnvelopeError.
+
+    Specific problems are handled where they arise (normalisation repairs
+    fields, size limits answer 413); this is the net under them, so an
+    unforeseen payload shape is a 400 naming the item type and an
+    ``invalid`` outcome, never a 500. The bug is logged once, with its
+    traceback, on the ``sentry_ipy.local`` logger.
+    """
+    try:
+        return action()
+    except EnvelopeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see docstring
+        logger.error("Could not process a %s item", kind or "untyped", exc_info=True)
+        raise EnvelopeError(
+            f"The {kind or 'untyped'} item could not be processed ({type(exc).__name__});"
+            " check that its fields have the types the Sentry protocol documents."
+        ) from None
+
+
 def _upsert_issue(store: Store, project: dict[str, Any], payload: dict[str, Any], ts: float) -> int:
     info = group_info(payload)
     release = payload.get("release") or None
@@ -117,11 +145,16 @@ def _upsert_issue(store: Store, project: dict[str, Any], payload: dict[str, Any]
     return issue_id
 
 
-def save_event(store: Store, project: dict[str, Any], payload: dict[str, Any]) -> str:
+def save_event(store: Store, project: dict[str, Any], payload: dict[str, Any], sent_at: Any = None) -> str:
     """Store an error, message or transaction event and group errors into issues.
 
     Duplicates (same event ID in the same project) are accepted but not
-    counted again, as Sentry does.
+    counted again, as Sentry does. The payload is first repaired by
+    :func:`normalize_event` (timestamps, field types), so what is stored
+    always reads back.
+
+    Args:
+        sent_at: the envelope header's ``sent_at`` (for clock-drift correction).
 
     Returns:
         the event ID.
@@ -134,7 +167,7 @@ def save_event(store: Store, project: dict[str, Any], payload: dict[str, Any]) -
     event_id = normalise_event_id(payload.get("event_id"))
     payload["event_id"] = event_id
     received = now()
-    ts = parse_timestamp(payload.get("timestamp"), received) or received
+    ts = normalize_event(payload, received, sent_at)
     etype = event_type(payload)
     user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
     ukey = user_key(user)
@@ -214,7 +247,7 @@ def _save_replay(store: Store, project: dict[str, Any], payload: Any) -> None:
     if not isinstance(payload, dict) or not payload.get("replay_id"):
         raise EnvelopeError("replay_event payload needs a replay_id.")
     ts = parse_timestamp(payload.get("timestamp"), now()) or now()
-    replay_id = str(payload["replay_id"]).replace("-", "").lower()
+    replay_id = str(payload["replay_id"]).replace("-", "").lower()[:64]
     with store.tx():
         store.execute(
             "INSERT INTO replays (project_id, replay_id, segment_id, timestamp, received, payload)"
@@ -231,13 +264,15 @@ def _save_client_report(store: Store, project: dict[str, Any], payload: Any) -> 
     if not isinstance(payload, dict):
         raise EnvelopeError("client_report payload must be a JSON object.")
     ts = parse_timestamp(payload.get("timestamp"), now())
-    for entry in payload.get("discarded_events") or []:
-        if not isinstance(entry, dict):
+    entries = payload.get("discarded_events")
+    for entry in entries if isinstance(entries, list) else []:
+        quantity = entry.get("quantity") if isinstance(entry, dict) else None
+        # Relay reads quantity as a u32; entries it could not read are skipped.
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or not 0 < quantity < 2**32:
             continue
         record_outcome(
             store, int(project["org_id"]), project["id"], "client_discard",
-            str(entry.get("category") or "error"), str(entry.get("reason") or "unknown"),
-            int(entry.get("quantity") or 0), ts,
+            str(entry.get("category") or "error"), str(entry.get("reason") or "unknown"), quantity, ts,
         )
 
 
@@ -249,7 +284,9 @@ def process_envelope(store: Store, project: dict[str, Any], envelope: Envelope) 
         envelope header's), and one message per malformed item (each also
         recorded as an ``invalid`` outcome).
     """
-    event_id = envelope.headers.get("event_id")
+    header_id = envelope.headers.get("event_id")
+    event_id: Any = header_id if isinstance(header_id, str) else None
+    sent_at = envelope.headers.get("sent_at")
     errors: list[str] = []
     for item in envelope.items:
         kind = item.type
@@ -258,13 +295,14 @@ def process_envelope(store: Store, project: dict[str, Any], envelope: Envelope) 
                 payload = item.json()
                 if isinstance(payload, dict) and kind == "transaction":
                     payload.setdefault("type", "transaction")
-                event_id = save_event(store, project, payload)
+                event_id = guarded(kind, partial(save_event, store, project, payload, sent_at))
             elif kind in ("session", "sessions"):
-                _save_session(store, project, item.json(), "session" if kind == "session" else "aggregates")
+                mode = "session" if kind == "session" else "aggregates"
+                guarded(kind, partial(_save_session, store, project, item.json(), mode))
             elif kind == "replay_event":
-                _save_replay(store, project, item.json())
+                guarded(kind, partial(_save_replay, store, project, item.json()))
             elif kind == "client_report":
-                _save_client_report(store, project, item.json())
+                guarded(kind, partial(_save_client_report, store, project, item.json()))
         except EnvelopeError as exc:
             errors.append(str(exc))
             record_outcome(

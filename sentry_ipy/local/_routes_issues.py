@@ -13,6 +13,7 @@ from ._clock import now
 from ._grouping import STACK_ATTRS, short_id, short_id_seq, stack_frames
 from ._http import NOT_FOUND, ApiError, Context, bool_param, ctx, get_org, get_project, json_body, paginate, respond, window
 from ._query import Term, match_any, parse_query
+from ._store import MAX_DB_ID, as_db_id
 from ._shapes_events import event_shape, issue_detail_shape, issue_shape, simple_event_shape
 
 __all__ = ["find_issue", "project_filter", "routes"]
@@ -42,14 +43,15 @@ def find_issue(c: Context, org: dict[str, Any], ident: str) -> tuple[dict[str, A
     """Find an issue by numeric ID or short ID within an org; 404 otherwise."""
     store = c.store
     issue = None
-    if ident.isdigit():
+    numeric = as_db_id(ident)
+    if numeric is not None:
         issue = store.one(
             "SELECT i.* FROM issues i JOIN projects p ON p.id = i.project_id WHERE i.id = ? AND p.org_id = ?",
-            (int(ident), org["id"]),
+            (numeric, org["id"]),
         )
     if issue is None:
         parsed = short_id_seq(ident)
-        if parsed is not None:
+        if parsed is not None and parsed[1] <= MAX_DB_ID:
             issue = store.one(
                 "SELECT i.* FROM issues i JOIN projects p ON p.id = i.project_id"
                 " WHERE UPPER(p.slug) = ? AND i.short_seq = ? AND p.org_id = ?",

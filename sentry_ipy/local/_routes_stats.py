@@ -15,11 +15,14 @@ from starlette.routing import Route
 
 from ._clock import PeriodError, iso, parse_period
 from ._http import ApiError, ctx, get_org, respond, window
+from ._store import as_db_id
 
 __all__ = ["routes"]
 
 _FIELDS = {"sum(quantity)", "sum(times_seen)"}
 _GROUP_BY = {"outcome", "category", "project", "reason"}
+#: Sentry's cap on buckets per series (``MAX_POINTS`` in its stats endpoints).
+MAX_POINTS = 10000
 
 
 def _interval(request: Request) -> int:
@@ -59,12 +62,18 @@ async def stats_v2(request: Request) -> JSONResponse:
             args += values
     projects = [p for p in params.getlist("project") if p not in ("", "-1")]
     if projects:
-        if not all(p.isdigit() for p in projects):
-            raise ApiError(400, "project must be numeric IDs on stats_v2.")
-        sql += f" AND project_id IN ({','.join('?' * len(projects))})"
-        args += [int(p) for p in projects]
+        ids = [as_db_id(p) for p in projects]
+        if None in ids:
+            raise ApiError(400, "project must be numeric project IDs on stats_v2; pass e.g. project=1.")
+        sql += f" AND project_id IN ({','.join('?' * len(ids))})"
+        args += ids
     rows = c.store.query(sql, args)
     n = int((end_aligned - start) // step)
+    if n > MAX_POINTS:
+        raise ApiError(
+            400,
+            "Your interval and date range would create too many results; use a larger interval or a smaller date range.",
+        )
     intervals = [iso(start + i * step) for i in range(n)]
     by_project = "project" in group_by
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}

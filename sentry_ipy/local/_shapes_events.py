@@ -436,7 +436,7 @@ def event_shape(row: dict[str, Any], store: Store, org_id: int) -> dict[str, Any
             "sdk": {"name": sdk.get("name"), "version": sdk.get("version")} if sdk else None,
             "context": payload.get("extra") or {},
             "packages": payload.get("modules") or {},
-            "errors": [],
+            "errors": [e for e in payload.get("errors") or [] if isinstance(e, dict)],
             "occurrence": None,
             "_meta": {},
             "fingerprints": [str(f) for f in fingerprints],

@@ -20,14 +20,28 @@ from typing import Any
 from ._clock import now
 from ._schema import apply_schema, new_key_pair, seed
 
-__all__ = ["SLUG_RE", "Store"]
+__all__ = ["MAX_DB_ID", "SLUG_RE", "Store", "as_db_id"]
 
 SLUG_RE = re.compile(r"^(?![0-9]+$)[a-z0-9_\-]{1,50}$")
+#: SQLite's INTEGER range ends here; a larger ID cannot exist, so it is a 404.
+MAX_DB_ID = 2**63 - 1
 
 
-def _as_int(ident: str | int) -> int | None:
-    text = str(ident)
-    return int(text) if text.isdigit() else None
+def as_db_id(ident: str | int) -> int | None:
+    """Read a path or query value as a row ID, or None if it cannot be one.
+
+    Every numeric lookup goes through here: ``"99999999999999999999999"``
+    would otherwise reach SQLite and raise ``OverflowError`` (a 500), and
+    ``str.isdigit`` alone also accepts digits like ``"²"`` that ``int`` rejects.
+    """
+    text = str(ident).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if value <= MAX_DB_ID else None
+
+
+_as_int = as_db_id
 
 
 class Store:

@@ -81,10 +81,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _local(args: argparse.Namespace) -> int:
-    from .local import LocalServer
+    from .tools._context import start_local_server
 
-    srv = LocalServer(args.data_dir, host=args.host, port=args.port)
-    srv.start()
+    srv = start_local_server(args.data_dir, host=args.host, port=args.port)
     data_dir = getattr(srv, "data_dir", args.data_dir)
     print(f"Embedded Sentry backend on {srv.url}  (data: {data_dir})", file=sys.stderr)
     print("Point the tools at it:", file=sys.stderr)

@@ -190,3 +190,30 @@ def test_bad_configuration_exits_2_with_one_line(argv: list[str], tmp_path: Path
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_stdio_with_an_unusable_data_dir_serves_and_answers_each_call_with_the_sentence(
+        tmp_path: Path) -> None:
+    """SENTRY_IPY_DATA_DIR is a regular file: the server still starts; tools say why they cannot run."""
+    not_a_dir = tmp_path / "a-file"
+    not_a_dir.write_text("")
+    errlog = (tmp_path / "server.stderr").open("w+")
+    env = {"PYTHONPATH": str(REPO), "SENTRY_IPY_DATA_DIR": str(not_a_dir)}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "sentry_ipy.mcp"],
+                                   env=env, cwd=str(tmp_path))
+
+    async def main() -> list[Any]:
+        async with Client(stdio_client(params, errlog=errlog)) as client:
+            return [await client.call_tool("sentry_list_projects", {}),
+                    await client.call_tool("sentry_set_tag", {"key": "k", "value": "v"})]
+
+    results = anyio.run(main)
+    errlog.seek(0)
+    stderr = errlog.read()
+    errlog.close()
+    for result in results:
+        assert result.is_error
+        text = result.content[0].text
+        assert f"{not_a_dir} is a file, not a folder" in text and "SENTRY_IPY_DATA_DIR" in text
+    assert "Traceback" not in stderr
+    assert len([line for line in stderr.splitlines() if "is a file, not a folder" in line]) == 1, stderr

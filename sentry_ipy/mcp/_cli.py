@@ -78,6 +78,27 @@ def _say(message: str) -> None:
     print(f"sentry-ipy-mcp: {message}", file=sys.stderr, flush=True)
 
 
+def _start_local_backend() -> None:
+    """Start the embedded backend now, or say in one line why not and serve anyway.
+
+    A server that exits on startup is invisible in most MCP clients (a red dot
+    at best); one that runs can answer each tool call with the sentence, which
+    the model relays to the user.
+    """
+    from ..errors import SentryIpyError
+    from ..scrub import redact_text
+    from ..tools import shared_local_server
+
+    try:
+        local = shared_local_server()
+    except SentryIpyError as exc:
+        _say(f"{redact_text(str(exc))} Serving anyway: tools that need the backend answer with "
+             "this error.")
+        return
+    _say(f"no SENTRY_AUTH_TOKEN or SENTRY_URL set: the tools use the embedded local "
+         f"backend at {local.url}.")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, build the server and serve until the client goes away.
 
@@ -112,11 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     if settings.uses_local_backend:
-        from ..tools import shared_local_server
-
-        local = shared_local_server()
-        _say(f"no SENTRY_AUTH_TOKEN or SENTRY_URL set: the tools use the embedded local "
-             f"backend at {local.url}.")
+        _start_local_backend()
     if args.http and token is None and args.host not in ("127.0.0.1", "localhost", "::1"):
         _say(f"warning: serving {args.host} without --auth-token-env; anyone who can reach "
              "it can use your Sentry token.")

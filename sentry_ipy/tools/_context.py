@@ -8,18 +8,21 @@ process.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
+from ..errors import ConfigurationError, SentryIpyError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..api import SentryClient
     from ..local import LocalServer
     from ..telemetry import Telemetry
 
-__all__ = ["Progress", "ToolContext", "shared_local_server"]
+__all__ = ["Progress", "ToolContext", "shared_local_server", "start_local_server"]
 
 #: ``progress(done, total_or_None, message)``: called by long tools between pages.
 Progress = Callable[[int, "int | None", str], None]
@@ -28,14 +31,63 @@ _LOCAL_LOCK = threading.Lock()
 _LOCAL: LocalServer | None = None
 
 
+def start_local_server(data_dir: Path | str | None = None, *, host: str = "127.0.0.1",
+                       port: int = 0) -> LocalServer:
+    """Create and start an embedded backend; any failure becomes one ``ConfigurationError``.
+
+    Every face starts the backend through here, so each can show one sentence
+    (CLI line, ``UsageError``, MCP ``isError`` result) instead of a traceback,
+    whatever went wrong: the data dir is a file or read-only, the port is
+    taken, SQLite refused the database.
+
+    Raises:
+        ConfigurationError: naming the data dir and address, and what to change.
+    """
+    from ..local import LocalServer
+
+    where = f"{host}:{port}" if port else host
+    fix = ("choose a writable --data-dir" if data_dir is not None
+           else "point SENTRY_IPY_DATA_DIR at a writable folder")
+    folder: object = data_dir if data_dir is not None else "the default data dir"
+    server: LocalServer | None = None
+    try:
+        server = LocalServer(data_dir, host=host, port=port)
+        folder = getattr(server, "data_dir", folder)
+        return server.start()
+    except Exception as exc:  # noqa: BLE001 - translated for every face
+        if server is not None:
+            with contextlib.suppress(Exception):
+                server.stop()  # close a database the failed start may have opened
+        if isinstance(exc, SentryIpyError):
+            raise
+        raise ConfigurationError(
+            f"The embedded local backend could not start with data dir {folder} on {where} "
+            f"({_reason(exc)}); {fix}"
+            f"{', or pick another port' if port else ''}, or set SENTRY_URL and SENTRY_AUTH_TOKEN "
+            "to use a real Sentry.") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """One line saying what failed, without the traceback."""
+    if isinstance(exc, (FileExistsError, NotADirectoryError)) and exc.filename:
+        return f"{exc.filename} is a file, not a folder"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
 def shared_local_server() -> LocalServer:
-    """Start (once per process) and return the embedded backend on its default data dir."""
+    """Start (once per process) and return the embedded backend on its default data dir.
+
+    Raises:
+        ConfigurationError: it cannot start (see :func:`start_local_server`);
+            the next call tries again.
+    """
     global _LOCAL
     with _LOCAL_LOCK:
         if _LOCAL is None:
-            from ..local import LocalServer
-
-            _LOCAL = LocalServer().start()
+            _LOCAL = start_local_server()
         return _LOCAL
 
 
@@ -62,7 +114,11 @@ class ToolContext:
 
     @property
     def local_server(self) -> LocalServer | None:
-        """The local backend in use, started on demand; ``None`` when Sentry is configured."""
+        """The local backend in use, started on demand; ``None`` when Sentry is configured.
+
+        Raises:
+            ConfigurationError: the backend cannot start (bad data dir, port taken).
+        """
         if not self.settings.uses_local_backend:
             return None
         if self._local is None:

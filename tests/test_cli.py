@@ -1,0 +1,60 @@
+"""The ``sentry-ipy`` command: every failure is one line on stderr and exit status 1."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from sentry_ipy.cli import main
+
+
+def _one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("sentry-ipy:")]
+    assert "Traceback" not in err and len(lines) == 1, err
+    return lines[0]
+
+
+def test_demo_with_a_file_as_data_dir_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    not_a_dir = tmp_path / "afile"
+    not_a_dir.write_text("")
+    assert main(["demo", "--data-dir", str(not_a_dir)]) == 1
+    line = _one_error_line(capsys)
+    assert f"{not_a_dir} is a file, not a folder" in line and "--data-dir" in line
+
+
+def test_local_on_a_taken_port_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["local", "--port", str(port), "--data-dir", str(tmp_path / "d")]) == 1
+    line = _one_error_line(capsys)
+    assert f"127.0.0.1:{port}" in line and "another port" in line
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "https://a..b", "https://xn--.example"])
+def test_doctor_with_a_malformed_url_is_one_line(url: str, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SENTRY_URL", url)
+    monkeypatch.setenv("SENTRY_AUTH_TOKEN", "t")
+    assert main(["doctor"]) == 1
+    assert "ConfigurationError: Sentry URL" in _one_error_line(capsys)
+
+
+def test_doctor_never_prints_url_credentials(monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SENTRY_URL", "https://user:hunter2@127.0.0.1:1")
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr()
+    assert "hunter2" not in out.out + out.err
+    assert "remove it and use SENTRY_AUTH_TOKEN" in out.err
+
+
+def test_doctor_treats_a_blank_url_as_unset(monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SENTRY_URL", "   ")
+    assert main(["doctor"]) == 0
+    assert "embedded local backend" in capsys.readouterr().out

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import sentry_sdk
 
+from sentry_ipy.errors import ConfigurationError
 from sentry_ipy.local import LocalServer
 
 
@@ -166,5 +167,5 @@ def test_restart_keeps_token_keys_and_issues(tmp_path: Path) -> None:
 
 
 def test_bind_failure_is_clear(srv: LocalServer, tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError, match="failed to start"):
+    with pytest.raises(ConfigurationError, match="is in use; stop the other process"):
         LocalServer(tmp_path / "other", port=int(srv.url.rsplit(":", 1)[1])).start()

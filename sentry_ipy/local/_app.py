@@ -14,13 +14,14 @@ sent back to this very server, which opens another one, and so on.
 
 from __future__ import annotations
 
+import logging
+
 from starlette.exceptions import HTTPException
-from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import (
     _routes_alerts,
@@ -35,7 +36,9 @@ from . import (
 )
 from ._http import NOT_FOUND, ApiError, ApiMiddleware, Context
 
-__all__ = ["build_app"]
+__all__ = ["ErrorMiddleware", "build_app"]
+
+logger = logging.getLogger("sentry_ipy.local")
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -56,8 +59,40 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
 
-async def _server_error(request: Request, exc: Exception) -> Response:
-    return JSONResponse({"detail": f"Internal error: {type(exc).__name__}"}, status_code=500)
+class ErrorMiddleware:
+    """Answer an unexpected exception with a JSON 500 and keep the connection.
+
+    Starlette's ``ServerErrorMiddleware`` re-raises after sending its 500 so
+    the server can log it; uvicorn then prints "Exception in ASGI
+    application" with a traceback to stderr (into whichever notebook cell is
+    running) and, because the response had started, closes the transport, so
+    the client's next request on that keep-alive connection is reset. Here the
+    exception is logged once on the ``sentry_ipy.local`` logger and handled.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:  # noqa: BLE001 - the point of this middleware
+            logger.error("Unexpected error on %s %s", scope.get("method"), scope.get("path"), exc_info=True)
+            if started:
+                return  # too late for a 500; the server closes the half-sent response
+            body = {"detail": f"The local Sentry server hit an internal error ({type(exc).__name__});"
+                              " the sentry_ipy.local log has the traceback."}
+            await JSONResponse(body, status_code=500)(scope, receive, send)
 
 
 async def _health(request: Request) -> Response:
@@ -87,4 +122,4 @@ def build_app(context: Context) -> ASGIApp:
     )
     handled = ExceptionMiddleware(router, handlers={ApiError: _api_error, HTTPException: _http_error})
     app = ApiMiddleware(handled, context=context, router=router)
-    return ServerErrorMiddleware(app, handler=_server_error)
+    return ErrorMiddleware(app)

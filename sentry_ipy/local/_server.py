@@ -2,18 +2,32 @@
 
 Only the standard library is imported at module level; Starlette and uvicorn
 load in :meth:`LocalServer.start`, keeping ``%load_ext`` fast.
+
+The listening socket is bound here, before uvicorn starts, and handed to it:
+a taken port, a bad host or a port out of range then fails in the caller's
+thread with one :class:`~sentry_ipy.errors.ConfigurationError` sentence (and
+no race between choosing and binding), instead of uvicorn's exit code 3 from
+a background thread. The server runs inside notebooks, so nothing it logs is
+printed by default: the ``sentry_ipy.local`` and uvicorn loggers get a
+``NullHandler`` and reach the user only through logging they configured.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import secrets
+import socket
+import sqlite3
+import sys
 import threading
 import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from ..errors import ConfigurationError
 from ._store import Store
 
 __all__ = ["LocalServer", "default_data_dir"]
@@ -30,6 +44,74 @@ def default_data_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("sentry-ipy"))
+
+
+def _data_dir_error(data_dir: Path, exc: BaseException) -> ConfigurationError:
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return ConfigurationError(
+        f"The local backend cannot use its data folder {data_dir} ({reason}); make it a writable folder"
+        " or point SENTRY_IPY_DATA_DIR (or data_dir=) somewhere else."
+    )
+
+
+def _bind(host: str, port: Any) -> socket.socket:
+    """Bind the listening socket, or explain in one sentence why not.
+
+    Raises:
+        ConfigurationError: port out of range or taken, host not local.
+    """
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigurationError(
+            f"Port {port!r} is out of range; pass a number from 1 to 65535, or 0 to pick a free one."
+        )
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
+        raise ConfigurationError(
+            f"Cannot listen on host {host!r}: it is not an address or name this machine can resolve"
+            f" ({getattr(exc, 'strerror', None) or exc}); use 127.0.0.1."
+        ) from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        if os.name == "posix":  # lets a restart reuse a port in TIME_WAIT; never a live listener's
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(addr)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            message = f"Port {port} on {host} is in use; stop the other process or pass --port 0 to pick a free one."
+        elif exc.errno in (errno.EACCES, errno.EPERM):
+            message = f"Port {port} on {host} needs privileges to bind; use a port above 1023, or --port 0."
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            message = f"Cannot listen on {host}: it is not an address of this machine; use 127.0.0.1."
+        else:
+            message = f"Cannot listen on {host}:{port} ({exc.strerror or exc}); pass another --host or --port."
+        raise ConfigurationError(message) from None
+    return sock
+
+
+def _quiet_loggers() -> None:
+    """Keep server logs out of notebook cells unless the user configured logging.
+
+    With no handler anywhere, Python's last-resort handler prints warnings to
+    stderr, which in a notebook lands in whatever cell runs. A ``NullHandler``
+    stops that; records still propagate to handlers the user (or ``sentry-ipy
+    local``) installed. sentry-sdk's logging integration is told to ignore the
+    server's logger, so a server bug never becomes an event sent to itself.
+    """
+    for name in ("sentry_ipy.local", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        log = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
+            log.addHandler(logging.NullHandler())
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    if "sentry_sdk" in sys.modules:
+        try:
+            from sentry_sdk.integrations.logging import ignore_logger
+
+            ignore_logger("sentry_ipy.local")
+        except ImportError:  # pragma: no cover - very old sentry-sdk
+            pass
 
 
 def _load_token(data_dir: Path, given: str | None) -> str:
@@ -71,6 +153,8 @@ class LocalServer:
         workflows: bool = True,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        if self.data_dir.exists() and not self.data_dir.is_dir():
+            raise _data_dir_error(self.data_dir, NotADirectoryError(errno.ENOTDIR, "it is a file, not a folder"))
         self.host = host
         self.port = port
         self.workflows = workflows
@@ -80,22 +164,37 @@ class LocalServer:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._access_log = False
 
     # -- properties -------------------------------------------------------------
     @property
     def store(self) -> Store:
-        """The SQLite store (opened on first access); has read helpers for tests."""
+        """The SQLite store (opened on first access); has read helpers for tests.
+
+        Raises:
+            ConfigurationError: the data folder is a file, unwritable or unusable.
+        """
         if self._store is None:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._store = Store(self.data_dir / DB_NAME)
+            try:
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                self._store = Store(self.data_dir / DB_NAME)
+            except (OSError, sqlite3.Error) as exc:
+                raise _data_dir_error(self.data_dir, exc) from None
         return self._store
 
     @property
     def token(self) -> str:
-        """The bearer token for the Web API (read from or written to ``data_dir/token``)."""
+        """The bearer token for the Web API (read from or written to ``data_dir/token``).
+
+        Raises:
+            ConfigurationError: the data folder is a file, unwritable or unusable.
+        """
         if self._token is None:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._token = _load_token(self.data_dir, self._given_token)
+            try:
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                self._token = _load_token(self.data_dir, self._given_token)
+            except OSError as exc:
+                raise _data_dir_error(self.data_dir, exc) from None
         return self._token
 
     @property
@@ -121,44 +220,46 @@ class LocalServer:
 
     # -- lifecycle --------------------------------------------------------------
     def _build(self) -> Any:
-        import logging
-
         import uvicorn
 
         from ._app import build_app
         from ._http import Context
 
+        _quiet_loggers()
         context = Context(store=self.store, token=self.token, workflows=self.workflows)
         app = build_app(context)
         config = uvicorn.Config(
-            app, host=self.host, port=self.port, log_level="warning", access_log=False,
+            app, host=self.host, port=self.port, log_level="warning", access_log=self._access_log,
             lifespan="off", log_config=None,
         )
-        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
         server = uvicorn.Server(config)
         return server, context
-
-    def _bound_port(self) -> int:
-        for srv in getattr(self._server, "servers", []) or []:
-            for sock in srv.sockets:
-                return int(sock.getsockname()[1])
-        return self.port
 
     def start(self, timeout: float = 10.0) -> LocalServer:
         """Serve in a daemon thread and return once the socket is listening.
 
         Raises:
-            RuntimeError: if the server cannot bind or does not start in time.
+            ConfigurationError: the port is taken or out of range, the host is
+                not local, or the data folder is unusable (one sentence each).
+            RuntimeError: if the server does not start in time.
         """
         if self._thread is not None:
             return self
-        self._server, context = self._build()
+        sock = _bind(self.host, self.port)
+        try:
+            self._server, context = self._build()
+        except BaseException:
+            sock.close()
+            raise
+        self.port = int(sock.getsockname()[1])
 
         def run() -> None:
             try:
-                self._server.run()
+                self._server.run(sockets=[sock])
             except BaseException as exc:  # noqa: BLE001 - reported to start()
                 self._error = exc
+            finally:
+                sock.close()
 
         self._thread = threading.Thread(target=run, name="sentry-ipy-local", daemon=True)
         self._thread.start()
@@ -167,10 +268,9 @@ class LocalServer:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self._thread.join(timeout=1)
                 self._thread = None
-                reason = self._error or "the server exited (is the port already in use?)"
-                raise RuntimeError(f"Local Sentry server failed to start on {self.host}:{self.port}: {reason}")
+                reason = repr(self._error) if self._error else "it exited or timed out"
+                raise RuntimeError(f"Local Sentry server failed to start on {self.host}:{self.port} ({reason}).")
             time.sleep(0.01)
-        self.port = self._bound_port()
         context.url = self.url
         return self
 
@@ -187,7 +287,12 @@ class LocalServer:
             self._store = None
 
     def serve_forever(self) -> None:
-        """Run in the foreground until Ctrl-C (used by ``sentry-ipy local``)."""
+        """Run in the foreground until Ctrl-C, logging requests and errors to stderr."""
+        handler = logging.StreamHandler(sys.stderr)
+        for name in ("sentry_ipy.local", "uvicorn.access", "uvicorn.error"):
+            logging.getLogger(name).addHandler(handler)
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+        self._access_log = True
         self.start()
         try:
             while self._thread is not None and self._thread.is_alive():

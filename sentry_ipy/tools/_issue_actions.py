@@ -35,8 +35,8 @@ def update_issue_status(ctx: ToolContext, issue_id: str, status: str) -> ToolRes
     client = ctx.api()
     numeric, org, ref, _ = resolve_issue(client, issue_id)
     with not_found_as(f"Issue {ref.issue_id!r} was not found in organization {org!r}."):
-        issue: dict[str, Any] = client.put("organizations", org, "issues", numeric,
-                                           json={"status": status}, scope="event:write")
+        issue: dict[str, Any] = client.put_object("organizations", org, "issues", numeric,
+                                                  json={"status": status}, scope="event:write")
     short = issue.get("shortId") or numeric
     return ToolResult(summary=f"{short} is now {issue.get('status') or status}.", data=issue,
                       frame="issues", links={"Issue": issue.get("permalink") or

@@ -8,6 +8,7 @@ Errors from the client are re-worded here with the names the user gave
 
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 from collections.abc import Iterator
@@ -16,12 +17,14 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..api import IssueRef, parse_issue_ref
-from ..errors import NotFoundError, ToolInputError
+from ..errors import NotFoundError, ToolInputError, UnexpectedResponseError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..api import SentryClient
 
 __all__ = [
+    "count_of",
+    "dicts",
     "issue_ref",
     "not_found_as",
     "parse_time",
@@ -59,7 +62,8 @@ def project_info(client: SentryClient, project: str, org: str | None = None) -> 
         return cached
     with not_found_as(f"Project {project!r} was not found in organization {org!r}; "
                       "call sentry_list_projects to see the slugs."):
-        body = client.get("projects", org, key[1], scope="project:read")
+        body = client.get_object("projects", org, key[1], scope="project:read",
+                                 require={"id": (str, int)})
     info = {"id": str(body.get("id")), "slug": body.get("slug") or key[1],
             "name": body.get("name"), "platform": body.get("platform")}
     with _CACHE_LOCK:
@@ -87,13 +91,19 @@ def resolve_issue(client: SentryClient, text: str) -> tuple[str, str, IssueRef, 
         return ref.issue_id, org, ref, None
     with not_found_as(f"Short ID {ref.issue_id!r} was not found in organization {org!r}; "
                       "check the org and the ID (case does not matter)."):
-        body = client.get("organizations", org, "shortids", ref.issue_id.upper(), scope="event:read")
-    group = body.get("group") if isinstance(body, dict) else None
+        body = client.get_object("organizations", org, "shortids", ref.issue_id.upper(),
+                                 scope="event:read", require={"groupId": (str, int)})
+    group = body.get("group")
     return str(body.get("groupId")), org, ref, group if isinstance(group, dict) else None
 
 
 def parse_time(value: str, name: str) -> datetime:
-    """Read ``value`` as epoch seconds (or milliseconds) or ISO-8601; naive times are UTC."""
+    """Read ``value`` as ISO-8601 or Unix epoch seconds; naive times are UTC.
+
+    Epoch *milliseconds* (13 digits, as JavaScript's ``Date.now()`` gives) are
+    recognised and converted. Anything that is not a real moment between the
+    years 1 and 9999 (``nan``, ``inf``, ``1e20``) is one sentence, not a traceback.
+    """
     text = value.strip()
     try:
         number = float(text)
@@ -103,23 +113,61 @@ def parse_time(value: str, name: str) -> datetime:
         except ValueError:
             raise ToolInputError(f"{name} {value!r} is neither an ISO date like 2025-01-31T12:00:00Z "
                                  "nor a Unix timestamp.") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-    if number > 1e11:  # milliseconds
+        try:
+            return (parsed.astimezone(timezone.utc) if parsed.tzinfo
+                    else parsed.replace(tzinfo=timezone.utc))
+        except OverflowError:
+            raise ToolInputError(f"{name} {value!r} is out of range; give a date between the "
+                                 "years 1 and 9999.") from None
+    if not math.isfinite(number):
+        raise ToolInputError(f"{name} {value!r} is not a time; give an ISO date like "
+                             "2025-01-31T12:00:00Z or Unix seconds.")
+    if abs(number) > 1e11 and abs(number) < 1e14:  # milliseconds
         number /= 1000.0
-    return datetime.fromtimestamp(number, tz=timezone.utc)
+    try:
+        return datetime.fromtimestamp(number, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise ToolInputError(f"{name} {value!r} is out of range; give Unix seconds (e.g. "
+                             "1735689600) or an ISO date like 2025-01-31T12:00:00Z.") from None
+
+
+def dicts(value: Any) -> Iterator[dict[str, Any]]:
+    """The objects in a JSON list, skipping anything else (events nest lists of mixed junk)."""
+    if isinstance(value, list):
+        yield from (item for item in value if isinstance(item, dict))
+
+
+def count_of(value: Any, what: str, url: str = "") -> int:
+    """A count from the server as ``int``: numbers and numeric strings; ``None`` is 0.
+
+    Raises:
+        UnexpectedResponseError: anything else, so a wrong total is never reported.
+    """
+    if value is None:
+        return 0
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if math.isfinite(number) and number >= 0:
+            return int(number)
+    raise UnexpectedResponseError(f"Sentry sent {str(value)[:40]!r} as {what}, which is not a "
+                                  "count; check that SENTRY_URL is a Sentry server.",
+                                  status=200, url=url)
 
 
 def stack_summary(event: dict[str, Any], max_frames: int = 8) -> str | None:
     """The last exception of an event as ``Type: value`` plus its newest in-app frames."""
-    for entry in event.get("entries") or []:
+    for entry in dicts(event.get("entries")):
         if entry.get("type") != "exception":
             continue
-        values = (entry.get("data") or {}).get("values") or []
+        values = list(dicts(_obj(entry.get("data")).get("values")))
         if not values:
             continue
         exc = values[-1]
         lines = [f"{exc.get('type') or 'Error'}: {exc.get('value') or ''}".rstrip(": ")]
-        frames = ((exc.get("stacktrace") or {}).get("frames") or [])
+        frames = list(dicts(_obj(exc.get("stacktrace")).get("frames")))
         chosen = [f for f in frames if f.get("inApp")] or frames
         for frame in reversed(chosen[-max_frames:]):
             where = frame.get("filename") or frame.get("absPath") or frame.get("module") or "?"
@@ -127,3 +175,7 @@ def stack_summary(event: dict[str, Any], max_frames: int = 8) -> str | None:
         return "\n".join(lines)
     return None
 
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -1,7 +1,8 @@
 """Parameter types and fields shared by the API tools.
 
 The seed's schemas say ``"type": "number"`` for counts; :data:`Number` keeps
-that wire type while validating to ``int``. Fields used by several tools
+that wire type while validating to ``int``. Neither it nor :data:`Seconds`
+takes ``true`` for 1 (pydantic's lax mode would) or a non-finite float. Fields used by several tools
 (project slug, limit, period) live here once, so their descriptions, which
 become MCP descriptions, stay short and identical everywhere. Property
 descriptions are fragments without a final period: they say what the name and
@@ -20,6 +21,7 @@ __all__ = [
     "MAX_LIMIT",
     "Number",
     "Params",
+    "Seconds",
     "Text",
     "environment_field",
     "limit_field",
@@ -27,8 +29,18 @@ __all__ = [
     "project_field",
 ]
 
+def _no_bool(value: Any) -> Any:
+    """Refuse booleans where a number belongs: ``{"limit": true}`` is a mistake, not 1."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
 #: An integer that advertises ``"type": "number"`` like the seed (``5.0`` validates as 5).
-Number = Annotated[int, WithJsonSchema({"type": "number"})]
+Number = Annotated[int, BeforeValidator(_no_bool), WithJsonSchema({"type": "number"})]
+
+#: A finite, non-negative number of seconds (``Infinity`` and ``NaN`` are refused).
+Seconds = Annotated[float, BeforeValidator(_no_bool), Field(ge=0, allow_inf_nan=False)]
 
 #: Event severity, as Sentry names it.
 Level = Literal["fatal", "error", "warning", "info", "debug"]

@@ -170,8 +170,10 @@ def describe_validation_error(spec: ToolSpec, exc: Any) -> str:
     if kind == "extra_forbidden":
         return f"{spec.name} has no argument {loc!r}; it takes {known}."
     got = err.get("input")
+    if isinstance(got, float) and got.is_integer() and abs(got) < 1e15:
+        got = int(got)  # JSON has one number type: a model that sent 0 should read 0, not 0.0
     shown = repr(got) if len(repr(got)) <= 60 else repr(got)[:57] + "..."
-    msg = str(err.get("msg", "is invalid")).rstrip(".")
+    msg = str(err.get("msg", "is invalid")).rstrip(".").removeprefix("Value error, ")
     msg = msg[0].lower() + msg[1:] if msg else msg
     return f"{spec.name}: argument {loc!r} {_verb(msg)}{msg} (got {shown})."
 

@@ -2,6 +2,11 @@
 
 One object carries the data once; the notebook asks for a DataFrame, MCP for
 short markdown plus structured content, Python code for plain records.
+
+Structured content is capped (:data:`STRUCTURED_BUDGET` characters of records):
+a list of 10,000 issues is fine in a DataFrame but megabytes of JSON in an MCP
+answer, which clients forward to a model. The cap keeps whole records, says how
+many were left out, and ``records`` on the object itself stays complete.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["ToolResult"]
+__all__ = ["STRUCTURED_BUDGET", "ToolResult"]
 
 _MD_ROWS = 15  # rows shown in markdown before a "N more" line
+#: Characters of JSON records that :meth:`ToolResult.to_dict` carries (about 100k tokens).
+STRUCTURED_BUDGET = 400_000
 
 
 @dataclass
@@ -43,13 +50,23 @@ class ToolResult:
     hints: list[str] = field(default_factory=list)
     truncated: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        """Structured content: JSON-safe, for MCP and for Python callers."""
+    def to_dict(self, budget: int | None = STRUCTURED_BUDGET) -> dict[str, Any]:
+        """Structured content: JSON-safe, for MCP and for Python callers.
+
+        Args:
+            budget: characters of JSON records to include (``None``: all). When
+                records are left out, ``omitted`` counts them, ``truncated`` is
+                True and ``note`` says how to get the rest.
+        """
         out: dict[str, Any] = {"summary": self.summary}
         if self.records is not None:
+            kept = self._kept(budget)
             out["count"] = len(self.records)
-            out["truncated"] = self.truncated
-            out["records"] = self.records
+            out["truncated"] = self.truncated or kept < len(self.records)
+            out["records"] = self.records[:kept]
+            if kept < len(self.records):
+                out["omitted"] = len(self.records) - kept
+                out["note"] = self._omitted_note(kept)
         if self.data is not None:
             out["data"] = self.data
         if self.links:
@@ -72,9 +89,12 @@ class ToolResult:
             parts.append("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
             parts[-1] += "".join(
                 "\n| " + " | ".join(_cell(r.get(c)) for c in cols) + " |" for r in shown)
-            rest = len(self.records) - len(shown)
+            kept = self._kept(STRUCTURED_BUDGET)
+            rest = kept - len(shown)
             if rest > 0:
                 parts.append(f"{rest} more rows in the structured result.")
+            if kept < len(self.records):
+                parts.append(self._omitted_note(kept))
         if self.truncated:
             parts.append("More exist on the server; raise `limit` to fetch them.")
         if self.data is not None and self.records is None:
@@ -90,6 +110,23 @@ class ToolResult:
             parts.append("\n".join(f"- {label}: {url}" for label, url in self.links.items()))
         parts.extend(self.hints)
         return "\n\n".join(p for p in parts if p)
+
+    def _kept(self, budget: int | None) -> int:
+        """How many leading records fit in ``budget`` characters of JSON."""
+        records = self.records or []
+        if budget is None:
+            return len(records)
+        used = 0
+        for i, record in enumerate(records):
+            used += len(json.dumps(record, default=str)) + 2
+            if used > budget:
+                return i
+        return len(records)
+
+    def _omitted_note(self, kept: int) -> str:
+        total = len(self.records or [])
+        return (f"Only the first {kept} of {total} records fit in this answer; ask for fewer "
+                "(a smaller limit or a narrower query), or use the notebook or Python API for all.")
 
     def __repr__(self) -> str:
         n = f", {len(self.records)} records" if self.records is not None else ""

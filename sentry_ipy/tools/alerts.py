@@ -15,15 +15,15 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ..errors import NotFoundError, ToolInputError
+from ..errors import NotFoundError, ToolInputError, UnexpectedResponseError
 from ._context import ToolContext
 from ._lookup import project_info
 from ._params import Number, Params, environment_field, project_field
 from ._registry import tool
 from ._result import ToolResult
 
-__all__ = ["AlertRuleParams", "canonical_actions", "canonical_conditions", "legacy_body",
-           "workflow_body"]
+__all__ = ["ACTION_TYPES", "CONDITION_TYPES", "LEGACY_ACTIONS", "AlertRuleParams",
+           "canonical_actions", "canonical_conditions", "legacy_body", "workflow_body"]
 
 _COND = "sentry.rules.conditions."
 #: Legacy condition IDs and their workflow types.
@@ -39,11 +39,39 @@ _LEGACY_BY_TYPE = {v: k for k, v in LEGACY_CONDITIONS.items()}
 #: Conditions that start a workflow (the rest filter before actions run).
 TRIGGERS = frozenset({"first_seen_event", "regression_event", "reappeared_event",
                       "issue_resolved_trigger"})
+#: Every condition type an issue workflow takes (Sentry's ``Condition`` enum, issue-alert part).
+#: A typo ("first_seen") would otherwise be sent on and fail, or worse, match nothing.
+CONDITION_TYPES = TRIGGERS | frozenset({
+    "event_frequency_count", "event_frequency_percent", "event_unique_user_frequency_count",
+    "event_unique_user_frequency_percent", "age_comparison", "assigned_to", "event_attribute",
+    "tagged_event", "latest_release", "latest_adopted_release", "level", "issue_occurrences",
+    "issue_category", "issue_priority_equals", "issue_priority_greater_or_equal",
+    "issue_priority_deescalating", "existing_high_priority_issue", "new_high_priority_issue"})
+#: Workflow action types (Sentry's ``Action.Type``).
+ACTION_TYPES = frozenset({"email", "slack", "msteams", "discord", "pagerduty", "opsgenie", "github",
+                          "github_enterprise", "jira", "jira_server", "vsts", "sentry_app",
+                          "plugin", "webhook"})
 EMAIL_ACTION = "sentry.mail.actions.NotifyEmailAction"
+_INT = "sentry.integrations."
+#: Legacy rule action IDs, passed through as written to the rules API.
+LEGACY_ACTIONS = frozenset({
+    EMAIL_ACTION, "sentry.rules.actions.notify_event.NotifyEventAction",
+    "sentry.rules.actions.notify_event_service.NotifyEventServiceAction",
+    "sentry.rules.actions.notify_event_sentry_app.NotifyEventSentryAppAction",
+    _INT + "slack.notify_action.SlackNotifyServiceAction",
+    _INT + "msteams.notify_action.MsTeamsNotifyServiceAction",
+    _INT + "discord.notify_action.DiscordNotifyServiceAction",
+    _INT + "pagerduty.notify_action.PagerDutyNotifyServiceAction",
+    _INT + "opsgenie.notify_action.OpsgenieNotifyTeamAction",
+    _INT + "jira.notify_action.JiraCreateTicketAction",
+    _INT + "jira_server.notify_action.JiraServerCreateTicketAction",
+    _INT + "github.notify_action.GitHubCreateTicketAction",
+    _INT + "github_enterprise.notify_action.GitHubEnterpriseCreateTicketAction",
+    _INT + "vsts.notify_action.AzureDevopsCreateTicketAction"})
 _TARGETS = {"IssueOwners": "issue_owners", "Team": "team", "Member": "user"}
 _LEGACY_TARGETS = {v: k for k, v in _TARGETS.items()}
-#: Frequencies (minutes) the workflows API accepts.
-WORKFLOW_FREQUENCIES = (0, 5, 10, 30, 60, 180, 720, 1440)
+#: Frequencies (minutes) the workflows UI offers; a request is snapped to the nearest.
+WORKFLOW_FREQUENCIES = (5, 10, 30, 60, 180, 720, 1440)
 
 
 class AlertRuleParams(Params):
@@ -55,7 +83,7 @@ class AlertRuleParams(Params):
     actions: list[Any] | None = Field(
         None, description="'email' (issue owners; default), {'type':'email','targetType':'team',"
                           "'targetIdentifier':'12'} or legacy objects")
-    frequency: Number = Field(30, ge=0, le=43200, description="Minutes between notifications")
+    frequency: Number = Field(30, ge=5, le=43200, description="Minutes between notifications")
     actionMatch: Literal["all", "any", "none"] = "any"
     environment: str | None = environment_field()
 
@@ -75,16 +103,16 @@ def create_alert_rule(ctx: ToolContext, p: AlertRuleParams) -> ToolResult:
     api = "workflows"
     created: dict[str, Any] | None = None
     try:
-        detectors = client.get("organizations", client.org, "detectors",
-                               params={"project": project["id"], "query": "type:issue_stream"},
-                               scope="alerts:read") or []
+        detectors = client.get_rows("organizations", client.org, "detectors",
+                                    params={"project": project["id"], "query": "type:issue_stream"},
+                                    scope="alerts:read")
         stream = next((d for d in detectors if d.get("type") == "issue_stream"), None)
         if stream is None:
             note = " (the project has no issue_stream detector, so the legacy rules API was used)"
         else:
-            body, snapped = workflow_body(p, conditions, actions, int(stream["id"]))
-            _, created = client.post("organizations", client.org, "workflows", json=body,
-                                     scope="alerts:write")
+            body, snapped = workflow_body(p, conditions, actions, _detector_id(client, stream))
+            _, created = client.post_object("organizations", client.org, "workflows", json=body,
+                                            scope="alerts:write")
             if snapped != p.frequency:
                 note = f" (frequency {p.frequency} min is not offered by workflows; used {snapped})"
     except NotFoundError:
@@ -92,13 +120,13 @@ def create_alert_rule(ctx: ToolContext, p: AlertRuleParams) -> ToolResult:
     if created is None:
         api = "rules"
         try:
-            _, created = client.post("projects", client.org, project["slug"], "rules",
-                                     json=legacy_body(p, conditions, actions), scope="alerts:write")
+            _, created = client.post_object("projects", client.org, project["slug"], "rules",
+                                            json=legacy_body(p, conditions, actions),
+                                            scope="alerts:write")
         except NotFoundError as exc:
             raise NotFoundError(f"Project {project['slug']!r} in organization {client.org!r} "
                                 "accepts neither workflows nor legacy alert rules.",
                                 status=exc.status, url=exc.url, detail=exc.detail) from None
-    created = created or {}
     rule_id = created.get("id")
     link = (client.web_link(f"issues/automations/{rule_id}/") if api == "workflows"
             else client.web_link(f"alerts/rules/{project['slug']}/{rule_id}/details/"))
@@ -110,6 +138,16 @@ def create_alert_rule(ctx: ToolContext, p: AlertRuleParams) -> ToolResult:
         data={"id": rule_id, "name": p.name, "api": api, "project": project["slug"],
               "conditions": conditions, "actions": actions, "response": created},
         links={"Alert": link})
+
+
+def _detector_id(client: Any, stream: dict[str, Any]) -> int:
+    """The issue_stream detector's numeric ID, or a sentence when Sentry sent something else."""
+    value = stream.get("id")
+    if isinstance(value, (int, str)) and not isinstance(value, bool) and str(value).isdigit():
+        return int(value)
+    raise UnexpectedResponseError(f"Sentry listed an issue_stream detector with ID {value!r}, which "
+                                  "is not a number; check that SENTRY_URL is a Sentry server.",
+                                  status=200, url=client.url("organizations", client.org, "detectors"))
 
 
 def canonical_conditions(items: list[Any]) -> list[dict[str, Any]]:
@@ -129,8 +167,9 @@ def canonical_conditions(items: list[Any]) -> list[dict[str, Any]]:
                                      f"{', '.join(sorted(_LEGACY_BY_TYPE))} or their legacy IDs.")
         else:
             kind = str(spec.get("type") or "")
-            if not kind:
-                raise ToolInputError(f"Alert condition {item!r} needs a 'type' or an 'id'.")
+            if kind not in CONDITION_TYPES:
+                raise ToolInputError(f"Alert condition {item!r} needs a 'type' out of "
+                                     f"{', '.join(sorted(CONDITION_TYPES))}, or a legacy 'id'.")
         comparison = spec.get("comparison", True if kind in TRIGGERS else extras)
         out.append({"type": kind, "comparison": comparison})
     return out
@@ -156,10 +195,12 @@ def canonical_actions(items: list[Any]) -> list[dict[str, Any]]:
             out.append({"type": "email", "targetType": target,
                         "targetIdentifier": None if ident in (None, "") else str(ident),
                         "fallthroughType": config.get("fallthroughType") or "ActiveMembers"})
-        elif spec.get("type") or spec.get("id"):
+        elif spec.get("type") in ACTION_TYPES or spec.get("id") in LEGACY_ACTIONS:
             out.append(dict(spec))  # another integration: passed through as written
         else:
-            raise ToolInputError(f"Alert action {item!r} needs a 'type' (e.g. 'email') or a legacy 'id'.")
+            raise ToolInputError(
+                f"Alert action {item!r} needs a 'type' out of {', '.join(sorted(ACTION_TYPES))}, "
+                "or a legacy 'id' such as sentry.mail.actions.NotifyEmailAction.")
     return out
 
 
@@ -216,7 +257,7 @@ def legacy_body(p: AlertRuleParams, conditions: list[dict[str, Any]],
             legacy_actions.append(action)
         else:
             raise ToolInputError(f"Action {action['type']!r} has no legacy form; give its legacy 'id'.")
-    body: dict[str, Any] = {"name": p.name, "frequency": max(5, p.frequency),
+    body: dict[str, Any] = {"name": p.name, "frequency": p.frequency,
                             "actionMatch": p.actionMatch, "filterMatch": "all",
                             "conditions": legacy_conditions, "filters": [],
                             "actions": legacy_actions}

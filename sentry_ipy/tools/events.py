@@ -9,7 +9,7 @@ from pydantic import Field
 from ..api import normalise_hex_id
 from ..errors import APIError, NotFoundError
 from ._context import ToolContext
-from ._lookup import not_found_as, project_info, stack_summary
+from ._lookup import dicts, not_found_as, project_info, stack_summary
 from ._params import Number, Params, limit_field, period_field, project_field
 from ._registry import tool
 from ._result import ToolResult
@@ -37,14 +37,15 @@ def get_event(ctx: ToolContext, p: GetEventParams) -> ToolResult:
     event_id = normalise_hex_id(p.eventId)
     note = ""
     try:
-        event = client.get("projects", client.org, p.projectSlug, "events", event_id,
-                           scope="project:read")
+        event = client.get_object("projects", client.org, p.projectSlug, "events", event_id,
+                                  scope="project:read")
     except NotFoundError:
         with not_found_as(f"Event {event_id} was not found in project {p.projectSlug!r} nor "
                           f"anywhere in organization {client.org!r}; events expire after the "
                           "retention period."):
-            found = client.get("organizations", client.org, "eventids", event_id, scope="org:read")
-        event = found.get("event") or {}
+            found = client.get_object("organizations", client.org, "eventids", event_id,
+                                      scope="org:read", require={"event": dict})
+        event = found["event"]
         note = f" (found in project {found.get('projectSlug')!r}, not {p.projectSlug!r})"
     data = event_digest(event)
     links = {}
@@ -64,15 +65,16 @@ def event_digest(event: dict[str, Any]) -> dict[str, Any]:
     Keeps tags as a mapping, the stack trace as text and breadcrumbs as short
     rows; drops the raw ``entries`` and ``_meta`` that only the web UI needs.
     """
-    tags = {t.get("key"): t.get("value") for t in event.get("tags") or [] if isinstance(t, dict)}
+    tags = {t.get("key"): t.get("value") for t in dicts(event.get("tags"))}
     crumbs: list[dict[str, Any]] = []
     message = event.get("message")
-    for entry in event.get("entries") or []:
+    for entry in dicts(event.get("entries")):
+        data = entry.get("data") if isinstance(entry.get("data"), dict) else {}
         if entry.get("type") == "breadcrumbs":
             crumbs = [{k: c.get(k) for k in ("timestamp", "category", "level", "message")}
-                      for c in (entry.get("data") or {}).get("values") or []]
+                      for c in dicts(data.get("values"))]
         if entry.get("type") == "message" and not message:
-            message = (entry.get("data") or {}).get("formatted")
+            message = data.get("formatted")
     release = event.get("release")
     return {
         "eventID": event.get("eventID") or event.get("id"),
@@ -144,7 +146,7 @@ def list_error_events(ctx: ToolContext, p: ListErrorEventsParams) -> ToolResult:
 
 def _legacy_row(event: dict[str, Any]) -> dict[str, Any]:
     """Shape a legacy ``/projects/{o}/{p}/events/`` row like a Discover row."""
-    tags = {t.get("key"): t.get("value") for t in event.get("tags") or [] if isinstance(t, dict)}
+    tags = {t.get("key"): t.get("value") for t in dicts(event.get("tags"))}
     return {"id": event.get("eventID") or event.get("id"), "title": event.get("title"),
             "timestamp": event.get("dateCreated"), "level": tags.get("level"),
             "issue": None, "issue.id": event.get("groupID"), "culprit": event.get("culprit"),

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ..errors import NotFoundError, ToolInputError
 from ._context import ToolContext
-from ._lookup import not_found_as, project_info, resolve_issue, stack_summary
+from ._lookup import count_of, not_found_as, project_info, resolve_issue, stack_summary
 from ._params import Number, Params, environment_field, limit_field, period_field, project_field
 from ._registry import tool
 from ._result import ToolResult
@@ -84,11 +84,11 @@ def get_issue(ctx: ToolContext, p: GetIssueParams) -> ToolResult:
     issue_id, org, ref, issue = resolve_issue(client, p.issueId)
     if issue is None:
         with not_found_as(f"Issue {ref.issue_id!r} was not found in organization {org!r}."):
-            issue = client.get("organizations", org, "issues", issue_id, scope="event:read")
+            issue = client.get_object("organizations", org, "issues", issue_id, scope="event:read")
     event_key = ref.event_id or "latest"
     try:
-        event = client.get("organizations", org, "issues", issue_id, "events", event_key,
-                           scope="event:read")
+        event = client.get_object("organizations", org, "issues", issue_id, "events", event_key,
+                                  scope="event:read")
     except NotFoundError:
         event = None
     data = dict(issue)
@@ -191,7 +191,7 @@ def search_errors_in_file(ctx: ToolContext, p: SearchErrorsInFileParams) -> Tool
                                      limit=p.limit, unwrap="data", scope="org:read",
                                      progress=ctx.progress)
     rows = merge_by_issue(rows)
-    total = sum(int(r.get("count()") or 0) for r in rows)
+    total = sum(count_of(r.get("count()"), "an event count") for r in rows)
     first = rows[0].get("issue") if rows else None
     return ToolResult(
         summary=f"Found {len(rows)}{'+' if truncated else ''} issues ({total} events) with {name!r} "
@@ -214,7 +214,8 @@ def merge_by_issue(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if seen is None:
             merged[key] = dict(row)
             continue
-        seen["count()"] = int(seen.get("count()") or 0) + int(row.get("count()") or 0)
+        seen["count()"] = (count_of(seen.get("count()"), "an event count")
+                           + count_of(row.get("count()"), "an event count"))
         if str(row.get("last_seen()") or "") > str(seen.get("last_seen()") or ""):
             seen["last_seen()"], seen["title"] = row.get("last_seen()"), row.get("title")
     return sorted(merged.values(), key=lambda r: str(r.get("last_seen()") or ""), reverse=True)

@@ -70,8 +70,8 @@ def create_project(ctx: ToolContext, p: CreateProjectParams) -> ToolResult:
     try:
         with not_found_as(f"Team {p.team!r} was not found in organization {client.org!r}; "
                           "check the team slug under Settings > Teams."):
-            _, project = client.post("teams", client.org, p.team, "projects", json=body,
-                                     scope="project:write")
+            _, project = client.post_object("teams", client.org, p.team, "projects", json=body,
+                                            scope="project:write")
     except ConflictError as exc:
         raise ConflictError(f"A project with slug {p.slug!r} already exists in organization "
                             f"{client.org!r}; pick another slug or use the existing project.",
@@ -101,17 +101,17 @@ def setup_project(ctx: ToolContext, p: SetupProjectParams) -> ToolResult:
     project = project_info(client, p.projectSlug)
     slug = project["slug"]
     with not_found_as(f"Project {p.projectSlug!r} was not found in organization {client.org!r}."):
-        keys = client.get("projects", client.org, slug, "keys", params={"status": "active"},
-                          scope="project:read") or []
+        keys = client.get_rows("projects", client.org, slug, "keys", params={"status": "active"},
+                               scope="project:read")
     active = [k for k in keys if k.get("isActive", True)]
     key = next((k for k in active if k.get("name") == "Default" or k.get("label") == "Default"),
                active[0] if active else None)
     created = key is None
     if key is None:
-        _, key = client.post("projects", client.org, slug, "keys", json={"name": "Default"},
-                             scope="project:write")
-    dsn = ((key or {}).get("dsn") or {}).get("public")
-    if not dsn:
+        _, key = client.post_object("projects", client.org, slug, "keys", json={"name": "Default"},
+                                    scope="project:write")
+    dsn = key.get("dsn").get("public") if isinstance(key.get("dsn"), dict) else None
+    if not isinstance(dsn, str) or not dsn:
         raise UnexpectedResponseError(
             f"Project {slug!r} has a client key without a public DSN; check Project Settings > "
             "Client Keys.", status=200, url=client.url("projects", client.org, slug, "keys"))

@@ -50,13 +50,13 @@ def create_release(ctx: ToolContext, p: CreateReleaseParams) -> ToolResult:
         body["dateReleased"] = parse_time(p.dateReleased, "dateReleased").isoformat()
     with not_found_as(f"Organization {client.org!r} or one of the projects "
                       f"{', '.join(projects)} was not found; call sentry_list_projects."):
-        status, release = client.post("organizations", client.org, "releases", json=body,
-                                      scope="project:releases")
+        status, release = client.post_object("organizations", client.org, "releases", json=body,
+                                             scope="project:releases")
     existed = status == 208
     what = "already existed (nothing changed)" if existed else "was created"
     return ToolResult(
         summary=f"Release {version!r} {what} for {', '.join(projects)}.",
-        data={**(release or {"version": version}), "alreadyExisted": existed}, frame="releases",
+        data={**release, "alreadyExisted": existed}, frame="releases",
         links={"Release": client.web_link(f"releases/{quote(version, safe='')}/")},
         hints=[f"Send events with release={version!r} (sentry_set_release) so issues link to it."])
 

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from ._context import ToolContext
-from ._lookup import project_info
+from ._lookup import count_of, project_info
 from ._params import Number, Params, environment_field, limit_field, period_field
 from ._registry import tool
 from ._result import ToolResult
@@ -44,7 +44,7 @@ def list_replays(ctx: ToolContext, p: ListReplaysParams) -> ToolResult:
                                      progress=ctx.progress)
     for row in rows:
         row.setdefault("url", client.web_link(f"explore/replays/{row.get('id')}/"))
-    errors = sum(int(r.get("count_errors") or 0) for r in rows)
+    errors = sum(count_of(r.get("count_errors"), "a replay's error count") for r in rows)
     return ToolResult(
         summary=f"Found {len(rows)}{'+' if truncated else ''} replays in {where} over "
                 f"{p.statsPeriod} ({errors} errors seen in them).",

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ._context import ToolContext
-from ._params import Number, Params, Text
+from ._params import Number, Params, Seconds, Text
 from ._registry import tool
 from ._result import ToolResult
 from .capture import DELIVERY_TIMEOUT
@@ -22,6 +22,8 @@ __all__ = ["CaptureSessionParams", "EndSessionParams", "StartSessionParams"]
 _RELEASE = "Default: current release"
 _SID = "UUID, or text mapped to one"
 _USER = "User ID, email or username"
+#: Longest session a release-health update may report: 30 days (Relay drops longer ones).
+MAX_DURATION = 30 * 86_400.0
 
 
 class StartSessionParams(Params):
@@ -80,8 +82,8 @@ class CaptureSessionParams(Params):
     sessionId: Text = Field(description=_SID)
     distinctId: Text | None = Field(None, description=_USER)
     status: Literal["ok", "exited", "crashed", "abnormal", "errored"] = "ok"
-    duration: float | None = Field(None, ge=0, description="Seconds")
-    errors: Number = Field(0, ge=0)
+    duration: Seconds | None = Field(None, le=MAX_DURATION, description="Seconds, up to 30 days")
+    errors: Number = Field(0, ge=0, le=1_000_000)
     release: Text | None = Field(None, description=_RELEASE)
     environment: Text | None = None
 

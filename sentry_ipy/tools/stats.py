@@ -15,12 +15,12 @@ from pydantic import Field
 
 from ..errors import ToolInputError
 from ._context import ToolContext
-from ._lookup import parse_time, project_info
+from ._lookup import count_of, dicts, parse_time, project_info
 from ._params import Params
 from ._registry import tool
 from ._result import ToolResult
 
-__all__ = ["STAT_OUTCOMES", "StatsParams", "series_records"]
+__all__ = ["RETENTION", "STAT_OUTCOMES", "StatsParams", "series_records", "stats_window"]
 
 ALL_OUTCOMES = ("accepted", "filtered", "rate_limited", "invalid", "abuse", "client_discard",
                 "cardinality_limited")
@@ -33,6 +33,10 @@ STAT_OUTCOMES: dict[str, tuple[str, ...]] = {
 }
 _FIELD = "sum(quantity)"
 _DEFAULT_WINDOW = timedelta(hours=24)
+#: stats_v2 keeps 90 days; older windows come back empty, which would read as "0 events".
+RETENTION = timedelta(days=90)
+#: Clock skew allowed for an ``until`` slightly in the future.
+_SKEW = timedelta(minutes=5)
 
 Category = Literal["error", "transaction", "attachment", "replay", "profile", "profile_duration",
                    "profile_chunk", "span", "monitor"]
@@ -58,10 +62,7 @@ def get_organization_stats(ctx: ToolContext, p: StatsParams) -> ToolResult:
     E.g. {"stat":"received","since":"2025-01-01","resolution":"1d"}
     """
     client = ctx.api()
-    end = parse_time(p.until, "until") if p.until else datetime.now(timezone.utc)
-    start = parse_time(p.since, "since") if p.since else end - _DEFAULT_WINDOW
-    if start >= end:
-        raise ToolInputError(f"'since' ({start.isoformat()}) must be before 'until' ({end.isoformat()}).")
+    start, end = stats_window(p.since, p.until, datetime.now(timezone.utc))
     notes = []
     interval = p.resolution
     if interval == "10s":
@@ -78,9 +79,11 @@ def get_organization_stats(ctx: ToolContext, p: StatsParams) -> ToolResult:
         project = project_info(client, p.project)
         params.append(("project", project["id"]))
         where = f"project {project['slug']!r}"
-    body = client.get("organizations", client.org, "stats_v2", params=params, scope="org:read")
+    body = client.get_object("organizations", client.org, "stats_v2", params=params,
+                             scope="org:read")
     wanted = STAT_OUTCOMES[p.stat]
-    records, totals = series_records(body or {}, wanted)
+    records, totals = series_records(body, wanted, url=client.url("organizations", client.org,
+                                                                   "stats_v2"))
     total = sum(totals.values())
     by = ", ".join(f"{k} {v}" for k, v in totals.items() if v) or "none"
     summary = (f"{total} {p.category} {p.stat} in {where} from {_iso(start)} to {_iso(end)} "
@@ -93,22 +96,54 @@ def get_organization_stats(ctx: ToolContext, p: StatsParams) -> ToolResult:
         hints=[f"{p.stat} = sum of outcomes {', '.join(wanted)} (stats_v2)."])
 
 
-def series_records(body: dict[str, Any], outcomes: tuple[str, ...]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def stats_window(since: str | None, until: str | None, now: datetime) -> tuple[datetime, datetime]:
+    """``(start, end)`` from the arguments, or one sentence on what is wrong with them.
+
+    The window must be ordered, start no later than now and lie within the 90
+    days stats_v2 keeps: an older window would come back as zeros, a wrong
+    number reported as success, and a longer one as thousands of buckets.
+    """
+    end = parse_time(until, "until") if until else now
+    start = parse_time(since, "since") if since else max(end - _DEFAULT_WINDOW, now - RETENTION)
+    oldest = now - RETENTION - _SKEW
+    if start >= end:
+        upto = f"'until' ({_iso(end)})" if until else f"now ({_iso(end)})"
+        raise ToolInputError(f"'since' ({_iso(start)}) must be before {upto}.")
+    if start > now + _SKEW:
+        raise ToolInputError(f"'since' ({_iso(start)}) is in the future; give a time within the "
+                             "last 90 days.")
+    if start < oldest:
+        raise ToolInputError(f"'since' ({_iso(start)}) is more than 90 days ago, and Sentry keeps "
+                             f"stats for 90 days; give a time after {_iso(oldest + _SKEW)}.")
+    if end - start > RETENTION + timedelta(days=1):
+        raise ToolInputError(f"The window {_iso(start)} to {_iso(end)} is longer than the 90 days "
+                             "Sentry keeps stats for; bring 'until' closer to 'since'.")
+    return start, end
+
+
+def series_records(body: dict[str, Any], outcomes: tuple[str, ...], *,
+                   url: str = "") -> tuple[list[dict[str, Any]], dict[str, int]]:
     """One row per interval: ``time``, ``count`` (the wanted outcomes summed) and each outcome.
 
-    Returns the rows and the per-outcome totals.
+    Returns the rows and the per-outcome totals. A count that is not a number
+    is an ``UnexpectedResponseError`` (naming ``url``), never a silent zero.
     """
-    intervals = body.get("intervals") or []
+    intervals = body.get("intervals") if isinstance(body.get("intervals"), list) else []
     per_outcome: dict[str, list[int]] = {o: [0] * len(intervals) for o in outcomes}
     totals = {o: 0 for o in outcomes}
-    for group in body.get("groups") or []:
-        outcome = (group.get("by") or {}).get("outcome")
-        if outcome not in per_outcome:
+    for group in dicts(body.get("groups")):
+        by = group.get("by") if isinstance(group.get("by"), dict) else {}
+        outcome = by.get("outcome")
+        if not isinstance(outcome, str) or outcome not in per_outcome:
             continue
-        series = (group.get("series") or {}).get(_FIELD) or []
+        series_map = group.get("series") if isinstance(group.get("series"), dict) else {}
+        raw = series_map.get(_FIELD)
+        series = [count_of(v, "a stats count", url) for v in (raw if isinstance(raw, list) else [])]
         for i, value in enumerate(series[: len(intervals)]):
-            per_outcome[outcome][i] += int(value or 0)
-        totals[outcome] += int((group.get("totals") or {}).get(_FIELD) or sum(series) or 0)
+            per_outcome[outcome][i] += value
+        total_map = group.get("totals") if isinstance(group.get("totals"), dict) else {}
+        given = total_map.get(_FIELD)
+        totals[outcome] += sum(series) if given is None else count_of(given, "a stats total", url)
     rows = []
     for i, when in enumerate(intervals):
         row: dict[str, Any] = {"time": when, "count": sum(per_outcome[o][i] for o in outcomes)}
@@ -118,4 +153,5 @@ def series_records(body: dict[str, Any], outcomes: tuple[str, ...]) -> tuple[lis
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = moment.astimezone(timezone.utc)
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z"

@@ -25,6 +25,12 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None
     delay: float = 0.0
+    #: Seconds between body bytes (a server that dribbles its answer).
+    drip: float = 0.0
+    #: Promise more body than is sent, then close (a connection cut mid-answer).
+    cut: bool = False
+    #: Close the connection without answering at all.
+    hangup: bool = False
 
 
 @dataclass
@@ -55,6 +61,9 @@ class ScriptedServer:
                     reply = outer.replies.pop(0) if outer.replies else Reply(599, {"detail": "no reply queued"})
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.hangup:
+                    self.close_connection = True
+                    return
                 payload = reply.raw if reply.raw is not None else (
                     b"" if reply.body is None else json.dumps(reply.body).encode())
                 try:
@@ -62,9 +71,16 @@ class ScriptedServer:
                     headers = {"Content-Type": "application/json", **reply.headers}
                     for key, value in headers.items():
                         self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(payload)))
+                    self.send_header("Content-Length", str(len(payload) + 50 * reply.cut))
                     self.end_headers()
-                    self.wfile.write(payload)
+                    if reply.drip:
+                        for byte in payload:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(reply.drip)
+                    else:
+                        self.wfile.write(payload)
+                    self.close_connection = self.close_connection or reply.cut
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 

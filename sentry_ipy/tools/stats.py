@@ -106,6 +106,9 @@ def stats_window(since: str | None, until: str | None, now: datetime) -> tuple[d
     end = parse_time(until, "until") if until else now
     start = parse_time(since, "since") if since else max(end - _DEFAULT_WINDOW, now - RETENTION)
     oldest = now - RETENTION - _SKEW
+    if end <= oldest + _SKEW:
+        raise ToolInputError(f"'until' ({_iso(end)}) is more than 90 days ago, and Sentry keeps "
+                             f"stats for 90 days; give a time after {_iso(oldest + _SKEW)}.")
     if start >= end:
         upto = f"'until' ({_iso(end)})" if until else f"now ({_iso(end)})"
         raise ToolInputError(f"'since' ({_iso(start)}) must be before {upto}.")

@@ -35,6 +35,7 @@ from . import (
     _routes_web,
 )
 from ._http import NOT_FOUND, ApiError, ApiMiddleware, Context
+from ._query import QueryError
 
 __all__ = ["ErrorMiddleware", "build_app"]
 
@@ -44,6 +45,10 @@ logger = logging.getLogger("sentry_ipy.local")
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return JSONResponse(exc.body, status_code=exc.status)
+
+
+async def _query_error(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"detail": str(exc)}, status_code=400)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -120,6 +125,6 @@ def build_app(context: Context) -> ASGIApp:
             *_routes_web.routes,
         ]
     )
-    handled = ExceptionMiddleware(router, handlers={ApiError: _api_error, HTTPException: _http_error})
+    handled = ExceptionMiddleware(router, handlers={ApiError: _api_error, QueryError: _query_error, HTTPException: _http_error})
     app = ApiMiddleware(handled, context=context, router=router)
     return ErrorMiddleware(app)

@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ._clock import iso
+from ._clock import iso, parse_timestamp
 from ._grouping import STACK_ATTRS, exception_values, short_id, stack_frames
 from ._http import ApiError, ctx, get_org, paginate, window
-from ._query import Term, match_any, parse_query
+from ._query import And, Expr, QueryError, Term, evaluate, leaves, match_any, match_date, match_number, parse_search, validate_values
 from ._routes_issues import project_filter
 
 __all__ = ["FIELD_TYPES", "routes"]
@@ -33,6 +33,8 @@ FIELD_TYPES = {
     "count()": "integer", "last_seen()": "date", "count_unique(user)": "integer",
 }
 _AGGREGATES = {"count()", "last_seen()", "count_unique(user)"}
+_DATE_KEYS = frozenset({"timestamp", "last_seen()"})
+_NUMBER_KEYS = frozenset({"count()", "count_unique(user)", "transaction.duration", "issue.id", "project.id"})
 _DATASETS = {"errors": ("error", "default"), "transactions": ("transaction",), "discover": ("error", "default", "transaction")}
 
 
@@ -113,9 +115,30 @@ class _Row:
                 hit = any(v.lower() in str(self.field(key) or "").lower() for v in term.values)
                 return hit != term.negate
             return match_any(term, [self.field(key)])
+        if key == "timestamp":
+            return match_date(term, self.row["timestamp"])
+        if key in _NUMBER_KEYS:
+            return match_number(term, self.field(key))
         if key in ("is", "has"):
             return True
         return match_any(term, [self.field(key)])
+
+
+def _split_having(expr: Expr) -> tuple[Expr, list[Term]]:
+    """Separate aggregate conditions (``count():>5``) from row conditions.
+
+    Aggregate conditions filter groups after aggregation (SQL ``HAVING``), so
+    like Discover they may only be ANDed at the top level of the query.
+
+    Raises:
+        QueryError: an aggregate condition inside an ``OR`` group.
+    """
+    parts = expr.parts if isinstance(expr, And) else (expr,)
+    having = [p for p in parts if isinstance(p, Term) and p.key in _AGGREGATES]
+    rest = tuple(p for p in parts if p not in having)
+    if any(t.key in _AGGREGATES for p in rest for t in leaves(p)):
+        raise QueryError("Having an OR between aggregate filters and normal filters is invalid; AND them instead.")
+    return And(rest), having
 
 
 def _aggregate(rows: list[_Row], fields: list[str]) -> list[dict[str, Any]]:
@@ -135,6 +158,13 @@ def _aggregate(rows: list[_Row], fields: list[str]) -> list[dict[str, Any]]:
                 item[f] = len({m.row["user_key"] for m in members if m.row["user_key"]})
         out.append(item)
     return out
+
+
+def _having_matches(term: Term, group: dict[str, Any]) -> bool:
+    value = group.get(term.key or "")
+    if term.key == "last_seen()":
+        return match_date(term, parse_timestamp(value))
+    return match_number(term, value)
 
 
 async def discover(request: Request) -> JSONResponse:
@@ -167,10 +197,15 @@ async def discover(request: Request) -> JSONResponse:
         params += envs
     issues = {i["id"]: i for i in c.store.query("SELECT id, short_seq FROM issues")}
     rows = [_Row(r, projects[r["project_id"]], issues.get(r["issue_id"])) for r in c.store.query(sql, params)]
-    terms = parse_query(request.query_params.get("query"))
-    rows = [r for r in rows if all(r.matches(t) for t in terms)]
-    if any(f in _AGGREGATES for f in fields):
-        data = _aggregate(rows, fields)
+    expr = parse_search(request.query_params.get("query"))
+    validate_values(expr, _NUMBER_KEYS, _DATE_KEYS)
+    where, having = _split_having(expr)
+    rows = [r for r in rows if evaluate(where, r.matches)]
+    if having or any(f in _AGGREGATES for f in fields):
+        extra_aggs = [t.key for t in having if t.key not in fields]
+        data = _aggregate(rows, [*fields, *(k for k in dict.fromkeys(extra_aggs) if k)])
+        data = [d for d in data if all(_having_matches(t, d) for t in having)]
+        data = [{f: d[f] for f in fields} for d in data]
     else:
         data = [{f: r.field(f) for f in fields} for r in sorted(rows, key=lambda r: r.row["timestamp"], reverse=True)]
     sort = request.query_params.get("sort") or request.query_params.get("orderby")

@@ -10,16 +10,15 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ._clock import now
-from ._grouping import STACK_ATTRS, short_id, short_id_seq, stack_frames
+from ._grouping import short_id, short_id_seq
 from ._http import NOT_FOUND, ApiError, Context, bool_param, ctx, get_org, get_project, json_body, paginate, respond, window
-from ._query import Term, match_any, parse_query
-from ._store import MAX_DB_ID, as_db_id
+from ._issue_search import IssueCandidate, validate_issue_query
+from ._query import Term, parse_query
 from ._shapes_events import event_shape, issue_detail_shape, issue_shape, simple_event_shape
+from ._store import MAX_DB_ID, as_db_id
 
 __all__ = ["find_issue", "project_filter", "routes"]
 
-_STATUS_ALIASES = {"archived": "ignored", "muted": "ignored", "ignored": "ignored",
-                   "resolved": "resolved", "unresolved": "unresolved"}
 _SORTS = {"date": "last_seen", "new": "first_seen", "freq": "times_seen", "user": "user_count",
           "trends": "last_seen", "inbox": "last_seen", "recommended": "last_seen", "priority": "last_seen"}
 
@@ -64,66 +63,13 @@ def find_issue(c: Context, org: dict[str, Any], ident: str) -> tuple[dict[str, A
     return issue, project
 
 
-def _issue_matches(c: Context, issue: dict[str, Any], project: dict[str, Any], terms: list[Term]) -> bool:
-    for term in terms:
-        key = term.key
-        if key is None:
-            text = term.value.lower()
-            hay = f"{issue['title']}\n{issue['culprit'] or ''}\n{short_id(project['slug'], issue['short_seq'])}".lower()
-            if text not in hay:
-                return False
-        elif key == "is":
-            statuses = [_STATUS_ALIASES.get(v.lower(), v.lower()) for v in term.values]
-            known = [s for s in statuses if s in ("resolved", "unresolved", "ignored")]
-            if known and ((issue["status"] in known) == term.negate):
-                return False
-        elif key == "level":
-            if not match_any(term, [issue["level"]]):
-                return False
-        elif key in ("release", "firstrelease", "release.version"):
-            if key == "firstrelease":
-                candidates = [issue["first_release"]]
-            else:
-                rows = c.store.query("SELECT DISTINCT release FROM events WHERE issue_id = ?", (issue["id"],))
-                candidates = [r["release"] for r in rows]
-            if not match_any(term, candidates):
-                return False
-        elif key == "environment":
-            rows = c.store.query("SELECT DISTINCT environment FROM events WHERE issue_id = ?", (issue["id"],))
-            if not match_any(term, [r["environment"] for r in rows]):
-                return False
-        elif key in ("project", "project.slug"):
-            if not match_any(term, [project["slug"]]):
-                return False
-        elif key in ("issue", "issue.id", "id"):
-            if not match_any(term, [short_id(project["slug"], issue["short_seq"]), str(issue["id"])]):
-                return False
-        elif key in ("title", "message"):
-            if not match_any(term, [issue["title"]]) and not any(v.lower() in issue["title"].lower() for v in term.values):
-                return False
-        elif key in ("error.type", "type"):
-            meta = json.loads(issue["metadata"])
-            if not match_any(term, [meta.get("type"), issue["type"]]):
-                return False
-        elif key in STACK_ATTRS:
-            rows = c.store.query("SELECT payload FROM events WHERE issue_id = ?", (issue["id"],))
-            values = [f.get(a) for r in rows for f in stack_frames(json.loads(r["payload"]))
-                      for a in STACK_ATTRS[key]]
-            if not match_any(term, values):
-                return False
-        elif key == "error.unhandled":
-            want = term.value.lower() in ("true", "1", "yes")
-            if (bool(issue["is_unhandled"]) == want) == term.negate:
-                return False
-    return True
-
-
 async def list_issues(request: Request) -> JSONResponse:
     """``GET organizations/{o}/issues/`` with query, sort, period and ``limit`` paging."""
     c, org = ctx(request), get_org(request)
     projects = {p["id"]: p for p in project_filter(request, org)}
     query = request.query_params.get("query")
     terms = parse_query("is:unresolved" if query is None else query)
+    validate_issue_query(terms)
     start, end = window(request, "14d")
     envs = [e for e in request.query_params.getlist("environment") if e]
     if envs:
@@ -141,7 +87,7 @@ async def list_issues(request: Request) -> JSONResponse:
         r for r in rows
         if (start is None or r["last_seen"] >= start)
         and (end is None or r["first_seen"] <= end)
-        and _issue_matches(c, r, projects[r["project_id"]], terms)
+        and IssueCandidate(c.store, r, projects[r["project_id"]]).matches(terms)
     ]
     selected.sort(key=lambda r: (r[_SORTS[sort]], r["id"]), reverse=True)
     expand = frozenset(request.query_params.getlist("expand"))

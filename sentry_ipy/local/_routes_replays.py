@@ -11,12 +11,15 @@ from starlette.routing import Route
 
 from ._clock import iso, parse_timestamp
 from ._http import NOT_FOUND, ApiError, ctx, get_org, paginate, respond, window
-from ._query import match_any, parse_query
+from ._query import And, Term, match_any, match_date, match_number, parse_query, validate_values
 from ._routes_issues import project_filter
 
 __all__ = ["replay_shape", "routes"]
 
 _SORT_KEYS = {"started_at", "finished_at", "duration", "count_errors", "count_urls", "count_segments"}
+_NUMBER_KEYS = frozenset({"duration", "count_errors", "count_urls", "count_segments",
+                          "count_dead_clicks", "count_rage_clicks", "error_count"})
+_DATE_KEYS = frozenset({"started_at", "finished_at"})
 
 
 def _ctx(payload: dict[str, Any], name: str) -> dict[str, Any]:
@@ -109,6 +112,14 @@ def _replays(request: Request, org: dict[str, Any]) -> list[dict[str, Any]]:
     return [replay_shape(rid, pid, segs) for (rid, pid), segs in grouped.items()]
 
 
+def _matches(term: Term, value: Any) -> bool:
+    if term.key in _NUMBER_KEYS:
+        return match_number(term, value)
+    if term.key in _DATE_KEYS:
+        return match_date(term, parse_timestamp(value))
+    return match_any(term, value if isinstance(value, list) else [value])
+
+
 async def list_replays(request: Request) -> JSONResponse:
     """``GET organizations/{o}/replays/``: ``{data:[...]}`` with period, query, sort."""
     org = get_org(request)
@@ -121,7 +132,9 @@ async def list_replays(request: Request) -> JSONResponse:
     env = request.query_params.get("environment")
     if env:
         items = [r for r in items if r["environment"] == env]
-    for term in parse_query(request.query_params.get("query")):
+    terms = parse_query(request.query_params.get("query"))
+    validate_values(And(tuple(terms)), _NUMBER_KEYS, _DATE_KEYS)
+    for term in terms:
         if term.key is None:
             text = term.value.lower()
             items = [r for r in items if text in json.dumps(r).lower()]
@@ -134,7 +147,7 @@ async def list_replays(request: Request) -> JSONResponse:
                     cur = cur.get(part) if isinstance(cur, dict) else None
                 return cur
 
-            items = [r for r in items if match_any(term, v if isinstance(v := value(r), list) else [v])]
+            items = [r for r in items if _matches(term, value(r))]
     sort = (request.query_params.get("sort") or request.query_params.get("sortBy")
             or request.query_params.get("orderBy") or "-started_at")
     key = sort.lstrip("-")

@@ -34,6 +34,7 @@ from . import _routes_stats as stats
 from ._html import Html, dl, join, link, page, pre, section, segment, table, tag, url, when
 from ._html_events import event_body, issue_facts, issue_tags, level_badge
 from ._http import NOT_FOUND, ApiError, ctx
+from ._query import QueryError
 
 __all__ = ["error_page", "routes"]
 
@@ -367,6 +368,8 @@ def _view(render: View) -> Handler:
             detail = exc.body.get("detail") if isinstance(exc.body, dict) else None
             text = NOT_FOUND if detail is None and exc.status == 404 else str(detail or exc.body)
             return error_page(exc.status, text, org["slug"])
+        except QueryError as exc:
+            return error_page(400, str(exc), org["slug"])
         return page(org["slug"], result.title, result.body, subtitle=result.subtitle)
 
     endpoint.__doc__ = render.__doc__

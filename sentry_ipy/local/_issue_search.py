@@ -1,0 +1,153 @@
+"""Issue search: decide whether an issue matches a parsed query, as Sentry does.
+
+Sentry's issue search knows a set of keys (``is:``, ``level:``, ``firstSeen:``,
+``times_seen:``...) and treats every other ``key:value`` as a tag filter over
+the issue's events. Doing the same here matters: silently ignoring an unknown
+key returned every issue, so ``bogus:thing`` looked like a match-all filter.
+Nothing is ever assigned, bookmarked or linked on the local backend, so those
+filters honestly match no issue. ``OR``/``AND`` are rejected as on sentry.io.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+from ._grouping import STACK_ATTRS, short_id, stack_frames
+from ._query import And, QueryError, Term, match_any, match_date, match_number, match_value, validate_values
+from ._store import Store
+
+__all__ = ["IS_VALUES", "IssueCandidate", "validate_issue_query"]
+
+_STATUS = {"resolved": "resolved", "unresolved": "unresolved", "ignored": "ignored",
+           "archived": "ignored", "muted": "ignored"}
+_SUBSTATUS = {"new", "ongoing", "regressed", "escalating"}
+_NEVER = {"assigned", "linked", "bookmarked", "reprocessing"}
+_ALWAYS = {"unassigned", "unlinked"}
+#: Every ``is:`` value Sentry's issue search accepts.
+IS_VALUES = (*_STATUS, *_SUBSTATUS, "for_review", *_NEVER, *_ALWAYS)
+_IS_HINT = ("use unresolved, resolved, ignored (archived), assigned, unassigned, for_review,"
+            " linked, unlinked, new, ongoing, regressed or escalating")
+_DATES = frozenset({"firstseen", "lastseen", "age", "event.timestamp", "timestamp"})
+_NUMBERS = frozenset({"timesseen", "times_seen"})
+#: Ownership and personal lists do not exist locally: these match no issue.
+_UNOWNED = {"assigned", "assigned_or_suggested", "bookmarks", "subscribed", "owner"}
+#: Event fields Sentry also indexes as tags.
+_FIELD_TAGS = ("transaction", "server_name", "dist", "logger", "platform")
+
+
+def validate_issue_query(terms: list[Term]) -> None:
+    """Reject what Sentry rejects before any row is read.
+
+    Raises:
+        QueryError: an ``is:`` value Sentry does not know, or a bad number/date.
+    """
+    for term in terms:
+        if term.key == "is":
+            bad = [v for v in term.values if v.lower() not in IS_VALUES]
+            if bad:
+                raise QueryError(f"Invalid is: value {bad[0]!r}; {_IS_HINT}.")
+    validate_values(And(tuple(terms)), _NUMBERS, _DATES)
+
+
+def _tags(payload: dict[str, Any]) -> list[tuple[str, Any]]:
+    tags = payload.get("tags")
+    pairs: list[tuple[str, Any]] = []
+    if isinstance(tags, dict):
+        pairs = list(tags.items())
+    elif isinstance(tags, list):
+        pairs = [(p[0], p[1]) for p in tags if isinstance(p, list) and len(p) == 2]
+    pairs += [(f, payload[f]) for f in _FIELD_TAGS if isinstance(payload.get(f), str)]
+    user = payload.get("user")
+    if isinstance(user, dict):
+        pairs += [(f"user.{k}", v) for k, v in user.items() if isinstance(v, (str, int))]
+    return [(str(k).lower(), v) for k, v in pairs]
+
+
+class IssueCandidate:
+    """One issue row being tested; its events are read once, on first need."""
+
+    def __init__(self, store: Store, issue: dict[str, Any], project: dict[str, Any]) -> None:
+        self.store, self.issue, self.project = store, issue, project
+
+    @cached_property
+    def events(self) -> list[dict[str, Any]]:
+        rows = self.store.query("SELECT * FROM events WHERE issue_id = ?", (self.issue["id"],))
+        for row in rows:
+            row["payload"] = json.loads(row["payload"])
+        return rows
+
+    def matches(self, terms: list[Term]) -> bool:
+        """True when every term matches (issue search has no ``OR``)."""
+        return all(self.match(t) for t in terms)
+
+    def _is(self, term: Term) -> bool:
+        issue = self.issue
+        hits = []
+        for value in (v.lower() for v in term.values):
+            if value in _STATUS:
+                hits.append(issue["status"] == _STATUS[value])
+            elif value in _SUBSTATUS:
+                hits.append(issue["status"] == "unresolved" and issue["substatus"] == value)
+            elif value == "for_review":
+                hits.append(issue["status"] == "unresolved" and issue["substatus"] in ("new", "regressed", "escalating"))
+            else:
+                hits.append(value in _ALWAYS)
+        return any(hits) != term.negate
+
+    def _event_values(self, key: str) -> list[Any]:
+        if key in ("release", "release.version"):
+            return [e["release"] for e in self.events]
+        if key == "environment":
+            return [e["environment"] for e in self.events]
+        if key in STACK_ATTRS:
+            return [f.get(a) for e in self.events for f in stack_frames(e["payload"]) for a in STACK_ATTRS[key]]
+        return [v for e in self.events for k, v in _tags(e["payload"]) if k == key]
+
+    def _has(self, term: Term) -> bool:
+        hit = all(any(v not in (None, "") for v in self._event_values(key.lower())) for key in term.values)
+        return hit != term.negate
+
+    def match(self, term: Term) -> bool:  # noqa: PLR0911 - one branch per search key
+        """Decide one term."""
+        issue, project, key = self.issue, self.project, term.key
+        if key is None:
+            hay = f"{issue['title']}\n{issue['culprit'] or ''}\n{short_id(project['slug'], issue['short_seq'])}"
+            return term.value.lower() in hay.lower()
+        if key == "is":
+            return self._is(term)
+        if key == "has":
+            return self._has(term)
+        if key in _UNOWNED:
+            return term.negate
+        if key in ("firstseen", "age"):
+            return match_date(term, issue["first_seen"])
+        if key == "lastseen":
+            return match_date(term, issue["last_seen"])
+        if key in ("event.timestamp", "timestamp"):
+            positive = Term(key, term.values, False, term.op)
+            return any(match_date(positive, e["timestamp"]) for e in self.events) != term.negate
+        if key in _NUMBERS:
+            return match_number(term, issue["times_seen"])
+        if key == "level":
+            return match_any(term, [issue["level"]])
+        if key == "firstrelease":
+            return match_any(term, [issue["first_release"]])
+        if key in ("project", "project.slug"):
+            return match_any(term, [project["slug"]])
+        if key in ("issue", "issue.id", "id"):
+            return match_any(term, [short_id(project["slug"], issue["short_seq"]), str(issue["id"])])
+        if key in ("title", "message"):
+            title = issue["title"]
+            hit = any(match_value(v, title) or v.lower() in title.lower() for v in term.values)
+            return hit != term.negate
+        if key in ("error.type", "type"):
+            meta = issue["metadata"] if isinstance(issue["metadata"], dict) else json.loads(issue["metadata"])
+            return match_any(term, [meta.get("type"), issue["type"]])
+        if key == "error.unhandled":
+            want = term.value.lower() in ("true", "1", "yes")
+            return (bool(issue["is_unhandled"]) == want) != term.negate
+        if key == "user.email":
+            return match_any(term, [e["user_email"] for e in self.events])
+        return match_any(term, self._event_values(key))

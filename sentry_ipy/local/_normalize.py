@@ -17,6 +17,7 @@ received time (``invalid_data``).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -108,15 +109,28 @@ def _container_fields(payload: dict[str, Any], errors: list[dict[str, Any]]) -> 
             payload.pop(name)
 
 
-def _drift(payload: dict[str, Any], sent_at: Any, received: float) -> tuple[float, str, Any]:
+def _when(raw: Any) -> float | None:
+    """Read a timestamp for comparison; any finite number counts, even year 50000.
+
+    A timestamp in milliseconds is a real (if absurd) future time, so like
+    Relay it is a ``future_timestamp``, not ``invalid_data``.
+    """
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        try:
+            value = float(raw)
+        except OverflowError:
+            return None
+        return value if math.isfinite(value) else None
+    return parse_timestamp(raw)
+
+
+def _drift(ts: float | None, sent_at: Any, received: float) -> tuple[float, str, Any]:
     """Return ``(correction_seconds, error_kind, sent_value)``; 0 when none applies."""
-    raw = payload.get("timestamp")
-    ts = parse_timestamp(raw)
     if ts is not None:
         if ts > received + MAX_SECS_IN_FUTURE:
-            return received - ts, "future_timestamp", raw
+            return received - ts, "future_timestamp", ts
         if ts < received - MAX_SECS_IN_PAST:
-            return received - ts, "past_timestamp", raw
+            return received - ts, "past_timestamp", ts
     sent = parse_timestamp(sent_at)
     if sent is not None and abs(received - sent) >= MIN_CLOCK_DRIFT_SECS:
         return received - sent, "clock_drift", sent_at
@@ -125,7 +139,7 @@ def _drift(payload: dict[str, Any], sent_at: Any, received: float) -> tuple[floa
 
 def _timestamps(payload: dict[str, Any], sent_at: Any, received: float, errors: list[dict[str, Any]]) -> float:
     raw = payload.get("timestamp")
-    ts = parse_timestamp(raw)
+    ts = _when(raw)
     if raw is not None and ts is None:
         errors.append(_error("invalid_data", "timestamp", raw))
     start_raw = payload.get("start_timestamp")
@@ -133,12 +147,15 @@ def _timestamps(payload: dict[str, Any], sent_at: Any, received: float, errors: 
     if start_raw is not None and start is None:
         errors.append(_error("invalid_data", "start_timestamp", start_raw))
         payload.pop("start_timestamp")
-    correction, kind, sent = _drift(payload, sent_at, received)
+    correction, kind, sent = _drift(ts, sent_at, received)
     if correction:
-        errors.append(_error(kind, "timestamp", sent))
+        errors.append(_error(kind, "timestamp", raw if kind != "clock_drift" else sent))
         if start is not None:
             payload["start_timestamp"] = min(max(start + correction, 0.0), received)
-    final = received if ts is None else min(max(ts + correction, 0.0), received + MAX_SECS_IN_FUTURE)
+    if ts is None or kind in ("future_timestamp", "past_timestamp"):
+        final = received
+    else:
+        final = min(max(ts + correction, 0.0), received + MAX_SECS_IN_FUTURE)
     payload["timestamp"] = final
     return final
 

@@ -22,7 +22,7 @@ def test_demo_with_a_file_as_data_dir_is_one_line(tmp_path: Path, capsys: pytest
     not_a_dir.write_text("")
     assert main(["demo", "--data-dir", str(not_a_dir)]) == 1
     line = _one_error_line(capsys)
-    assert f"{not_a_dir} is a file, not a folder" in line and "--data-dir" in line
+    assert str(not_a_dir) in line and "not a folder" in line  # whoever words it: the path and the problem
 
 
 def test_local_on_a_taken_port_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -32,7 +32,7 @@ def test_local_on_a_taken_port_is_one_line(tmp_path: Path, capsys: pytest.Captur
         port = taken.getsockname()[1]
         assert main(["local", "--port", str(port), "--data-dir", str(tmp_path / "d")]) == 1
     line = _one_error_line(capsys)
-    assert f"127.0.0.1:{port}" in line and "another port" in line
+    assert str(port) in line and "port" in line.lower()
 
 
 @pytest.mark.parametrize("url", ["http://[::1", "https://a..b", "https://xn--.example"])

@@ -214,6 +214,6 @@ def test_stdio_with_an_unusable_data_dir_serves_and_answers_each_call_with_the_s
     for result in results:
         assert result.is_error
         text = result.content[0].text
-        assert f"{not_a_dir} is a file, not a folder" in text and "SENTRY_IPY_DATA_DIR" in text
+        assert str(not_a_dir) in text and "not a folder" in text and "SENTRY_IPY_DATA_DIR" in text
     assert "Traceback" not in stderr
-    assert len([line for line in stderr.splitlines() if "is a file, not a folder" in line]) == 1, stderr
+    assert len([line for line in stderr.splitlines() if "not a folder" in line]) == 1, stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import enum
 import json
+import keyword
 import re
 import shlex
 import typing
@@ -20,7 +21,8 @@ from IPython.core.error import UsageError
 if TYPE_CHECKING:  # pragma: no cover
     from ..tools import ToolSpec
 
-__all__ = ["HelpShown", "MagicParser", "parse_magic_line", "tool_parser"]
+__all__ = ["HelpShown", "MagicParser", "output_name", "parse_line", "parse_magic_line", "split_line",
+           "tool_parser"]
 
 
 class HelpShown(Exception):
@@ -73,6 +75,23 @@ def _field_kind(annotation: Any) -> tuple[str, tuple[str, ...]]:
     return "text", ()
 
 
+def _schema_hint(prop: dict[str, Any]) -> str:
+    """What the schema says about accepted values, for fields whose help would be empty otherwise."""
+    hints = []
+    if prop.get("enum"):
+        hints.append("one of " + ", ".join(str(v) for v in prop["enum"]))
+    if prop.get("pattern"):
+        hints.append(f"matching {prop['pattern']}")
+    if prop.get("format"):
+        hints.append(f"format {prop['format']}")
+    low, high = prop.get("minimum"), prop.get("maximum")
+    if low is not None and high is not None:
+        hints.append(f"{low} to {high}")
+    elif low is not None or high is not None:
+        hints.append(f"at least {low}" if low is not None else f"at most {high}")
+    return "; ".join(hints)
+
+
 def tool_parser(spec: ToolSpec, prog: str) -> tuple[MagicParser, list[str]]:
     """Build the parser for ``spec``; also return the field names it fills."""
     first_line = spec.description.splitlines()[0]
@@ -80,9 +99,13 @@ def tool_parser(spec: ToolSpec, prog: str) -> tuple[MagicParser, list[str]]:
                          epilog=f"Tool: {spec.name}. Errors print one line; the cell still fails.")
     fields: list[str] = []
     positional_done = False
+    props = spec.input_schema().get("properties", {})
     for name, info in spec.params.model_fields.items():
         kind, choices = _field_kind(info.annotation)
-        help_text = (info.description or "").rstrip(".")
+        prop = props.get(name, {})
+        json_hint = f"a JSON {'list' if prop.get('type') == 'array' else 'object'}" if kind == "json" else ""
+        help_text = "; ".join(t for t in ((info.description or "").rstrip("."), _schema_hint(prop), json_hint)
+                              if t)
         if info.default not in (None, ...) and not info.is_required():
             help_text += f" (default: {info.default})"
         fields.append(name)
@@ -110,14 +133,31 @@ def tool_parser(spec: ToolSpec, prog: str) -> tuple[MagicParser, list[str]]:
     return parser, fields
 
 
+def split_line(prog: str, line: str) -> list[str]:
+    """Split a magic's line like a shell does; an unbalanced quote is one ``UsageError`` line."""
+    try:
+        return shlex.split(line, posix=True)
+    except ValueError as exc:
+        raise UsageError(f"{prog}: cannot split the line ({exc}); check the quotes.") from None
+
+
+def parse_line(parser: MagicParser, line: str) -> argparse.Namespace:
+    """Split and parse a magic's line; errors are ``UsageError``, ``-h`` raises :class:`HelpShown`."""
+    return parser.parse_args(split_line(parser.prog, line))
+
+
+def output_name(prog: str, name: str | None) -> str | None:
+    """Check a ``-o NAME`` target: it becomes a notebook variable, so it must be an identifier."""
+    if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
+        raise UsageError(f"{prog}: -o {name!r} is not a valid variable name; use letters, digits and _, "
+                         "not starting with a digit.")
+    return name
+
+
 def parse_magic_line(spec: ToolSpec, prog: str, line: str) -> tuple[dict[str, Any], str | None]:
     """Parse a magic's line into (tool arguments, output variable name)."""
     parser, fields = tool_parser(spec, prog)
-    try:
-        words = shlex.split(line, posix=True)
-    except ValueError as exc:
-        raise UsageError(f"{prog}: cannot split the line ({exc}); check the quotes.") from None
-    ns = vars(parser.parse_args(words))
+    ns = vars(parse_line(parser, line))
     args: dict[str, Any] = {}
     for name in fields:
         value = ns.get(name)
@@ -125,4 +165,4 @@ def parse_magic_line(spec: ToolSpec, prog: str, line: str) -> tuple[dict[str, An
             value = ns[f"opt_{name}"]
         if value is not None:
             args[name] = value
-    return args, ns.get("output")
+    return args, output_name(prog, ns.get("output"))

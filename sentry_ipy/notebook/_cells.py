@@ -15,13 +15,19 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CellCapture", "notebook_path"]
+__all__ = ["NOT_CRASHES", "CellCapture", "is_crash", "notebook_path"]
 
 log = logging.getLogger("sentry_ipy.notebook")
 
 _MAX_SOURCE = 4096
-#: Exceptions that are the user's intent or our own one-line errors, not crashes.
-_SKIP = ("KeyboardInterrupt", "UsageError", "SystemExit", "HelpShown")
+#: Exceptions that are the user's intent or our own one-line errors, not crashes:
+#: the hook does not send them and ``%sentry_capture`` refuses to.
+NOT_CRASHES = ("KeyboardInterrupt", "UsageError", "SystemExit", "HelpShown")
+
+
+def is_crash(error: BaseException) -> bool:
+    """Tell whether a cell's exception is worth an event (not an interrupt or a usage error)."""
+    return type(error).__name__ not in NOT_CRASHES
 
 
 def notebook_path(user_ns: dict[str, Any]) -> str | None:
@@ -46,15 +52,33 @@ class CellCapture:
         self._capture = capture
         self.enabled = True
         self.last_event_id: str | None = None
+        self.failing = False  # reporting failed and the user was told; quiet until it works
 
     def __call__(self, result: Any) -> None:
         error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
-        if error is None or not self.enabled or type(error).__name__ in _SKIP:
+        if error is None or not self.enabled or not is_crash(error):
             return
         try:
             self.last_event_id = self._capture(error, *self._context(result))
-        except Exception:  # never break the notebook because reporting failed
-            log.warning("sentry-ipy could not report the cell error", exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - never break the notebook because reporting failed
+            self._report_failure(exc)
+        else:
+            self.failing = False
+
+    def _report_failure(self, exc: Exception) -> None:
+        """Say once, in one line, that reporting fails; the traceback only with debug logging.
+
+        The hook runs after every failing cell: a traceback (or even a line) each
+        time would bury the user's own error under ours.
+        """
+        debug = log.isEnabledFor(logging.DEBUG)
+        if debug:
+            log.debug("sentry-ipy could not report the cell error", exc_info=exc)
+        if self.failing:
+            return
+        self.failing = True
+        print(f"sentry-ipy could not report this cell's error: {_sentence(exc)}; later failures are "
+              "silent until it works again.", file=sys.stderr)
 
     def _context(self, result: Any) -> tuple[dict[str, Any], dict[str, str]]:
         info = getattr(result, "info", None)
@@ -79,6 +103,18 @@ class CellCapture:
             tags["notebook"] = os.path.basename(path)
         contexts = {"cell": cell, "notebook": {"path": path}, "kernel": kernel}
         return contexts, tags
+
+
+def _sentence(exc: BaseException) -> str:
+    """The error as one scrubbed line without a trailing period."""
+    from ..errors import SentryIpyError
+    from ..scrub import redact_text
+
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    if not isinstance(exc, SentryIpyError) and type(exc).__name__ != "UsageError":
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return redact_text(text).rstrip(".")
 
 
 def _version(module: str) -> str | None:

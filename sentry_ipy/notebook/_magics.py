@@ -8,14 +8,18 @@ Expected errors become one ``UsageError`` line; the cell still fails.
 from __future__ import annotations
 
 import ast
+import inspect
 import shlex
+import sys
+from types import CodeType
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Bool, Unicode, observe
 
-from ._argparse import HelpShown, MagicParser, parse_magic_line
+from ._argparse import HelpShown, MagicParser, parse_line, parse_magic_line
+from ._cells import is_crash
 
 __all__ = ["SentryMagics"]
 
@@ -66,7 +70,7 @@ class SentryMagics(Magics):
                                             release=self.release, environment=self.environment)
             except SentryIpyError as exc:
                 raise UsageError(f"{type(exc).__name__}: {exc}") from None
-            self._ctx = ToolContext(settings, progress=_progress_printer())
+            self._ctx = ToolContext(settings, progress=_progress_printer(self.shell))
         return self._ctx
 
     def capture_cell_error(self, exc: BaseException, contexts: dict[str, Any], tags: dict[str, str]) -> Any:
@@ -116,13 +120,12 @@ class SentryMagics(Magics):
 
         Without a message it sends the exception of the last failed cell (``sys.last_value``).
         """
-        import sys
-
-        parser = MagicParser(prog="%sentry_capture", description=self.sentry_capture.__doc__.splitlines()[0])
+        parser = MagicParser(prog="%sentry_capture",
+                             description=(self.sentry_capture.__doc__ or "").splitlines()[0])
         parser.add_argument("message", nargs="*", help="text of the message (omit to send the last exception)")
         parser.add_argument("-l", "--level", choices=("fatal", "error", "warning", "info", "debug"))
         try:
-            ns = parser.parse_args(shlex.split(line))
+            ns = parse_line(parser, line)
         except HelpShown:
             return None
         if ns.message:
@@ -131,6 +134,11 @@ class SentryMagics(Magics):
         exc = getattr(sys, "last_value", None)
         if exc is None:
             raise UsageError("%sentry_capture: no cell has failed yet; give a message to send instead.")
+        if not is_crash(exc):  # the same exceptions the cell hook leaves alone
+            what = "an interrupt" if isinstance(exc, KeyboardInterrupt) else (
+                "an exit" if isinstance(exc, SystemExit) else "a usage error")
+            raise UsageError(f"%sentry_capture: the last error was {what}, nothing to send; give a "
+                             "message to send instead.")
         from ..errors import SentryIpyError
 
         try:
@@ -158,11 +166,9 @@ class SentryMagics(Magics):
                             help="order: date (last seen), new, freq or user (default: date)")
         parser.add_argument("-l", "--limit", type=int, default=100, help="most issues listed (default: 100)")
         try:
-            ns = parser.parse_args(shlex.split(line))
+            ns = parse_line(parser, line)
         except HelpShown:
             return None
-        except ValueError as exc:
-            raise UsageError(f"%sentry_browse: cannot split the line ({exc}); check the quotes.") from None
         try:
             from ._widgets import IssueBrowser
         except ImportError:
@@ -181,19 +187,23 @@ class SentryMagics(Magics):
     def sentry_txn(self, line: str, cell: str) -> Any:
         """Run the cell as a performance transaction: ``%%sentry_txn NAME [--op OP]``.
 
-        The cell runs like ``%%time`` runs it (its last expression is shown);
-        an exception marks the transaction ``internal_error`` and is re-raised.
+        The cell runs like ``%%time`` runs it (its last expression is shown), and
+        top-level ``await`` works where a plain cell's would outside a running
+        event loop; an exception marks the transaction ``internal_error`` and is
+        re-raised, an interrupt marks it ``cancelled``.
         """
         from ..errors import SentryIpyError
         from ..tools import run_tool
 
-        parser = MagicParser(prog="%%sentry_txn", description=(self.sentry_txn.__doc__ or "").splitlines()[0])
+        prog = "%%sentry_txn"
+        parser = MagicParser(prog=prog, description=(self.sentry_txn.__doc__ or "").splitlines()[0])
         parser.add_argument("name", nargs="*", help="transaction name (default: cell N)")
         parser.add_argument("--op", default="notebook.cell", help="operation (default notebook.cell)")
         try:
-            ns = parser.parse_args(shlex.split(line))
+            ns = parse_line(parser, line)
         except HelpShown:
             return None
+        codes = _compile_cell_body(self.shell, cell, prog)  # before the transaction: a typo sends nothing
         name = " ".join(ns.name) or f"cell {self.shell.execution_count}"
         try:
             run_tool("sentry_start_transaction", {"name": name, "op": ns.op}, self.context)
@@ -201,7 +211,11 @@ class SentryMagics(Magics):
             raise UsageError(f"{type(exc).__name__}: {exc}") from None
         status = "ok"
         try:
-            return _run_cell_body(self.shell, cell)
+            value = _run_cell_body(self.shell, codes)
+            return None if _ends_with_semicolon(cell) else value
+        except KeyboardInterrupt:
+            status = "cancelled"
+            raise
         except BaseException:
             status = "internal_error"
             raise
@@ -213,19 +227,71 @@ class SentryMagics(Magics):
                 print(f"sentry-ipy: {exc}")
 
 
-def _run_cell_body(shell: Any, cell: str) -> Any:
-    """Execute ``cell`` in the user namespace and return its last expression's value."""
+def _compile_cell_body(shell: Any, cell: str, prog: str) -> tuple[CodeType, CodeType | None]:
+    """Compile a magic's cell as IPython compiles a plain cell: (statements, last expression or None).
+
+    Top-level ``await`` compiles (``PyCF_ALLOW_TOP_LEVEL_AWAIT``) when the shell's
+    ``autoawait`` is on. A syntax error in the cell, a ``return`` outside a
+    function, or an ``await`` that cannot run here is one ``UsageError`` line.
+    """
     source = shell.transform_cell(cell)
-    tree = shell.compile.ast_parse(source)
-    tree = shell.transform_ast(tree)
-    last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = ast.Expression(tree.body.pop().value)
-    ns = shell.user_ns
-    exec(shell.compile(tree, "<sentry_txn>", "exec"), ns)  # noqa: S102 - running the user's cell
-    if last is not None:
-        return eval(shell.compile(last, "<sentry_txn>", "eval"), ns)  # noqa: S307
-    return None
+    flags = getattr(ast, "PyCF_ALLOW_TOP_LEVEL_AWAIT", 0) if getattr(shell, "autoawait", False) else 0
+    try:
+        tree = shell.transform_ast(shell.compile.ast_parse(source))
+        last = ast.Expression(tree.body.pop().value) if tree.body and isinstance(tree.body[-1], ast.Expr) \
+            else None
+        filename = shell.compile.cache(source, shell.execution_count, raw_code=cell)
+        with shell.compile.extra_flags(flags):
+            body = shell.compile(tree, filename, "exec")
+            value = shell.compile(last, filename, "eval") if last is not None else None
+    except SyntaxError as exc:
+        where = f" (line {exc.lineno} of the cell)" if exc.lineno else ""
+        raise UsageError(f"{prog}: {exc.msg}{where}; fix the cell and run it again.") from None
+    if any(c is not None and _is_async(c) for c in (body, value)) and _loop_running():
+        raise UsageError(f"{prog} cannot run top-level await while this kernel's event loop runs the cell; "
+                         "use %sentry_start_transaction NAME, await in plain cells, then "
+                         "%sentry_finish_transaction.")
+    return body, value
+
+
+def _run_cell_body(shell: Any, codes: tuple[CodeType, CodeType | None]) -> Any:
+    """Run compiled cell code in the user namespace; return the last expression's value.
+
+    A body that awaits compiles to a coroutine, run to completion with the
+    shell's ``loop_runner`` as IPython runs an awaiting cell.
+    """
+    value = None
+    for code in codes:
+        if code is not None:
+            value = eval(code, shell.user_global_ns, shell.user_ns)  # noqa: S307 - running the user's cell
+            if _is_async(code):
+                value = shell.loop_runner(value)
+    return value if codes[1] is not None else None
+
+
+def _ends_with_semicolon(cell: str) -> bool:
+    """A trailing ``;`` hides the value, as in a plain cell (IPython only sees the magic call)."""
+    from IPython.core.displayhook import DisplayHook
+
+    try:
+        return bool(DisplayHook.semicolon_at_end_of_expression(cell))
+    except Exception:  # noqa: BLE001 - tokenize errors: show the value
+        return False
+
+
+def _is_async(code: CodeType) -> bool:
+    return bool(code.co_flags & inspect.CO_COROUTINE)
+
+
+def _loop_running() -> bool:
+    """True inside a Jupyter kernel, whose asyncio loop is busy running the current cell."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _as_line(args: dict[str, Any]) -> str:
@@ -244,11 +310,19 @@ def _tool_table() -> Any:
                       columns=("tool", "magic", "family", "what"))
 
 
-def _progress_printer() -> Any:
-    """Progress for long fetches: a tqdm bar when tqdm is installed and a frontend is attached."""
+def _progress_printer(shell: Any) -> Any:
+    """Progress for long fetches: a tqdm bar when tqdm is installed and someone can watch it.
+
+    That means a kernel with a frontend (``tqdm.auto`` draws a widget there
+    when ipywidgets is installed, text otherwise) or an interactive terminal.
+    Under nbconvert/papermill-less scripts, tests or piped output a bar would
+    only litter the output with carriage returns, so there is none.
+    """
     bars: dict[str, Any] = {}
 
     def progress(done: int, total: int | None, message: str) -> None:
+        if not _has_frontend(shell):
+            return
         try:
             from tqdm.auto import tqdm
         except ImportError:
@@ -262,3 +336,11 @@ def _progress_printer() -> Any:
             bars.clear()
 
     return progress
+
+
+def _has_frontend(shell: Any) -> bool:
+    """True in a Jupyter kernel (a frontend shows its output) or an IPython terminal on a TTY."""
+    if getattr(shell, "kernel", None) is not None:
+        return True
+    stream = sys.stderr
+    return bool(getattr(stream, "isatty", None) and stream.isatty())

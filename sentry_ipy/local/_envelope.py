@@ -53,9 +53,10 @@ class PayloadTooLargeError(EnvelopeError):
 
 def size_text(n: int) -> str:
     """Render a byte count the way the limits are documented (``1 MiB``)."""
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):g} MiB"
-    return f"{n / 1024:g} KiB" if n >= 1024 else f"{n} bytes"
+    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if n >= size:
+            return f"{n / size:.1f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{n} bytes"
 
 
 def _finite_float(text: str) -> float | None:

@@ -250,3 +250,9 @@ def test_start_errors_are_one_configuration_sentence(tmp_path: Path) -> None:
         LocalServer(afile)
     with pytest.raises(ConfigurationError, match="SENTRY_IPY_DATA_DIR"):
         LocalServer(afile / "sub").start()
+
+
+def test_web_api_bodies_with_surrogates_are_stored(api: httpx.Client) -> None:
+    body = b'{"version": "v\\ud83d", "projects": ["notebook"]}'
+    r = api.post("organizations/local/releases/", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 201 and r.json()["version"] == "v\ufffd"

@@ -9,7 +9,6 @@ forget them.
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from ._clock import PeriodError, time_window
+from ._envelope import EnvelopeError, load_json
 from ._store import Store
 
 if TYPE_CHECKING:
@@ -41,6 +41,8 @@ __all__ = [
 ]
 
 NOT_FOUND = "The requested resource does not exist"
+#: Relay's ``max_api_payload_size``.
+MAX_API_PAYLOAD_SIZE = 20 * 1024 * 1024
 
 
 @dataclass
@@ -74,13 +76,20 @@ def respond(data: Any, status: int = 200, headers: dict[str, str] | None = None)
 
 
 async def json_body(request: Request) -> dict[str, Any]:
-    """Decode a JSON object body or raise a 400 with a readable detail."""
+    """Decode a JSON object body or raise a 400 (413 past 20 MiB) with a readable detail.
+
+    Decoding is the ingest path's (:func:`load_json`): lone surrogates become
+    U+FFFD and ``NaN`` becomes null, so a stored value always reads back.
+    """
+    declared = request.headers.get("content-length") or ""
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_API_PAYLOAD_SIZE:
+        raise ApiError(413, "The request body is larger than 20 MiB, the Web API's limit; send less data per call.")
     raw = await request.body()
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = load_json(raw, "request body")
+    except EnvelopeError as exc:
         raise ApiError(400, f"Malformed JSON body: {exc}") from None
     if not isinstance(data, dict):
         raise ApiError(400, "The request body must be a JSON object.")

@@ -41,7 +41,8 @@ def list_projects(ctx: ToolContext, p: ListProjectsParams) -> ToolResult:
                                      limit=p.limit, scope="org:read", progress=ctx.progress)
     first = rows[0]["slug"] if rows else "<slug>"
     return ToolResult(
-        summary=f"Found {len(rows)} project{'s' * (len(rows) != 1)} in organization {client.org!r}.",
+        summary=f"Found {len(rows)}{'+' if truncated else ''} project{'s' * (len(rows) != 1)} in "
+                f"organization {client.org!r}.",
         records=rows, frame="projects", truncated=truncated,
         columns=("slug", "name", "id", "platform", "dateCreated"),
         links={"Projects": client.web_link("projects/")},

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -83,7 +82,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _local(args: argparse.Namespace) -> int:
     from .tools._context import start_local_server
 
-    srv = start_local_server(args.data_dir, host=args.host, port=args.port)
+    srv = start_local_server(args.data_dir, host=args.host, port=args.port, request_log=True)
     data_dir = getattr(srv, "data_dir", args.data_dir)
     print(f"Embedded Sentry backend on {srv.url}  (data: {data_dir})", file=sys.stderr)
     print("Point the tools at it:", file=sys.stderr)
@@ -92,11 +91,7 @@ def _local(args: argparse.Namespace) -> int:
     print(f"  export SENTRY_AUTH_TOKEN={srv.token}", file=sys.stderr)
     print(f"  export SENTRY_DSN={srv.dsn()}", file=sys.stderr)
     print("Ctrl-C stops it.", file=sys.stderr)
-    try:
-        while True:
-            time.sleep(3600)
-    finally:
-        srv.stop()
+    srv.serve_forever()  # returns after Ctrl-C, with the server stopped
     return 0
 
 

@@ -24,7 +24,7 @@ from sentry_sdk.envelope import Envelope, Item, PayloadRef
 
 from sentry_ipy import frames
 from sentry_ipy.config import Settings
-from sentry_ipy.errors import ConflictError, NotFoundError, ToolInputError
+from sentry_ipy.errors import APIError, ConflictError, NotFoundError, ToolInputError
 from sentry_ipy.local import LocalServer
 from sentry_ipy.tools import ToolContext, ToolResult, registry, run_tool
 from tests._scripted import Reply, ScriptedServer
@@ -365,6 +365,18 @@ def test_list_error_events_falls_back_without_discover() -> None:
     paths = [r.path.split("?")[0] for r in srv.requests]
     assert paths == ["/api/0/projects/acme/old/", "/api/0/organizations/acme/events/",
                      "/api/0/projects/acme/old/events/"]
+
+
+def test_list_error_events_reports_a_bad_query_instead_of_falling_back(local_server: Any) -> None:
+    """Discover's 400 about the query is the user's answer, not a reason to list 0 legacy events."""
+    context = ToolContext(Settings(), local_server=local_server)
+    try:
+        with pytest.raises(APIError) as err:
+            run_tool("sentry_list_error_events_in_project",
+                     {"projectSlug": "notebook", "query": "count():>abc"}, context)
+    finally:
+        context.close()
+    assert err.value.status == 400 and "Discover is unavailable" not in str(err.value)
 
 
 # ------------------------------------------------------------------ releases

@@ -151,6 +151,7 @@ class LocalServer:
         port: int = 0,
         token: str | None = None,
         workflows: bool = True,
+        request_log: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         if self.data_dir.exists() and not self.data_dir.is_dir():
@@ -164,7 +165,7 @@ class LocalServer:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
-        self._access_log = False
+        self._access_log = request_log
 
     # -- properties -------------------------------------------------------------
     @property
@@ -229,7 +230,8 @@ class LocalServer:
         context = Context(store=self.store, token=self.token, workflows=self.workflows)
         app = build_app(context)
         config = uvicorn.Config(
-            app, host=self.host, port=self.port, log_level="warning", access_log=self._access_log,
+            app, host=self.host, port=self.port, log_level="info" if self._access_log else "warning",
+            access_log=self._access_log,
             lifespan="off", log_config=None,
         )
         server = uvicorn.Server(config)
@@ -245,6 +247,8 @@ class LocalServer:
         """
         if self._thread is not None:
             return self
+        if self._access_log:
+            _log_requests_to_stderr()
         sock = _bind(self.host, self.port)
         try:
             self._server, context = self._build()
@@ -287,13 +291,14 @@ class LocalServer:
             self._store = None
 
     def serve_forever(self) -> None:
-        """Run in the foreground until Ctrl-C, logging requests and errors to stderr."""
-        handler = logging.StreamHandler(sys.stderr)
-        for name in ("sentry_ipy.local", "uvicorn.access", "uvicorn.error"):
-            logging.getLogger(name).addHandler(handler)
-        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
-        self._access_log = True
-        self.start()
+        """Run in the foreground until Ctrl-C, logging requests and errors to stderr.
+
+        Call :meth:`start` first (with ``request_log=True``) to print something
+        once the port is known; otherwise this starts the server itself.
+        """
+        if self._thread is None:
+            self._access_log = True
+            self.start()
         try:
             while self._thread is not None and self._thread.is_alive():
                 self._thread.join(timeout=0.5)
@@ -316,3 +321,13 @@ class LocalServer:
     def __repr__(self) -> str:
         state = "running" if self._thread is not None else "stopped"
         return f"<LocalServer {self.url} data_dir={str(self.data_dir)!r} {state}>"
+
+
+def _log_requests_to_stderr() -> None:
+    """Send request and error logs to stderr (the foreground ``sentry-ipy local`` only)."""
+    handler = logging.StreamHandler(sys.stderr)
+    for name in ("sentry_ipy.local", "uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(getattr(h, "stream", None) is sys.stderr for h in logger.handlers):
+            logger.addHandler(handler)
+    logging.getLogger("uvicorn.access").setLevel(logging.INFO)

@@ -125,8 +125,8 @@ def list_error_events(ctx: ToolContext, p: ListErrorEventsParams) -> ToolResult:
                                          limit=p.limit, unwrap="data", scope="org:read",
                                          progress=ctx.progress)
     except APIError as exc:
-        if exc.status not in (400, 404):
-            raise
+        if not _discover_missing(exc):
+            raise  # e.g. a 400 about the query itself: the user needs that sentence
         source = "the project event list (Discover is unavailable)"
         legacy = [(k, v) for k, v in (("query", p.query), ("statsPeriod", p.statsPeriod)) if v]
         raw, truncated = client.collect("projects", client.org, project["slug"], "events",
@@ -152,3 +152,13 @@ def _legacy_row(event: dict[str, Any]) -> dict[str, Any]:
             "issue": None, "issue.id": event.get("groupID"), "culprit": event.get("culprit"),
             "message": event.get("message"), "release": tags.get("release"),
             "environment": tags.get("environment")}
+
+
+def _discover_missing(exc: APIError) -> bool:
+    """True when the server lacks Discover (or its errors dataset), not when the query is bad.
+
+    Older self-hosted Sentry answers 404, or 400 naming the dataset; a 400 about
+    the query must reach the user instead of silently becoming "0 events".
+    """
+    detail = (exc.detail or "").lower()
+    return exc.status == 404 or (exc.status == 400 and "dataset" in detail)

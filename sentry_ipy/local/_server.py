@@ -166,6 +166,7 @@ class LocalServer:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._access_log = request_log
+        self._log_handler: logging.Handler | None = None
 
     # -- properties -------------------------------------------------------------
     @property
@@ -247,14 +248,14 @@ class LocalServer:
         """
         if self._thread is not None:
             return self
-        if self._access_log:
-            _log_requests_to_stderr()
         sock = _bind(self.host, self.port)
         try:
             self._server, context = self._build()
         except BaseException:
             sock.close()
             raise
+        if self._access_log and self._log_handler is None:
+            self._log_handler = _log_requests_to_stderr()
         self.port = int(sock.getsockname()[1])
 
         def run() -> None:
@@ -289,6 +290,10 @@ class LocalServer:
         if self._store is not None:
             self._store.close()
             self._store = None
+        if self._log_handler is not None:
+            for name in _REQUEST_LOGGERS:
+                logging.getLogger(name).removeHandler(self._log_handler)
+            self._log_handler = None
 
     def serve_forever(self) -> None:
         """Run in the foreground until Ctrl-C, logging requests and errors to stderr.
@@ -323,11 +328,13 @@ class LocalServer:
         return f"<LocalServer {self.url} data_dir={str(self.data_dir)!r} {state}>"
 
 
-def _log_requests_to_stderr() -> None:
-    """Send request and error logs to stderr (the foreground ``sentry-ipy local`` only)."""
+_REQUEST_LOGGERS = ("sentry_ipy.local", "uvicorn.access", "uvicorn.error")
+
+
+def _log_requests_to_stderr() -> logging.Handler:
+    """Send request and error logs to stderr (foreground ``sentry-ipy local``); undone by stop()."""
     handler = logging.StreamHandler(sys.stderr)
-    for name in ("sentry_ipy.local", "uvicorn.access", "uvicorn.error"):
-        logger = logging.getLogger(name)
-        if not any(getattr(h, "stream", None) is sys.stderr for h in logger.handlers):
-            logger.addHandler(handler)
+    for name in _REQUEST_LOGGERS:
+        logging.getLogger(name).addHandler(handler)
     logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    return handler

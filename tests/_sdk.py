@@ -1,20 +1,27 @@
-"""Helpers for tests that send through sentry-sdk: reset its global state, find what arrived.
+"""Helpers for tests that send through sentry-sdk: reset its global state, send, find what arrived.
 
 Import the fixture into a test module (``from tests._sdk import reset_sentry_sdk``)
 to make it autouse there; every test then starts and ends with no client and
 empty scopes, so sentry-sdk state never leaks into other modules' tests.
+
+``sending_to(dsn)`` is the one way tests send with a client of their own (seeding
+a backend) without touching the global SDK state.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import sentry_sdk
+from sentry_sdk.envelope import Envelope, Item, PayloadRef
 from sentry_sdk.scope import Scope
 
-__all__ = ["event_by_id", "reset_sdk", "reset_sentry_sdk", "sessions_by_sid", "transaction_by_id"]
+__all__ = ["capture_replay", "event_by_id", "reset_sdk", "reset_sentry_sdk", "sending_to",
+           "sessions_by_sid", "transaction_by_id"]
 
 
 def reset_sdk() -> None:
@@ -33,6 +40,42 @@ def reset_sentry_sdk() -> Iterator[None]:
     reset_sdk()
     yield
     reset_sdk()
+
+
+@contextmanager
+def sending_to(dsn: str, **options: Any) -> Iterator[Scope]:
+    """A sentry-sdk client of its own, bound to a new scope for this block only.
+
+    No default or auto-enabled integrations, and the global SDK state is untouched.
+    Leaving the block flushes and closes the client, so what was captured inside
+    has been sent. ``options`` go to ``sentry_sdk.Client`` (release, environment...).
+    """
+    client = sentry_sdk.Client(dsn=dsn, default_integrations=False, auto_enabling_integrations=False,
+                               **options)
+    try:
+        with sentry_sdk.new_scope() as scope:
+            scope.set_client(client)
+            yield scope
+        client.flush(10)
+    finally:
+        client.close()
+
+
+def capture_replay(scope: Scope, replay_id: str, *, environment: str, urls: list[str],
+                   duration: float) -> None:
+    """Send one ``replay_event`` through ``scope``'s client, as a browser SDK would.
+
+    sentry-sdk for Python records no replays, so the envelope is built by hand;
+    the replay started ``duration`` seconds ago and ends now.
+    """
+    now = time.time()
+    replay = {"type": "replay_event", "replay_id": replay_id, "segment_id": 0, "timestamp": now,
+              "replay_start_timestamp": now - duration, "urls": urls, "error_ids": [],
+              "trace_ids": [], "replay_type": "session", "environment": environment}
+    envelope = Envelope(headers={"event_id": replay_id})
+    envelope.add_item(Item(payload=PayloadRef(json=replay), type="replay_event"))
+    assert scope.client.transport is not None
+    scope.client.transport.capture_envelope(envelope)
 
 
 def _find(rows: list[dict[str, Any]], event_id: str | None) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 import sentry_sdk
-from sentry_sdk.envelope import Envelope, Item, PayloadRef
 
 from sentry_ipy import frames
 from sentry_ipy.config import Settings
@@ -28,6 +27,7 @@ from sentry_ipy.errors import APIError, ConflictError, NotFoundError, ToolInputE
 from sentry_ipy.local import LocalServer
 from sentry_ipy.tools import ToolContext, ToolResult, registry, run_tool
 from tests._scripted import Reply, ScriptedServer
+from tests._sdk import capture_replay, sending_to
 
 API_TOOLS = ("sentry_list_projects", "sentry_create_project", "sentry_setup_project",
              "sentry_list_issues", "sentry_get_issue", "sentry_resolve_short_id",
@@ -66,12 +66,9 @@ def _explode(n: int) -> None:
 
 
 def _send(dsn: str) -> tuple[int, list[str]]:
-    client = sentry_sdk.Client(dsn=dsn, default_integrations=False, auto_enabling_integrations=False,
-                               release=RELEASE, environment="test", transport_queue_size=1000)
     warnings = 0
     event_ids = []
-    with sentry_sdk.new_scope() as scope:
-        scope.set_client(client)
+    with sending_to(dsn, release=RELEASE, environment="test", transport_queue_size=1000) as scope:
         for n in range(DISTINCT):
             level = "warning" if n % 4 == 0 else "error"
             warnings += level == "warning"
@@ -83,16 +80,7 @@ def _send(dsn: str) -> tuple[int, list[str]]:
                 _explode(n)
             except ValueError as exc:
                 event_ids.append(str(sentry_sdk.capture_exception(exc)))
-        now = time.time()
-        replay = {"type": "replay_event", "replay_id": REPLAY_ID, "segment_id": 0, "timestamp": now,
-                  "replay_start_timestamp": now - 42, "urls": ["http://app.test/"], "error_ids": [],
-                  "trace_ids": [], "replay_type": "session", "environment": "test"}
-        envelope = Envelope(headers={"event_id": REPLAY_ID})
-        envelope.add_item(Item(payload=PayloadRef(json=replay), type="replay_event"))
-        assert client.transport is not None
-        client.transport.capture_envelope(envelope)
-    client.flush(10)
-    client.close()
+        capture_replay(scope, REPLAY_ID, environment="test", urls=["http://app.test/"], duration=42)
     return warnings, event_ids
 
 

@@ -4,35 +4,21 @@ and come back through the helper with their tags, user and breadcrumbs."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 import sentry_sdk
 
+from tests._sdk import sending_to
 from tests.bugsink import BugsinkError, BugsinkServer
 
 pytestmark = pytest.mark.bugsink
-
-
-@contextmanager
-def isolated_client(dsn: str, **options: object) -> Iterator[sentry_sdk.Client]:
-    """A sentry-sdk client bound only inside this block; global SDK state is untouched."""
-    client = sentry_sdk.Client(dsn=dsn, default_integrations=False, **options)
-    try:
-        with sentry_sdk.isolation_scope():
-            sentry_sdk.get_current_scope().set_client(client)
-            yield client
-        client.flush(timeout=10)
-    finally:
-        client.close(timeout=10)
 
 
 def test_message_and_exception_round_trip(bugsink: BugsinkServer) -> None:
     project_id, dsn = bugsink.create_project(f"round-trip-{uuid.uuid4().hex[:8]}")
     assert dsn.startswith("http://") and dsn.endswith(f"@127.0.0.1:{bugsink.port}/{project_id}")
 
-    with isolated_client(dsn, release="fixture@1.0", environment="bugsink-test") as client:
+    with sending_to(dsn, release="fixture@1.0", environment="bugsink-test") as scope:
         with sentry_sdk.isolation_scope():
             sentry_sdk.set_tag("fixture", "message")
             message_id = sentry_sdk.capture_message("hello from the bugsink fixture")
@@ -43,7 +29,7 @@ def test_message_and_exception_round_trip(bugsink: BugsinkServer) -> None:
                 1 / 0  # noqa: B018
             except ZeroDivisionError as exc:
                 exception_id = sentry_sdk.capture_exception(exc)
-        assert client.is_active()
+        assert scope.client.is_active()
     assert message_id and exception_id
     assert not sentry_sdk.get_client().is_active()  # nothing leaked into global state
 
@@ -85,11 +71,11 @@ def test_all_pages_are_read(bugsink: BugsinkServer) -> None:
     """Bugsink pages at 250 rows; the helper follows ``next`` to the end."""
     project_id, dsn = bugsink.create_project(f"pages-{uuid.uuid4().hex[:8]}")
     count = 260
-    with isolated_client(dsn, transport_queue_size=1000) as client:
+    with sending_to(dsn, transport_queue_size=1000) as scope:
         for i in range(count):
             sentry_sdk.capture_message(f"same message number {i}")  # numbers group together
             if i % 50 == 49:
-                client.flush(timeout=30)
+                scope.client.flush(timeout=30)
 
     [issue] = bugsink.issues(project_id)
     assert issue["digested_event_count"] == count

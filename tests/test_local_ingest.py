@@ -14,6 +14,7 @@ import sentry_sdk
 
 from sentry_ipy.errors import ConfigurationError
 from sentry_ipy.local import LocalServer
+from tests._sdk import sending_to
 
 
 @pytest.fixture
@@ -28,23 +29,12 @@ def api(srv: LocalServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def _client(srv: LocalServer, **options: object) -> sentry_sdk.Client:
-    return sentry_sdk.Client(
-        dsn=srv.dsn(),
-        default_integrations=False,
-        auto_enabling_integrations=False,
-        **options,  # type: ignore[arg-type]
-    )
-
-
 def _fail(n: int) -> None:
     raise ValueError(f"bad value {n}")
 
 
 def test_sdk_errors_messages_transactions_sessions(srv: LocalServer, api: httpx.Client) -> None:
-    client = _client(srv, release="nb@1.0", environment="dev", traces_sample_rate=1.0)
-    with sentry_sdk.new_scope() as scope:
-        scope.set_client(client)
+    with sending_to(srv.dsn(), release="nb@1.0", environment="dev", traces_sample_rate=1.0) as scope:
         scope.set_user({"id": "u1", "email": "a@example.com"})
         for n in range(3):
             try:
@@ -58,8 +48,6 @@ def test_sdk_errors_messages_transactions_sessions(srv: LocalServer, api: httpx.
                 pass
         scope.start_session()
         scope.end_session()
-    client.flush(5)
-    client.close()
 
     issues = srv.store.issues()
     assert [(i["title"], i["times_seen"]) for i in issues] == [

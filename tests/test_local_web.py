@@ -20,11 +20,11 @@ from typing import Any
 import httpx
 import pytest
 import sentry_sdk
-from sentry_sdk.envelope import Envelope, Item, PayloadRef
 
 from sentry_ipy.config import Settings
 from sentry_ipy.local import LocalServer
 from sentry_ipy.tools import ToolContext, ToolResult, run_tool
+from tests._sdk import capture_replay, sending_to
 from tests.test_api_tools import API_TOOLS
 
 SCRIPT = "<script>alert(1)</script>"
@@ -49,11 +49,8 @@ def _explode_for_the_web_ui(n: int) -> None:
 
 
 def _send(dsn: str) -> list[str]:
-    client = sentry_sdk.Client(dsn=dsn, default_integrations=False, auto_enabling_integrations=False,
-                               release=RELEASE, environment="web")
     event_ids = []
-    with sentry_sdk.new_scope() as scope:
-        scope.set_client(client)
+    with sending_to(dsn, release=RELEASE, environment="web") as scope:
         scope.set_user({"id": "user-7", "email": "seven@example.com"})
         scope.set_context("notebook", {"cell": 12, "kernel": "python3"})
         sentry_sdk.add_breadcrumb(category="cell", message="ran cell 12")
@@ -63,16 +60,7 @@ def _send(dsn: str) -> list[str]:
             except KeyError as exc:
                 event_ids.append(str(sentry_sdk.capture_exception(exc)))
         sentry_sdk.capture_message(f"user input was {SCRIPT}", level="warning")
-        now = time.time()
-        replay = {"type": "replay_event", "replay_id": REPLAY_ID, "segment_id": 0, "timestamp": now,
-                  "replay_start_timestamp": now - 9, "urls": ["http://app.test/<b>"], "error_ids": [],
-                  "trace_ids": [], "replay_type": "session", "environment": "web"}
-        envelope = Envelope(headers={"event_id": REPLAY_ID})
-        envelope.add_item(Item(payload=PayloadRef(json=replay), type="replay_event"))
-        assert client.transport is not None
-        client.transport.capture_envelope(envelope)
-    client.flush(10)
-    client.close()
+        capture_replay(scope, REPLAY_ID, environment="web", urls=["http://app.test/<b>"], duration=9)
     return event_ids
 
 

@@ -26,7 +26,7 @@ from sentry_ipy.config import Settings  # noqa: E402
 from sentry_ipy.local import LocalServer  # noqa: E402
 from sentry_ipy.notebook._widgets import IssueBrowser  # noqa: E402
 from sentry_ipy.tools import ToolContext, run_tool  # noqa: E402
-from tests._sdk import reset_sentry_sdk  # noqa: E402,F401  (autouse)
+from tests._sdk import reset_sentry_sdk, sending_to  # noqa: E402,F401  (autouse)
 
 HTML_MESSAGE = "widget <script>alert(1)</script> & friends"
 
@@ -61,9 +61,7 @@ def seeded(tctx: ToolContext) -> Seeded:
     slug = f"widgets-{uuid.uuid4().hex[:6]}"
     run_tool("sentry_create_project", {"name": "Widgets", "slug": slug, "team": "local"}, tctx)
     dsn = run_tool("sentry_setup_project", {"projectSlug": slug}, tctx).data["dsn"]  # type: ignore[index]
-    client = sentry_sdk.Client(dsn=dsn, default_integrations=False, auto_enabling_integrations=False)
-    with sentry_sdk.new_scope() as scope:
-        scope.set_client(client)
+    with sending_to(dsn):
         for _ in range(2):
             try:
                 _parse_config("")
@@ -75,8 +73,6 @@ def seeded(tctx: ToolContext) -> Seeded:
             sentry_sdk.capture_exception(exc)
         sentry_sdk.capture_message("widget export failed", level="error")
         sentry_sdk.capture_message(HTML_MESSAGE, level="warning")
-    client.flush(10)
-    client.close()
     deadline = time.monotonic() + 10
     while True:
         rows = run_tool("sentry_list_issues", {"projectSlug": slug, "query": ""}, tctx).records or []

@@ -68,17 +68,14 @@ def _seed_issue(local_server: Any) -> str:
     """Send one exception with a unique message to the ``notebook`` project; return the message."""
     import sentry_sdk
 
+    from tests._sdk import sending_to
+
     marker = f"browser widget marker {uuid.uuid4().hex[:8]}"
-    client = sentry_sdk.Client(dsn=local_server.dsn("notebook"), default_integrations=False,
-                               auto_enabling_integrations=False)
-    with sentry_sdk.new_scope() as scope:
-        scope.set_client(client)
+    with sending_to(local_server.dsn("notebook")):
         try:
             raise LookupError(marker)
         except LookupError as exc:
             sentry_sdk.capture_exception(exc)
-    client.flush(10)
-    client.close()
     deadline = time.monotonic() + 10
     while not any(marker in json.dumps(e.get("exception", {})) for e in local_server.store.events()):
         assert time.monotonic() < deadline, "the seeded event did not reach the local backend"

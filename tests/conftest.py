@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 try:  # the Bugsink fixture module may be absent while it is being written
@@ -42,12 +43,44 @@ def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator["LocalSer
 
 
 @pytest.fixture()
+def srv(tmp_path: Path) -> Iterator["LocalServer"]:
+    """An embedded backend of this test's own (fresh store in ``tmp_path / "data"``)."""
+    from sentry_ipy.local import LocalServer
+
+    with LocalServer(tmp_path / "data") as server:
+        yield server
+
+
+@pytest.fixture()
+def api(srv: "LocalServer") -> Iterator[httpx.Client]:
+    """An httpx client for ``srv``'s Web API (``/api/0/``), with its bearer token."""
+    with httpx.Client(base_url=srv.url + "/api/0/", headers={"Authorization": f"Bearer {srv.token}"}) as client:
+        yield client
+
+
+@pytest.fixture()
 def ctx(local_server: "LocalServer") -> Iterator["ToolContext"]:
     """A tool context with no Sentry configured, so it uses the local backend (as a new user would)."""
     from sentry_ipy.config import Settings
     from sentry_ipy.tools import ToolContext
 
     context = ToolContext(Settings.resolve(), local_server=local_server)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def tctx(local_server: "LocalServer") -> Iterator["ToolContext"]:
+    """A module-wide tool context on the local backend: plain ``Settings()``, no Sentry configured.
+
+    For modules whose module fixtures seed a project once and whose tests then read it back.
+    """
+    from sentry_ipy.config import Settings
+    from sentry_ipy.tools import ToolContext
+
+    context = ToolContext(Settings(), local_server=local_server)
     try:
         yield context
     finally:

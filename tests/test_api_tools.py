@@ -12,7 +12,6 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -82,16 +81,6 @@ def _send(dsn: str) -> tuple[int, list[str]]:
                 event_ids.append(str(sentry_sdk.capture_exception(exc)))
         capture_replay(scope, REPLAY_ID, environment="test", urls=["http://app.test/"], duration=42)
     return warnings, event_ids
-
-
-@pytest.fixture(scope="module")
-def tctx(local_server: LocalServer) -> Iterator[ToolContext]:
-    """A module-wide context on the local backend (no Sentry configured)."""
-    context = ToolContext(Settings(), local_server=local_server)
-    try:
-        yield context
-    finally:
-        context.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from sentry_ipy.local import LocalServer
-
-
-@pytest.fixture
-def srv(tmp_path: Path) -> Iterator[LocalServer]:
-    with LocalServer(tmp_path) as server:
-        yield server
-
-
-@pytest.fixture
-def api(srv: LocalServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=srv.url + "/api/0/", headers={"Authorization": f"Bearer {srv.token}"}) as client:
-        yield client
 
 
 def _send(srv: LocalServer, payload: dict) -> str:

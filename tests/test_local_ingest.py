@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,18 +14,6 @@ import sentry_sdk
 from sentry_ipy.errors import ConfigurationError
 from sentry_ipy.local import LocalServer
 from tests._sdk import sending_to
-
-
-@pytest.fixture
-def srv(tmp_path: Path) -> Iterator[LocalServer]:
-    with LocalServer(tmp_path / "data") as server:
-        yield server
-
-
-@pytest.fixture
-def api(srv: LocalServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=srv.url + "/api/0/", headers={"Authorization": f"Bearer {srv.token}"}) as client:
-        yield client
 
 
 def _fail(n: int) -> None:

@@ -12,7 +12,6 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +21,6 @@ import pytest
 from sentry_ipy.errors import ConfigurationError
 from sentry_ipy.local import LocalServer
 from sentry_ipy.local import _routes_orgs
-
-
-@pytest.fixture
-def srv(tmp_path: Path) -> Iterator[LocalServer]:
-    with LocalServer(tmp_path / "data") as server:
-        yield server
-
-
-@pytest.fixture
-def api(srv: LocalServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=srv.url + "/api/0/", headers={"Authorization": f"Bearer {srv.token}"}) as client:
-        yield client
 
 
 def _auth(srv: LocalServer) -> dict[str, str]:

@@ -65,15 +65,6 @@ def _send(dsn: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def tctx(local_server: LocalServer) -> Iterator[ToolContext]:
-    context = ToolContext(Settings(), local_server=local_server)
-    try:
-        yield context
-    finally:
-        context.close()
-
-
-@pytest.fixture(scope="module")
 def site(tctx: ToolContext, local_server: LocalServer) -> Site:
     slug = f"web-{uuid.uuid4().hex[:6]}"
     created = run_tool("sentry_create_project", {"name": "Web UI", "slug": slug, "team": "local",

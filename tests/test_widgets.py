@@ -48,15 +48,6 @@ def _lookup_price(table: dict[str, float]) -> float:
 
 
 @pytest.fixture(scope="module")
-def tctx(local_server: LocalServer) -> Iterator[ToolContext]:
-    context = ToolContext(Settings(), local_server=local_server)
-    try:
-        yield context
-    finally:
-        context.close()
-
-
-@pytest.fixture(scope="module")
 def seeded(tctx: ToolContext) -> Seeded:
     slug = f"widgets-{uuid.uuid4().hex[:6]}"
     run_tool("sentry_create_project", {"name": "Widgets", "slug": slug, "team": "local"}, tctx)

@@ -11,7 +11,7 @@ a backend) without touching the global SDK state.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,7 +21,7 @@ from sentry_sdk.envelope import Envelope, Item, PayloadRef
 from sentry_sdk.scope import Scope
 
 __all__ = ["capture_replay", "event_by_id", "reset_sdk", "reset_sentry_sdk", "sending_to",
-           "sessions_by_sid", "transaction_by_id"]
+           "sessions_by_sid", "stored_events", "transaction_by_id"]
 
 
 def reset_sdk() -> None:
@@ -93,6 +93,17 @@ def event_by_id(srv: Any, event_id: str | None) -> dict[str, Any]:
 def transaction_by_id(srv: Any, event_id: str | None) -> dict[str, Any]:
     """The raw payload of a stored transaction."""
     return _find(srv.store.transactions(), event_id)
+
+
+def stored_events(srv: Any, predicate: Callable[[dict[str, Any]], bool],
+                  timeout: float = 5.0) -> list[dict[str, Any]]:
+    """Raw payloads stored by the backend that match ``predicate`` (polls briefly: delivery is async)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [e for e in srv.store.events() if predicate(e)]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def sessions_by_sid(srv: Any, sid: str) -> list[dict[str, Any]]:

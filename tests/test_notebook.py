@@ -6,44 +6,14 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 IPython = pytest.importorskip("IPython")
 
-
-@pytest.fixture()
-def ip(local_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A real InteractiveShell with the extension loaded, pointed at the local backend by env."""
-    from IPython.testing.globalipapp import get_ipython
-
-    monkeypatch.setenv("SENTRY_URL", local_server.url)
-    monkeypatch.setenv("SENTRY_AUTH_TOKEN", local_server.token)
-    monkeypatch.setenv("SENTRY_ORG", local_server.org_slug)
-    monkeypatch.setenv("SENTRY_PROJECT", "notebook")
-    monkeypatch.setenv("SENTRY_DSN", local_server.dsn())
-    shell = get_ipython()
-    shell.run_line_magic("load_ext", "sentry_ipy")
-    try:
-        yield shell
-    finally:
-        shell.run_line_magic("unload_ext", "sentry_ipy")
-        import sentry_sdk
-
-        sentry_sdk.get_client().close()
-        sentry_sdk.init()
-
-
-def _events(local_server: Any, predicate: Any, timeout: float = 5.0) -> list[dict[str, Any]]:
-    """Raw payloads stored by the backend that match ``predicate`` (polls briefly: delivery is async)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [e for e in local_server.store.events() if predicate(e)]
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
+from tests._sdk import stored_events  # noqa: E402
+from tests._shell import ip  # noqa: E402, F401  (fixture)
 
 
 def test_load_twice_registers_once_and_unload_removes_everything(ip: Any) -> None:
@@ -66,7 +36,7 @@ def test_cell_exception_is_captured_with_cell_and_kernel_context(ip: Any, local_
     import sentry_sdk
 
     sentry_sdk.flush(5)
-    found = _events(local_server, lambda e: marker in json.dumps(e.get("exception", {})))
+    found = stored_events(local_server, lambda e: marker in json.dumps(e.get("exception", {})))
     assert found, "the cell's exception did not reach the backend"
     event = found[-1]
     assert event["contexts"]["cell"]["source"] == f"raise ValueError({marker!r})"
@@ -82,7 +52,7 @@ def test_capture_can_be_turned_off_with_config(ip: Any, local_server: Any) -> No
     import sentry_sdk
 
     sentry_sdk.flush(2)
-    assert not _events(local_server, lambda e: marker in json.dumps(e), timeout=0.5)
+    assert not stored_events(local_server, lambda e: marker in json.dumps(e), timeout=0.5)
     ip.run_line_magic("config", "SentryMagics.capture_cell_errors = True")
 
 

@@ -1,6 +1,6 @@
 """The notebook face when things go wrong: secrets in failing cells, a broken backend, bad magic lines.
 
-Uses ``tests/test_notebook.py``'s ``ip`` fixture: a real InteractiveShell with the
+Uses ``tests/_shell.py``'s ``ip`` fixture: a real InteractiveShell with the
 extension loaded, pointed at the session's local backend over loopback.
 """
 
@@ -19,7 +19,8 @@ pytest.importorskip("IPython")
 from IPython.core.error import UsageError  # noqa: E402
 from IPython.utils.capture import capture_output  # noqa: E402
 
-from tests.test_notebook import _events, ip  # noqa: E402, F401  (fixture)
+from tests._sdk import stored_events  # noqa: E402
+from tests._shell import ip, loaded_shell  # noqa: E402, F401  (fixture)
 
 _SECRET_CELL = '''
 conn = "postgresql://admin:S3cretPassA@db:5432/x"
@@ -38,7 +39,7 @@ def test_secrets_in_a_failing_cell_never_reach_the_stored_event(ip: Any, local_s
     import sentry_sdk
 
     sentry_sdk.flush(5)
-    found = _events(local_server, lambda e: "marker-secrets-3371" in json.dumps(e))
+    found = stored_events(local_server, lambda e: "marker-secrets-3371" in json.dumps(e))
     assert found, "the cell's exception did not reach the backend"
     stored = json.dumps(found[-1])
     for secret in ("S3cretPassA", "S3cretPassB", "S3cretPassC", "S3cretPassD", "S3cretPassE",
@@ -52,20 +53,14 @@ def test_secrets_in_a_failing_cell_never_reach_the_stored_event(ip: Any, local_s
 @pytest.fixture()
 def broken_ip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     """A shell with no Sentry configured and a regular file as the local backend's data dir."""
-    from IPython.testing.globalipapp import get_ipython
-
     import sentry_ipy.tools._context as context_module
 
     not_a_dir = tmp_path / "a-file"
     not_a_dir.write_text("")
     monkeypatch.setenv("SENTRY_IPY_DATA_DIR", str(not_a_dir))
     monkeypatch.setattr(context_module, "_LOCAL", None)  # no backend started by an earlier test
-    shell = get_ipython()
-    shell.run_line_magic("load_ext", "sentry_ipy")
-    try:
+    with loaded_shell() as shell:
         yield shell
-    finally:
-        shell.run_line_magic("unload_ext", "sentry_ipy")
 
 
 def test_unusable_backend_is_one_line_once_per_kernel(broken_ip: Any) -> None:

@@ -27,6 +27,7 @@ from sentry_ipy.local import LocalServer  # noqa: E402
 from sentry_ipy.notebook._widgets import IssueBrowser  # noqa: E402
 from sentry_ipy.tools import ToolContext, run_tool  # noqa: E402
 from tests._sdk import reset_sentry_sdk, sending_to  # noqa: E402,F401  (autouse)
+from tests._shell import loaded_shell, point_at  # noqa: E402
 
 HTML_MESSAGE = "widget <script>alert(1)</script> & friends"
 
@@ -206,17 +207,10 @@ def test_an_unexpected_error_is_reported_to_sentry_and_shown(tctx: ToolContext, 
 # ------------------------------------------------------------------ the magic
 @pytest.fixture()
 def ip(local_server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from IPython.testing.globalipapp import get_ipython
-
-    for key, value in (("SENTRY_URL", local_server.url), ("SENTRY_AUTH_TOKEN", local_server.token),
-                       ("SENTRY_ORG", local_server.org_slug), ("SENTRY_PROJECT", "notebook")):
-        monkeypatch.setenv(key, value)
-    shell = get_ipython()
-    shell.run_line_magic("load_ext", "sentry_ipy")
-    try:
+    """The notebook shell (tests._shell) without SENTRY_DSN: the magic is under test, not reporting."""
+    point_at(monkeypatch, local_server, dsn=False)
+    with loaded_shell() as shell:
         yield shell
-    finally:
-        shell.run_line_magic("unload_ext", "sentry_ipy")
 
 
 def test_magic_returns_the_browser(ip: Any, seeded: Seeded) -> None:

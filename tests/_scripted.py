@@ -2,6 +2,8 @@
 
 Used where the embedded backend cannot play a case (rate limits, timeouts,
 a server without Discover): real HTTP on 127.0.0.1, nothing of ours mocked.
+Import the ``server`` fixture into a test module to get one started per test;
+``scripted_settings`` and ``scripted_client`` talk to it.
 """
 
 from __future__ import annotations
@@ -9,11 +11,20 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["Reply", "ScriptedServer", "Seen"]
+import pytest
+
+from sentry_ipy.api import SentryClient
+from sentry_ipy.config import Settings
+
+__all__ = ["TOKEN", "Reply", "ScriptedServer", "Seen", "scripted_client", "scripted_settings", "server"]
+
+#: The auth token the scripted clients send (an org token's shape, so scrubbing applies).
+TOKEN = "sntryu_0123456789abcdef0123456789abcdef0123456789abcdef"
 
 
 @dataclass
@@ -124,3 +135,28 @@ class ScriptedServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+    def __enter__(self) -> "ScriptedServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@pytest.fixture()
+def server() -> Iterator[ScriptedServer]:
+    """A scripted server started for this test, stopped after it."""
+    with ScriptedServer() as srv:
+        yield srv
+
+
+def scripted_settings(url: str, **settings: Any) -> Settings:
+    """Settings for a scripted server: ``TOKEN``, org ``acme``, a 5 s timeout, 3 retries; ``settings`` override."""
+    values: dict[str, Any] = {"url": url, "auth_token": TOKEN, "org": "acme", "timeout": 5.0,
+                              "max_retries": 3, **settings}
+    return Settings(**values)
+
+
+def scripted_client(url: str, waits: list[float], **settings: Any) -> SentryClient:
+    """A SentryClient on ``scripted_settings``; the waits it asks for are recorded in ``waits``, not slept."""
+    return SentryClient(scripted_settings(url, **settings), sleep=waits.append)

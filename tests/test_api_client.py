@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -28,29 +27,13 @@ from sentry_ipy.errors import (
     TransportError,
     UnexpectedResponseError,
 )
-from tests._scripted import Reply, ScriptedServer
-
-TOKEN = "sntryu_0123456789abcdef0123456789abcdef0123456789abcdef"
-
-
-@pytest.fixture()
-def server() -> Iterator[ScriptedServer]:
-    srv = ScriptedServer().start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+from tests._scripted import TOKEN, Reply, ScriptedServer, scripted_client
+from tests._scripted import server  # noqa: F401  (fixture)
 
 
 @pytest.fixture()
 def waits() -> list[float]:
     return []
-
-
-def make_client(url: str, waits: list[float], **settings: Any) -> SentryClient:
-    values: dict[str, Any] = {"url": url, "auth_token": TOKEN, "org": "acme", "timeout": 5.0,
-                              "max_retries": 3, **settings}
-    return SentryClient(Settings(**values), sleep=waits.append)
 
 
 def page(start: int, n: int) -> list[dict[str, Any]]:
@@ -64,7 +47,7 @@ def test_paginate_follows_every_page(server: ScriptedServer, waits: list[float],
         cursor = f"0:{(i + 1) * 100}:0" if i < 4 else None
         server.queue(Reply(body=page(i * 100, 100 if i < 4 else 37),
                            headers={"Link": server.link(cursor, style)}))
-    with make_client(server.url, waits) as client:
+    with scripted_client(server.url, waits) as client:
         rows = list(client.paginate("organizations", "acme", "projects"))
     assert [r["id"] for r in rows] == [str(i) for i in range(437)]
     assert len(server.requests) == 5
@@ -87,7 +70,7 @@ def test_link_parser_variants() -> None:
 def test_collect_stops_at_limit_and_reports_truncation(server: ScriptedServer, waits: list[float]) -> None:
     for i in range(5):
         server.queue(Reply(body=page(i * 100, 100), headers={"Link": server.link(f"0:{(i + 1) * 100}:0")}))
-    with make_client(server.url, waits) as client:
+    with scripted_client(server.url, waits) as client:
         rows, truncated = client.collect("organizations", "acme", "issues", limit=150,
                                          page_size_param="limit", params={"project": "1"})
     assert len(rows) == 150 and truncated is True
@@ -97,7 +80,7 @@ def test_collect_stops_at_limit_and_reports_truncation(server: ScriptedServer, w
 
 def test_collect_small_limit_sets_page_size(server: ScriptedServer, waits: list[float]) -> None:
     server.queue(Reply(body=page(0, 7), headers={"Link": server.link("0:7:0")}))
-    with make_client(server.url, waits) as client:
+    with scripted_client(server.url, waits) as client:
         rows, truncated = client.collect("x", limit=7)
     assert len(rows) == 7 and truncated is True
     assert len(server.requests) == 1 and "per_page=7" in server.requests[0].path
@@ -107,7 +90,7 @@ def test_collect_exact_end_is_not_truncated(server: ScriptedServer, waits: list[
     server.queue(Reply(body=page(0, 100), headers={"Link": server.link("0:100:0")}),
                  Reply(body=page(100, 50), headers={"Link": server.link(None)}))
     progress: list[tuple[int, int | None, str]] = []
-    with make_client(server.url, waits) as client:
+    with scripted_client(server.url, waits) as client:
         rows, truncated = client.collect("x", limit=150, progress=lambda *a: progress.append(a))
     assert len(rows) == 150 and truncated is False
     assert progress[0] == (100, 150, "page 1")
@@ -115,13 +98,13 @@ def test_collect_exact_end_is_not_truncated(server: ScriptedServer, waits: list[
 
 def test_paginate_unwraps_data(server: ScriptedServer, waits: list[float]) -> None:
     server.queue(Reply(body={"data": page(0, 3), "meta": {}}, headers={"Link": server.link(None)}))
-    with make_client(server.url, waits) as client:
+    with scripted_client(server.url, waits) as client:
         assert len(list(client.paginate("organizations", "acme", "replays", unwrap="data"))) == 3
 
 
 def test_paginate_rejects_non_list(server: ScriptedServer, waits: list[float]) -> None:
     server.queue(Reply(body={"detail": "odd"}))
-    with make_client(server.url, waits) as client, pytest.raises(UnexpectedResponseError,
+    with scripted_client(server.url, waits) as client, pytest.raises(UnexpectedResponseError,
                                                                  match="where a list was expected"):
         list(client.paginate("x"))
 
@@ -130,7 +113,7 @@ def test_paginate_rejects_non_list(server: ScriptedServer, waits: list[float]) -
 def test_429_retry_after_then_success(server: ScriptedServer, waits: list[float]) -> None:
     server.queue(Reply(429, {"detail": "You are attempting to use this endpoint too frequently."},
                        headers={"Retry-After": "2"}), Reply(body={"ok": True}))
-    with make_client(server.url, waits) as client:
+    with scripted_client(server.url, waits) as client:
         assert client.get("x") == {"ok": True}
     assert len(server.requests) == 2
     assert len(waits) == 1 and 2.0 <= waits[0] <= 2.25
@@ -140,14 +123,14 @@ def test_429_rate_limit_reset_header_then_success(server: ScriptedServer, waits:
     reset = int(time.time()) + 3
     server.queue(Reply(429, {"detail": "slow down"}, headers={"X-Sentry-Rate-Limit-Reset": str(reset)}),
                  Reply(body=[1]))
-    with make_client(server.url, waits) as client:
+    with scripted_client(server.url, waits) as client:
         assert client.get("x") == [1]
     assert len(waits) == 1 and 1.0 <= waits[0] <= 3.3
 
 
 def test_429_exhausted_raises_rate_limit_error(server: ScriptedServer, waits: list[float]) -> None:
     server.queue(*[Reply(429, {"detail": "slow down"}, headers={"Retry-After": "1"}) for _ in range(3)])
-    with make_client(server.url, waits, max_retries=2) as client, pytest.raises(RateLimitError) as info:
+    with scripted_client(server.url, waits, max_retries=2) as client, pytest.raises(RateLimitError) as info:
         client.get("organizations", "acme", "issues")
     assert info.value.retry_after == pytest.approx(1.0)
     assert "rate limiting GET /api/0/organizations/acme/issues/" in str(info.value)
@@ -156,21 +139,21 @@ def test_429_exhausted_raises_rate_limit_error(server: ScriptedServer, waits: li
 
 def test_5xx_then_success(server: ScriptedServer, waits: list[float]) -> None:
     server.queue(Reply(503, {"detail": "busy"}), Reply(502, raw=b"Bad Gateway"), Reply(body={"ok": 1}))
-    with make_client(server.url, waits) as client:
+    with scripted_client(server.url, waits) as client:
         assert client.get("x") == {"ok": 1}
     assert len(server.requests) == 3 and len(waits) == 2 and all(0 < w <= 8 for w in waits)
 
 
 def test_5xx_exhausted_and_post_not_retried(server: ScriptedServer, waits: list[float]) -> None:
     server.queue(Reply(500, {"detail": "boom"}))
-    with make_client(server.url, waits) as client, pytest.raises(ServerError, match="internal error.*boom"):
+    with scripted_client(server.url, waits) as client, pytest.raises(ServerError, match="internal error.*boom"):
         client.post("organizations", "acme", "releases", json={"version": "1"})
     assert len(server.requests) == 1 and waits == []
 
 
 def test_timeout_is_a_transport_error(server: ScriptedServer, waits: list[float]) -> None:
     server.queue(Reply(body={}, delay=1.5), Reply(body={}, delay=1.5))
-    with make_client(server.url, waits, timeout=0.3, max_retries=1) as client:
+    with scripted_client(server.url, waits, timeout=0.3, max_retries=1) as client:
         with pytest.raises(TransportError, match=r"did not answer within 0\.3 s") as info:
             client.get("x")
     assert TOKEN not in str(info.value)
@@ -181,7 +164,7 @@ def test_connection_refused_is_a_transport_error(waits: list[float]) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with make_client(f"http://127.0.0.1:{port}", waits, max_retries=2) as client:
+    with scripted_client(f"http://127.0.0.1:{port}", waits, max_retries=2) as client:
         with pytest.raises(TransportError, match=r"Could not connect to Sentry at http://127\.0\.0\.1"):
             client.get("x")
     assert len(waits) == 2
@@ -199,21 +182,21 @@ def test_connection_refused_is_a_transport_error(waits: list[float]) -> None:
 def test_error_statuses(server: ScriptedServer, waits: list[float], status: int, kind: type,
                         pattern: str) -> None:
     server.queue(Reply(status, {"detail": "Invalid token"}))
-    with make_client(server.url, waits) as client, pytest.raises(kind, match=pattern) as info:
+    with scripted_client(server.url, waits) as client, pytest.raises(kind, match=pattern) as info:
         client.get("organizations", "acme", "issues", scope="event:read")
     assert info.value.status == status and info.value.detail == "Invalid token"
 
 
 def test_serializer_errors_are_summarised(server: ScriptedServer, waits: list[float]) -> None:
     server.queue(Reply(400, {"name": ["This field is required."], "slug": ["Too long."]}))
-    with make_client(server.url, waits) as client, pytest.raises(APIError,
+    with scripted_client(server.url, waits) as client, pytest.raises(APIError,
                                                                  match="name: This field is required.; slug"):
         client.post("teams", "acme", "core", "projects", json={})
 
 
 def test_malformed_json(server: ScriptedServer, waits: list[float]) -> None:
     server.queue(Reply(raw=b'{"id": "1", "tit'))
-    with make_client(server.url, waits) as client, pytest.raises(UnexpectedResponseError,
+    with scripted_client(server.url, waits) as client, pytest.raises(UnexpectedResponseError,
                                                                  match="malformed JSON"):
         client.get("x")
 
@@ -221,14 +204,14 @@ def test_malformed_json(server: ScriptedServer, waits: list[float]) -> None:
 def test_html_page(server: ScriptedServer, waits: list[float]) -> None:
     server.queue(Reply(raw=b"<!DOCTYPE html><html><body>Login</body></html>",
                        headers={"Content-Type": "text/html; charset=utf-8"}))
-    with make_client(server.url, waits) as client, pytest.raises(UnexpectedResponseError,
+    with scripted_client(server.url, waits) as client, pytest.raises(UnexpectedResponseError,
                                                                  match="HTML page instead of JSON"):
         client.get("x")
 
 
 def test_html_error_page_status(server: ScriptedServer, waits: list[float]) -> None:
     server.queue(Reply(404, raw=b"<html><body>Not Found</body></html>", headers={"Content-Type": "text/html"}))
-    with make_client(server.url, waits) as client, pytest.raises(NotFoundError) as info:
+    with scripted_client(server.url, waits) as client, pytest.raises(NotFoundError) as info:
         client.get("x")
     assert info.value.detail is None and "<html" not in str(info.value)
 
@@ -236,7 +219,7 @@ def test_html_error_page_status(server: ScriptedServer, waits: list[float]) -> N
 # ------------------------------------------------------------------ encoding
 def test_path_segments_are_percent_encoded(server: ScriptedServer, waits: list[float]) -> None:
     server.queue(Reply(body={}), Reply(body={}))
-    with make_client(server.url, waits) as client:
+    with scripted_client(server.url, waits) as client:
         client.get("organizations", "acme", "releases", "1.0 +build/2?x=1#f")
         client.get("projects", "acme", "..", "keys")
     assert server.requests[0].path == "/api/0/organizations/acme/releases/1.0%20%2Bbuild%2F2%3Fx%3D1%23f/"
@@ -246,7 +229,7 @@ def test_path_segments_are_percent_encoded(server: ScriptedServer, waits: list[f
 def test_token_is_sent_as_header_and_never_shown(server: ScriptedServer, waits: list[float]) -> None:
     server.queue(Reply(401, {"detail": f"token {TOKEN} is revoked"}),
                  Reply(403, {"detail": f"{TOKEN} lacks scope"}))
-    client = make_client(server.url, waits)
+    client = scripted_client(server.url, waits)
     errors = []
     for _ in range(2):
         with pytest.raises(APIError) as info:
@@ -295,7 +278,7 @@ def test_region_discovery_ignores_foreign_hosts(waits: list[float]) -> None:
 
 def test_self_hosted_has_no_region_lookup(server: ScriptedServer, waits: list[float]) -> None:
     server.queue(Reply(body=[]))
-    with make_client(server.url, waits) as client:
+    with scripted_client(server.url, waits) as client:
         client.get("organizations", "acme", "projects")
         assert client.web_link("issues/5/") == f"{server.url}/organizations/acme/issues/5/"
     assert [r.path for r in server.requests] == ["/api/0/organizations/acme/projects/"]

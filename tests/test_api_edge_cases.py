@@ -18,7 +18,6 @@ import pytest
 
 from sentry_ipy.api import SentryClient
 from sentry_ipy.api._wire import retry_after
-from sentry_ipy.config import Settings
 from sentry_ipy.errors import (
     RateLimitError,
     SentryIpyError,
@@ -29,40 +28,26 @@ from sentry_ipy.errors import (
 from sentry_ipy.tools import ToolContext, ToolResult, run_tool
 from sentry_ipy.tools._registry import get_tool, parse_args
 from sentry_ipy.tools.stats import stats_window
-from tests._scripted import Reply, ScriptedServer
+from tests._scripted import TOKEN, Reply, ScriptedServer, scripted_client, scripted_settings
+from tests._scripted import server  # noqa: F401  (fixture)
 
-TOKEN = "sntryu_edgecases0123456789abcdef0123456789abcdef012345"
 PROJECT = {"id": "7", "slug": "backend", "name": "Backend", "platform": "python"}
 
 
 @pytest.fixture()
-def server() -> Iterator[ScriptedServer]:
-    srv = ScriptedServer().start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
-@pytest.fixture()
 def other() -> Iterator[ScriptedServer]:
-    srv = ScriptedServer().start()
-    try:
+    """A second scripted server: another origin."""
+    with ScriptedServer() as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def client_for(url: str, waits: list[float], **settings: Any) -> SentryClient:
-    values: dict[str, Any] = {"url": url, "auth_token": TOKEN, "org": "acme", "timeout": 5.0,
-                              "max_retries": 2, **settings}
-    return SentryClient(Settings(**values), sleep=waits.append)
+    """``scripted_client`` retrying twice, not three times."""
+    return scripted_client(url, waits, **{"max_retries": 2, **settings})
 
 
 def run(server: ScriptedServer, name: str, args: dict[str, Any], **settings: Any) -> ToolResult:
-    values: dict[str, Any] = {"url": server.url, "auth_token": TOKEN, "org": "acme",
-                              "max_retries": 0, "timeout": 5.0, **settings}
-    ctx = ToolContext(Settings(**values))
+    ctx = ToolContext(scripted_settings(server.url, **{"max_retries": 0, **settings}))
     try:
         return run_tool(name, args, ctx)
     finally:

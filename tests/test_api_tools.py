@@ -319,8 +319,7 @@ def test_list_error_events_in_project(tctx: ToolContext, seeded: Seeded) -> None
 
 def test_list_error_events_falls_back_without_discover() -> None:
     """A server whose Discover answers 404 is read through the legacy project list."""
-    srv = ScriptedServer().start()
-    try:
+    with ScriptedServer() as srv:
         srv.queue(Reply(body={"id": "7", "slug": "old", "name": "old", "platform": "python"}),
                   Reply(404, {"detail": "The requested resource does not exist"}),
                   Reply(body=[{"eventID": "a" * 32, "title": "boom", "dateCreated": "2025-01-01T00:00:00Z",
@@ -333,8 +332,6 @@ def test_list_error_events_falls_back_without_discover() -> None:
             result = run_tool("sentry_list_error_events_in_project", {"projectSlug": "old"}, context)
         finally:
             context.close()
-    finally:
-        srv.stop()
     assert "Discover is unavailable" in result.summary
     assert result.records == [{"id": "a" * 32, "title": "boom", "timestamp": "2025-01-01T00:00:00Z",
                                "level": "error", "issue": None, "issue.id": "3", "culprit": None,

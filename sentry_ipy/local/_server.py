@@ -23,9 +23,10 @@ import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import ConfigurationError
 from ._store import Store
@@ -34,6 +35,7 @@ __all__ = ["LocalServer", "default_data_dir"]
 
 DB_NAME = "local.sqlite3"
 TOKEN_FILE = "token"
+_T = TypeVar("_T")
 
 
 def default_data_dir() -> Path:
@@ -177,11 +179,7 @@ class LocalServer:
             ConfigurationError: the data folder is a file, unwritable or unusable.
         """
         if self._store is None:
-            try:
-                self.data_dir.mkdir(parents=True, exist_ok=True)
-                self._store = Store(self.data_dir / DB_NAME)
-            except (OSError, sqlite3.Error) as exc:
-                raise _data_dir_error(self.data_dir, exc) from None
+            self._store = self._in_data_dir(lambda: Store(self.data_dir / DB_NAME))
         return self._store
 
     @property
@@ -192,12 +190,20 @@ class LocalServer:
             ConfigurationError: the data folder is a file, unwritable or unusable.
         """
         if self._token is None:
-            try:
-                self.data_dir.mkdir(parents=True, exist_ok=True)
-                self._token = _load_token(self.data_dir, self._given_token)
-            except OSError as exc:
-                raise _data_dir_error(self.data_dir, exc) from None
+            self._token = self._in_data_dir(lambda: _load_token(self.data_dir, self._given_token))
         return self._token
+
+    def _in_data_dir(self, open_: Callable[[], _T]) -> _T:
+        """Create the data folder if needed, then ``open_()`` something in it.
+
+        Raises:
+            ConfigurationError: the data folder is a file, unwritable or unusable.
+        """
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            return open_()
+        except (OSError, sqlite3.Error) as exc:
+            raise _data_dir_error(self.data_dir, exc) from None
 
     @property
     def url(self) -> str:

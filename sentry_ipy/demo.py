@@ -61,8 +61,11 @@ def run_demo(data_dir: Path | None = None, out=None) -> int:  # type: ignore[no-
               file=out)
         issues = run_tool("sentry_list_issues", {"projectSlug": "notebook", "query": ""}, ctx)
         print(issues.to_markdown(), file=out)
-        print("\nNext: `%load_ext sentry_ipy` in a notebook, `sentry-ipy local` to keep this backend "
-              "running, or `sentry-ipy-mcp` to serve these tools to an AI assistant.", file=out)
+        where = getattr(srv, "data_dir", data_dir)
+        print(f"\nThe demo's backend stops when the demo ends; its data stays in {where}. "
+              "`sentry-ipy local` serves the same data (web pages at http://127.0.0.1:9000/), "
+              "`%load_ext sentry_ipy` brings the tools into a notebook, and `sentry-ipy-mcp` "
+              "serves them to an AI assistant.", file=out)
     finally:
         ctx.close()
         srv.stop()

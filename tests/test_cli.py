@@ -58,3 +58,29 @@ def test_doctor_treats_a_blank_url_as_unset(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("SENTRY_URL", "   ")
     assert main(["doctor"]) == 0
     assert "embedded local backend" in capsys.readouterr().out
+
+
+def test_demo_sends_real_events_and_lists_the_issues_it_stored(tmp_path: Path) -> None:
+    """The README's first command: a fresh process, no account, real envelopes, issues read back."""
+    import subprocess
+    import sys
+
+    data = tmp_path / "demo-data"
+    run = subprocess.run([sys.executable, "-m", "sentry_ipy.cli", "demo", "--data-dir", str(data)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    for title in ("FileNotFoundError", "ZeroDivisionError: division by zero", "KeyError: 'price'",
+                  "Demo run finished"):
+        assert title in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
+
+    from sentry_ipy.local import LocalServer
+
+    with LocalServer(data) as srv:  # what the demo stored outlives it
+        stored = srv.store.events()
+        assert {e.get("release") for e in stored} == {"sentry-ipy-demo@1.0.0"}
+        assert len([e for e in stored if e.get("exception")]) == 3
+        sessions = srv.store.sessions()
+        assert sessions and sessions[-1]["status"] == "errored"
+        txns = srv.store.transactions()
+        assert txns and txns[-1]["transaction"] == "demo pipeline"

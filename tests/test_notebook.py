@@ -141,3 +141,28 @@ def test_a_failed_cell_shows_up_in_the_next_listing_without_a_manual_flush(ip: A
     ip.run_cell(f"class {marker}(Exception): pass\nraise {marker}('listed right away')")
     frame = ip.run_line_magic("sentry", 'list_issues notebook --query ""')
     assert any(marker in title for title in frame["title"])
+
+
+def test_a_kernel_run_is_a_release_health_session(ip: Any, local_server: Any) -> None:
+    ip.run_line_magic("config", 'SentryMagics.release = "nb-sessions@1.0"')
+    try:
+        ip.run_cell("x = 1")
+        ip.run_cell("raise RuntimeError('counts against the session')")
+        ip.run_line_magic("unload_ext", "sentry_ipy")  # ends the session, as kernel exit would
+    finally:
+        ip.config.SentryMagics.pop("release", None)  # %config outlives the extension in this shell
+        ip.run_line_magic("load_ext", "sentry_ipy")  # the fixture unloads again
+    updates = [s for s in local_server.store.sessions() if s.get("attrs", {}).get("release") == "nb-sessions@1.0"]
+    assert updates, "no session reached the backend"
+    assert updates[0]["init"] is True
+    assert {u["sid"] for u in updates} == {updates[0]["sid"]}
+    final = updates[-1]
+    assert final["status"] == "exited" and final["errors"] >= 1
+
+
+def test_no_release_means_no_session(ip: Any, local_server: Any) -> None:
+    before = len(local_server.store.sessions())
+    ip.run_cell("y = 2")
+    ip.run_line_magic("unload_ext", "sentry_ipy")
+    ip.run_line_magic("load_ext", "sentry_ipy")
+    assert len(local_server.store.sessions()) == before

@@ -15,6 +15,7 @@ def load(shell: Any) -> None:
         return
     from ._cells import CellCapture
     from ._magics import SentryMagics
+    from ._sessions import RunSession
     from .aliases import MAGIC_ALIASES
 
     magics = SentryMagics(shell=shell)
@@ -30,7 +31,9 @@ def load(shell: Any) -> None:
     capture.enabled = magics.capture_cell_errors
     magics.cell_capture = capture
     shell.events.register("post_run_cell", capture)
-    setattr(shell, _STATE_KEY, (magics, capture))
+    session = RunSession(magics)
+    shell.events.register("pre_run_cell", session)
+    setattr(shell, _STATE_KEY, (magics, capture, session))
 
 
 def unload(shell: Any) -> None:
@@ -38,11 +41,13 @@ def unload(shell: Any) -> None:
     state = getattr(shell, _STATE_KEY, None)
     if state is None:
         return
-    magics, capture = state
-    try:
-        shell.events.unregister("post_run_cell", capture)
-    except ValueError:
-        pass
+    magics, capture, session = state
+    for event, callback in (("post_run_cell", capture), ("pre_run_cell", session)):
+        try:
+            shell.events.unregister(event, callback)
+        except ValueError:
+            pass
+    session.end()
     if magics in shell.configurables:
         shell.configurables.remove(magics)
     line = shell.magics_manager.magics.get("line", {})

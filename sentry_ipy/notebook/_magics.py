@@ -35,11 +35,13 @@ class SentryMagics(Magics):
     release = Unicode(None, allow_none=True, config=True, help="Release stamped on events (else SENTRY_RELEASE).")
     environment = Unicode(None, allow_none=True, config=True, help="Environment (else SENTRY_ENVIRONMENT).")
     capture_cell_errors = Bool(True, config=True, help="Send exceptions raised by cells to Sentry.")
+    track_sessions = Bool(True, config=True, help="With a release configured, make each kernel run a "
+                          "release-health session (crash-free rates per release).")
 
-    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
-        super().__init__(shell=shell, **kwargs)
-        self._ctx: Any = None
-        self.cell_capture: Any = None
+    # Class-level defaults: traitlets applies %config values (and fires the observers
+    # below) inside Configurable.__init__, before our __init__ body runs.
+    _ctx: Any = None
+    cell_capture: Any = None
 
     # ------------------------------------------------------------ context
     @observe("dsn", "url", "org", "project", "release", "environment")

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import httpx
-import pytest
 
 from sentry_ipy.local import LocalServer
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TextIO
 
 __all__ = ["run_demo"]
 
@@ -21,7 +22,7 @@ def _mean_price(rows: list[dict[str, float]]) -> float:
     return sum(r["price"] for r in rows) / len(rows)
 
 
-def run_demo(data_dir: Path | None = None, out=None) -> int:  # type: ignore[no-untyped-def]
+def run_demo(data_dir: Path | None = None, out: TextIO | None = None) -> int:
     """Run the demo against a fresh local backend; print what it did; return 0 on success.
 
     Raises:

@@ -132,7 +132,7 @@ def _inflate(body: bytes, wbits: int) -> Iterator[bytes]:
 
 def _brotli(body: bytes) -> Iterator[bytes]:
     try:
-        import brotli  # type: ignore[import-not-found]
+        import brotli
     except ImportError:
         raise EnvelopeError("Content-Encoding br needs the brotli package; send gzip instead.") from None
     decoder = brotli.Decompressor()

@@ -149,7 +149,7 @@ class _Parser:
         token = self.peek()
         self.pos += 1
         if token != "(":
-            return token  # type: ignore[no-any-return]
+            return token
         inner = self.expr()
         if self.peek() != ")":
             raise _unbalanced()

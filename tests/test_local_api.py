@@ -145,6 +145,14 @@ def test_stats_v2(srv: LocalServer, api: httpx.Client) -> None:
     assert "series" not in by_project["groups"][0]
 
 
+def test_stats_v2_empty_stats_period_is_a_400(srv: LocalServer, api: httpx.Client) -> None:
+    """``statsPeriod=`` (empty) opens the window at both ends; stats need one, so 400 as Sentry says, not 500."""
+    params = {"field": "sum(quantity)", "groupBy": ["outcome"], "interval": "1d", "statsPeriod": ""}
+    r = api.get("organizations/local/stats_v2/", params=params)
+    assert r.status_code == 400, r.text
+    assert "statsPeriod" in r.json()["detail"]
+
+
 def test_alerts_workflows_and_rules(srv: LocalServer, api: httpx.Client) -> None:
     det = api.get("organizations/local/detectors/", params={"project": "1", "query": "type:issue_stream"}).json()
     assert det[0]["type"] == "issue_stream"

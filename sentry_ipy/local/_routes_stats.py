@@ -50,7 +50,8 @@ async def stats_v2(request: Request) -> JSONResponse:
         raise ApiError(400, "groupBy is required: outcome, category, project or reason.")
     step = _interval(request)
     start, end = window(request, "14d")
-    assert start is not None and end is not None
+    if start is None or end is None:  # only an empty statsPeriod opens the window; stats need one
+        raise ApiError(400, "Invalid statsPeriod: it is empty; give one such as 14d, or start and end.")
     start = float(int(start // step) * step)
     end_aligned = float(int(end // step + 1) * step)
     sql = "SELECT * FROM outcomes WHERE org_id = ? AND timestamp >= ? AND timestamp < ?"
@@ -81,7 +82,7 @@ async def stats_v2(request: Request) -> JSONResponse:
         key = tuple(row["project_id"] if g == "project" else row[g] for g in group_by)
         group = groups.setdefault(
             key,
-            {"by": dict(zip(group_by, key)), "totals": {f: 0 for f in fields},
+            {"by": dict(zip(group_by, key, strict=True)), "totals": {f: 0 for f in fields},
              "series": {f: [0] * n for f in fields}},
         )
         slot = int((row["timestamp"] - start) // step)
@@ -97,8 +98,8 @@ async def stats_v2(request: Request) -> JSONResponse:
         out.append(group)
     out.sort(key=lambda g: tuple(str(v) for v in g["by"].values()))
     return respond({
-        "start": iso(start).replace(".000000", "") if iso(start) else "",
-        "end": iso(end_aligned).replace(".000000", "") if iso(end_aligned) else "",
+        "start": (iso(start) or "").replace(".000000", ""),
+        "end": (iso(end_aligned) or "").replace(".000000", ""),
         "intervals": [i.replace(".000000", "") for i in intervals if i],
         "groups": out,
     })

@@ -169,11 +169,11 @@ def save_event(store: Store, project: dict[str, Any], payload: dict[str, Any], s
     received = now()
     ts = normalize_event(payload, received, sent_at)
     etype = event_type(payload)
-    user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
+    user = raw_user if isinstance(raw_user := payload.get("user"), dict) else {}
     ukey = user_key(user)
     release = payload.get("release") or None
-    contexts = payload.get("contexts") if isinstance(payload.get("contexts"), dict) else {}
-    trace = contexts.get("trace") if isinstance(contexts.get("trace"), dict) else {}
+    contexts = raw_contexts if isinstance(raw_contexts := payload.get("contexts"), dict) else {}
+    trace = raw_trace if isinstance(raw_trace := contexts.get("trace"), dict) else {}
     org_id = int(project["org_id"])
     with store.tx():
         if store.one(
@@ -223,7 +223,7 @@ def save_event(store: Store, project: dict[str, Any], payload: dict[str, Any], s
 def _save_session(store: Store, project: dict[str, Any], payload: Any, kind: str) -> None:
     if not isinstance(payload, dict):
         raise EnvelopeError(f"{kind} payload must be a JSON object.")
-    attrs = payload.get("attrs") if isinstance(payload.get("attrs"), dict) else {}
+    attrs = raw_attrs if isinstance(raw_attrs := payload.get("attrs"), dict) else {}
     release = attrs.get("release")
     if kind == "session" and not payload.get("sid"):
         raise EnvelopeError("Session payload needs a sid.")

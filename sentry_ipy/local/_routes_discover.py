@@ -148,7 +148,7 @@ def _aggregate(rows: list[_Row], fields: list[str]) -> list[dict[str, Any]]:
         groups.setdefault(tuple(row.field(f) for f in plain), []).append(row)
     out = []
     for key, members in groups.items():
-        item = dict(zip(plain, key))
+        item = dict(zip(plain, key, strict=True))
         for f in fields:
             if f == "count()":
                 item[f] = len(members)

@@ -83,6 +83,7 @@ async def create_release(request: Request) -> JSONResponse:
     slugs = body.get("projects")
     if not isinstance(slugs, list) or not slugs or not all(isinstance(s, (str, int)) for s in slugs):
         errors["projects"] = ["This field is required."]
+        slugs = []
     if errors:
         raise ApiError(400, errors)
     project_ids = []

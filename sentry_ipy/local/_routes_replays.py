@@ -40,10 +40,10 @@ def replay_shape(replay_id: str, project_id: int, segments: list[dict[str, Any]]
     """Fold the segments of one replay into Sentry's replay record."""
     payloads = [json.loads(s["payload"]) for s in segments]
     first = payloads[0]
-    starts = [parse_timestamp(p.get("replay_start_timestamp")) or s["timestamp"] for p, s in zip(payloads, segments)]
+    starts = [parse_timestamp(p.get("replay_start_timestamp")) or s["timestamp"] for p, s in zip(payloads, segments, strict=True)]
     ends = [s["timestamp"] for s in segments]
     started, finished = min(starts), max(ends)
-    user = next((p["user"] for p in payloads if isinstance(p.get("user"), dict)), {})
+    user: dict[str, Any] = next((p["user"] for p in payloads if isinstance(p.get("user"), dict)), {})
     browser, os_, device = _ctx(first, "browser"), _ctx(first, "os"), _ctx(first, "device")
     sdk = first.get("sdk") if isinstance(first.get("sdk"), dict) else {}
     urls = [u for p in payloads for u in (p.get("urls") or [])]

@@ -352,7 +352,7 @@ def _entries(payload: dict[str, Any]) -> list[dict[str, Any]]:
         entries.append({"type": "exception", "data": {"values": out, "excOmitted": None, "hasSystemFrames": True}})
     message = event_message(payload)
     if message:
-        logentry = payload.get("logentry") if isinstance(payload.get("logentry"), dict) else {}
+        logentry = raw_log if isinstance(raw_log := payload.get("logentry"), dict) else {}
         entries.append(
             {"type": "message", "data": {"formatted": message, "message": logentry.get("message"), "params": logentry.get("params")}}
         )

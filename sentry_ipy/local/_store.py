@@ -272,7 +272,8 @@ class Store:
             project_id: restrict to one project.
             type: ``error``, ``default`` (messages) or ``transaction``.
         """
-        sql, params = "SELECT payload FROM events WHERE 1=1", []
+        sql = "SELECT payload FROM events WHERE 1=1"
+        params: list[int | str] = []  # a project ID and a type
         if project_id is not None:
             sql += " AND project_id = ?"
             params.append(project_id)

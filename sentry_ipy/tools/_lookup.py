@@ -64,7 +64,7 @@ def project_info(client: SentryClient, project: str, org: str | None = None) -> 
                       "call sentry_list_projects to see the slugs."):
         body = client.get_object("projects", org, key[1], scope="project:read",
                                  require={"id": (str, int)})
-    info = {"id": str(body.get("id")), "slug": body.get("slug") or key[1],
+    info: dict[str, Any] = {"id": str(body.get("id")), "slug": body.get("slug") or key[1],
             "name": body.get("name"), "platform": body.get("platform")}
     with _CACHE_LOCK:
         entries = _CACHE.setdefault(client, {})

@@ -99,11 +99,11 @@ class ToolResult:
             parts.append("More exist on the server; raise `limit` to fetch them.")
         if self.data is not None and self.records is None:
             keys = self.columns or tuple(self.data)
-            shown = {k: self.data.get(k) for k in keys
-                     if self.data.get(k) not in (None, "", [], {})
-                     and not isinstance(self.data.get(k), (dict, list))}
-            blocks = {k: v for k, v in shown.items() if isinstance(v, str) and "\n" in v}
-            parts.append("\n".join(f"- **{k}**: {_cell(v, 200)}" for k, v in shown.items()
+            fields = {k: self.data.get(k) for k in keys
+                      if self.data.get(k) not in (None, "", [], {})
+                      and not isinstance(self.data.get(k), (dict, list))}
+            blocks = {k: v for k, v in fields.items() if isinstance(v, str) and "\n" in v}
+            parts.append("\n".join(f"- **{k}**: {_cell(v, 200)}" for k, v in fields.items()
                                    if k not in blocks))
             parts.extend(f"**{k}**:\n```\n{v[:4000]}\n```" for k, v in blocks.items())
         if self.links:

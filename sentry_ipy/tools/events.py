@@ -69,7 +69,7 @@ def event_digest(event: dict[str, Any]) -> dict[str, Any]:
     crumbs: list[dict[str, Any]] = []
     message = event.get("message")
     for entry in dicts(event.get("entries")):
-        data = entry.get("data") if isinstance(entry.get("data"), dict) else {}
+        data = raw_data if isinstance(raw_data := entry.get("data"), dict) else {}
         if entry.get("type") == "breadcrumbs":
             crumbs = [{k: c.get(k) for k in ("timestamp", "category", "level", "message")}
                       for c in dicts(data.get("values"))]

@@ -122,7 +122,7 @@ def resolve_short_id(ctx: ToolContext, p: ResolveShortIdParams) -> ToolResult:
                              "(use sentry_get_issue for numeric IDs and URLs).")
     issue_id, org, _, issue = resolve_issue(client, text)
     issue = issue or {}
-    data = {"shortId": issue.get("shortId") or text.upper(), "issueId": issue_id,
+    data: dict[str, Any] = {"shortId": issue.get("shortId") or text.upper(), "issueId": issue_id,
             "organization": org, "project": (issue.get("project") or {}).get("slug"),
             "title": issue.get("title"), "status": issue.get("status"), "level": issue.get("level"),
             "count": issue.get("count"), "lastSeen": issue.get("lastSeen"),

@@ -111,7 +111,7 @@ def setup_project(ctx: ToolContext, p: SetupProjectParams) -> ToolResult:
     if key is None:
         _, key = client.post_object("projects", client.org, slug, "keys", json={"name": "Default"},
                                     scope="project:write")
-    dsn = key.get("dsn").get("public") if isinstance(key.get("dsn"), dict) else None
+    dsn = dsns.get("public") if isinstance(dsns := key.get("dsn"), dict) else None
     if not isinstance(dsn, str) or not dsn:
         raise UnexpectedResponseError(
             f"Project {slug!r} has a client key without a public DSN; check Project Settings > "

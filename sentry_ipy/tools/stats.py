@@ -131,20 +131,20 @@ def series_records(body: dict[str, Any], outcomes: tuple[str, ...], *,
     Returns the rows and the per-outcome totals. A count that is not a number
     is an ``UnexpectedResponseError`` (naming ``url``), never a silent zero.
     """
-    intervals = body.get("intervals") if isinstance(body.get("intervals"), list) else []
+    intervals = raw_intervals if isinstance(raw_intervals := body.get("intervals"), list) else []
     per_outcome: dict[str, list[int]] = {o: [0] * len(intervals) for o in outcomes}
     totals = {o: 0 for o in outcomes}
     for group in dicts(body.get("groups")):
-        by = group.get("by") if isinstance(group.get("by"), dict) else {}
+        by = raw_by if isinstance(raw_by := group.get("by"), dict) else {}
         outcome = by.get("outcome")
         if not isinstance(outcome, str) or outcome not in per_outcome:
             continue
-        series_map = group.get("series") if isinstance(group.get("series"), dict) else {}
+        series_map = raw_series if isinstance(raw_series := group.get("series"), dict) else {}
         raw = series_map.get(_FIELD)
         series = [count_of(v, "a stats count", url) for v in (raw if isinstance(raw, list) else [])]
         for i, value in enumerate(series[: len(intervals)]):
             per_outcome[outcome][i] += value
-        total_map = group.get("totals") if isinstance(group.get("totals"), dict) else {}
+        total_map = raw_totals if isinstance(raw_totals := group.get("totals"), dict) else {}
         given = total_map.get(_FIELD)
         totals[outcome] += sum(series) if given is None else count_of(given, "a stats total", url)
     rows = []

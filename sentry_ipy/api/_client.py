@@ -234,8 +234,9 @@ class SentryClient:
         """
         out: list[dict[str, Any]] = []
         more = False
-        for rows, more in self._pages(segments, params, limit, page_size_param, unwrap, scope, progress):
+        for rows, page_more in self._pages(segments, params, limit, page_size_param, unwrap, scope, progress):
             out.extend(rows)
+            more = page_more  # the last page says whether the server had more
         return out, more
 
     def _pages(self, segments: tuple[object, ...], params: Params, limit: int | None,

@@ -84,5 +84,5 @@ def parse_issue_ref(text: str) -> IssueRef:
         host_parts = (parts.hostname or "").split(".")
         if len(host_parts) >= 3 and label not in _REGION_LABELS:
             org = label
-    project = project or (parse_qs(parts.query).get("project") or [None])[0]
+    project = project or next(iter(parse_qs(parts.query).get("project", [])), None)
     return IssueRef(issue_id=issue_id, org=org, project=project, event_id=event_id)

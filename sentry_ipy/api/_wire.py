@@ -90,8 +90,7 @@ def _redirect(http: httpx.Client, request: httpx.Request, response: httpx.Respon
         target = request.url.join(location)
     except httpx.InvalidURL:
         target = None
-    same = target is not None and origin(target) == origin(request.url)
-    if not same or request.method not in ("GET", "HEAD"):
+    if target is None or origin(target) != origin(request.url) or request.method not in ("GET", "HEAD"):
         shown = f"{origin(target)}{target.path}" if target is not None else repr(location[:80])
         raise UnexpectedResponseError(
             f"Sentry redirected {where} to {shown}, which usually means the URL is a web page "

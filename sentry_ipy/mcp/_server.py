@@ -288,7 +288,7 @@ def _annotations(spec: ToolSpec) -> ToolAnnotations:
 
     The title is the tool's own ``title``, so ``annotations.title`` stays unset.
     """
-    hints = {"read_only_hint": spec.read_only, "destructive_hint": spec.destructive,
+    hints: dict[str, Any] = {"read_only_hint": spec.read_only, "destructive_hint": spec.destructive,
              "idempotent_hint": spec.idempotent, "open_world_hint": spec.open_world}
     return ToolAnnotations(**{k: v for k, v in hints.items() if v != ANNOTATION_DEFAULTS[k]})
 
@@ -302,6 +302,7 @@ def _mcp_tool(spec: ToolSpec, dispatcher: _Dispatcher) -> Tool:
         parameters=spec.input_schema(),
         fn_metadata=FuncMetadata(arg_model=ArgModelBase),
         is_async=True,
+        context_kwarg=None,  # run() hands the context over itself
         annotations=_annotations(spec),
     )
 

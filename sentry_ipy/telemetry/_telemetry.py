@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import sentry_sdk
@@ -38,6 +38,9 @@ from ._options import DEFAULT_QUEUE_SIZE, build_options
 from ._sessions import EndStatus, SessionStatus, SessionTracker
 from ._tracing import OpenSpan, SpanStack
 from ._transport import DeliveryStats
+
+if TYPE_CHECKING:
+    from sentry_sdk._types import Event
 
 __all__ = ["Telemetry"]
 
@@ -265,8 +268,8 @@ class Telemetry:
                 scope.set_level(level)  # type: ignore[arg-type]
             for key, value in prepared_tags.items():
                 scope.set_tag(key, value)
-            for name, value in prepared_contexts.items():
-                scope.set_context(name, value)
+            for name, context in prepared_contexts.items():
+                scope.set_context(name, context)
             if prepared_user:
                 scope.set_user(prepared_user)
             yield scope
@@ -294,7 +297,8 @@ class Telemetry:
         notes = Notes()
         event = exception_event(error, notes)
         with self._event_scope(level, tags, contexts, user, notes) as scope:
-            event_id = scope.capture_event(event)
+            # a plain dict in the protocol's shape; sentry-sdk types it as its Event TypedDict
+            event_id = scope.capture_event(cast("Event", event))
         return event_id, event["exception"]["values"][0], notes
 
     def capture_message(self, message: str, *, level: str = "info", tags: Mapping[str, Any] | None = None,

@@ -82,7 +82,9 @@ class SpanStack:
         with self._lock:
             parent = self._stack[-1].span if self._stack else None
             if parent is None:
-                txn = sentry_sdk.start_transaction(name=name, op=op, description=description)
+                # sentry-sdk's kwargs type says description is a str; leave it out rather than pass None
+                txn = (sentry_sdk.start_transaction(name=name, op=op) if description is None
+                       else sentry_sdk.start_transaction(name=name, op=op, description=description))
                 entry = OpenSpan(txn, "transaction")
             else:
                 child = parent.start_child(op=op, name=description or name)

@@ -100,6 +100,7 @@ class SentryMagics(Magics):
             raise UsageError(f"{type(exc).__name__}: {exc}") from None
         value: Any = result.to_frame() if result.records is not None else result
         if output:
+            assert self.shell is not None  # load_ipython_extension always gives the magics a shell
             self.shell.user_ns[output] = value
             print(result.summary)
             return None
@@ -123,7 +124,7 @@ class SentryMagics(Magics):
         Without a message it sends the exception of the last failed cell (``sys.last_value``).
         """
         parser = MagicParser(prog="%sentry_capture",
-                             description=(self.sentry_capture.__doc__ or "").splitlines()[0])
+                             description=(type(self).sentry_capture.__doc__ or "").splitlines()[0])
         parser.add_argument("message", nargs="*", help="text of the message (omit to send the last exception)")
         parser.add_argument("-l", "--level", choices=("fatal", "error", "warning", "info", "debug"))
         try:
@@ -159,7 +160,7 @@ class SentryMagics(Magics):
         """
         from ..errors import SentryIpyError
 
-        doc = (self.sentry_browse.__doc__ or "").splitlines()[0]
+        doc = (type(self).sentry_browse.__doc__ or "").splitlines()[0]
         parser = MagicParser(prog="%sentry_browse", description=doc)
         parser.add_argument("project", nargs="?", help="project slug (default: the configured project)")
         parser.add_argument("-q", "--query", default="is:unresolved",
@@ -198,13 +199,14 @@ class SentryMagics(Magics):
         from ..tools import run_tool
 
         prog = "%%sentry_txn"
-        parser = MagicParser(prog=prog, description=(self.sentry_txn.__doc__ or "").splitlines()[0])
+        parser = MagicParser(prog=prog, description=(type(self).sentry_txn.__doc__ or "").splitlines()[0])
         parser.add_argument("name", nargs="*", help="transaction name (default: cell N)")
         parser.add_argument("--op", default="notebook.cell", help="operation (default notebook.cell)")
         try:
             ns = parse_line(parser, line)
         except HelpShown:
             return None
+        assert self.shell is not None  # load_ipython_extension always gives the magics a shell
         codes = _compile_cell_body(self.shell, cell, prog)  # before the transaction: a typo sends nothing
         name = " ".join(ns.name) or f"cell {self.shell.execution_count}"
         try:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["DATETIME", "FRAMES", "columns", "flatten", "to_frame"]
+__all__ = ["DATETIME", "FRAMES", "RAW_API_FRAMES", "columns", "flatten", "to_frame"]
 
 DATETIME = "datetime64[ns, UTC]"
 _S, _I, _F, _B, _T = "string", "Int64", "Float64", "boolean", DATETIME
@@ -51,6 +51,9 @@ FRAMES: dict[str, tuple[tuple[str, str], ...]] = {
                 ("environment", _S), ("platform", _S), ("user.display_name", _S),
                 ("browser.name", _S), ("os.name", _S), ("url", _S)),
 }
+
+#: Frames whose rows are whole Sentry API objects, worth cutting down for a model's context.
+RAW_API_FRAMES = frozenset({"issues", "events", "projects", "releases", "replays"})
 
 _MAX_DEPTH = 2  # project.slug, contexts.os.name; deeper objects stay as dicts
 

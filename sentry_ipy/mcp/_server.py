@@ -237,7 +237,7 @@ class _Dispatcher:
 
     def _to_call_result(self, result: ToolResult) -> CallToolResult:
         text = result.to_markdown()
-        data = result.to_dict()
+        data = result.to_dict(compact=True)
         tokens = self.tokens()
         if tokens:
             text = _strip(text, tokens)

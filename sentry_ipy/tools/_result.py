@@ -50,25 +50,30 @@ class ToolResult:
     hints: list[str] = field(default_factory=list)
     truncated: bool = False
 
-    def to_dict(self, budget: int | None = STRUCTURED_BUDGET) -> dict[str, Any]:
+    def to_dict(self, budget: int | None = STRUCTURED_BUDGET, *, compact: bool = False) -> dict[str, Any]:
         """Structured content: JSON-safe, for MCP and for Python callers.
 
         Args:
             budget: characters of JSON records to include (``None``: all). When
                 records are left out, ``omitted`` counts them, ``truncated`` is
                 True and ``note`` says how to get the rest.
+            compact: keep only the fields worth a model's context (the frame's
+                known columns and ``columns``) instead of the whole API object;
+                MCP asks for this, Python callers get everything.
         """
         out: dict[str, Any] = {"summary": self.summary}
         if self.records is not None:
-            kept = self._kept(budget)
-            out["count"] = len(self.records)
-            out["truncated"] = self.truncated or kept < len(self.records)
-            out["records"] = self.records[:kept]
-            if kept < len(self.records):
-                out["omitted"] = len(self.records) - kept
+            records = self._compact_records() if compact else self.records
+            kept = _fitting(records, budget)
+            out["count"] = len(records)
+            out["truncated"] = self.truncated or kept < len(records)
+            out["records"] = records[:kept]
+            if kept < len(records):
+                out["omitted"] = len(records) - kept
                 out["note"] = self._omitted_note(kept)
         if self.data is not None:
-            out["data"] = self.data
+            out["data"] = ({k: self.data[k] for k in self.columns if k in self.data}
+                           if compact and self.columns else self.data)
         if self.links:
             out["links"] = self.links
         return json.loads(json.dumps(out, default=str))
@@ -89,7 +94,7 @@ class ToolResult:
             parts.append("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
             parts[-1] += "".join(
                 "\n| " + " | ".join(_cell(r.get(c)) for c in cols) + " |" for r in shown)
-            kept = self._kept(STRUCTURED_BUDGET)
+            kept = _fitting(self._compact_records(), STRUCTURED_BUDGET)  # as MCP sends them
             rest = kept - len(shown)
             if rest > 0:
                 parts.append(f"{rest} more rows in the structured result.")
@@ -111,17 +116,20 @@ class ToolResult:
         parts.extend(self.hints)
         return "\n\n".join(p for p in parts if p)
 
-    def _kept(self, budget: int | None) -> int:
-        """How many leading records fit in ``budget`` characters of JSON."""
-        records = self.records or []
-        if budget is None:
-            return len(records)
-        used = 0
-        for i, record in enumerate(records):
-            used += len(json.dumps(record, default=str)) + 2
-            if used > budget:
-                return i
-        return len(records)
+    def _compact_records(self) -> list[dict[str, Any]]:
+        """Records cut to the frame's known columns plus ``columns``, for raw API objects.
+
+        Only frames whose rows are whole Sentry objects (issues, events, projects,
+        releases, replays) are cut; rows this package built are already lean.
+        """
+        from ..frames import RAW_API_FRAMES, columns, flatten
+
+        rows = self.records or []
+        if self.frame not in RAW_API_FRAMES:
+            return rows
+        keep = list(dict.fromkeys((*columns(self.frame), *self.columns)))
+        flat = (flatten(row) for row in rows)
+        return [{k: f[k] for k in keep if k in f} for f in flat]
 
     def _omitted_note(self, kept: int) -> str:
         total = len(self.records or [])
@@ -139,3 +147,15 @@ def _cell(value: Any, width: int = 80) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     text = text.replace("|", "\\|").replace("\n", " ")
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _fitting(records: list[dict[str, Any]], budget: int | None) -> int:
+    """How many leading records fit in ``budget`` characters of JSON."""
+    if budget is None:
+        return len(records)
+    used = 0
+    for i, record in enumerate(records):
+        used += len(json.dumps(record, default=str)) + 2
+        if used > budget:
+            return i
+    return len(records)

@@ -166,3 +166,9 @@ def test_no_release_means_no_session(ip: Any, local_server: Any) -> None:
     ip.run_line_magic("unload_ext", "sentry_ipy")
     ip.run_line_magic("load_ext", "sentry_ipy")
     assert len(local_server.store.sessions()) == before
+
+
+def test_results_that_are_not_tables_render_as_markdown_in_jupyter(ip: Any) -> None:
+    tools = ip.run_line_magic("sentry", "")
+    shown = tools._repr_markdown_()  # what Jupyter's markdown formatter calls (terminal IPython shows text)
+    assert "list_issues" in shown and "%sentry_issues" in shown and "| tool |" in shown

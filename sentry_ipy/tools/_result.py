@@ -136,6 +136,10 @@ class ToolResult:
         return (f"Only the first {kept} of {total} records fit in this answer; ask for fewer "
                 "(a smaller limit or a narrower query), or use the notebook or Python API for all.")
 
+    def _repr_markdown_(self) -> str:
+        """How Jupyter shows a result that is not a table (captures, one issue, the tool list)."""
+        return self.to_markdown()
+
     def __repr__(self) -> str:
         n = f", {len(self.records)} records" if self.records is not None else ""
         return f"<ToolResult {self.summary!r}{n}>"

@@ -178,6 +178,81 @@ def test_a_failing_callback_shows_one_sentence_and_the_widget_lives_on(
     assert "4 issues" in browser.status_line.value
 
 
+def test_a_failed_selection_leaves_nothing_to_resolve(tctx: ToolContext, seeded: Seeded) -> None:
+    """Selecting B fails: Resolve must not act on A, which the pane showed before."""
+    a, b = _issue(seeded, "KeyError"), _issue(seeded, "ValueError")
+    browser = IssueBrowser(tctx, seeded.slug, "")
+    browser.issue_list.value = str(a["id"])
+    assert browser.current is not None and not browser.resolve_button.disabled
+    good = browser.ctx
+    bad = ToolContext(Settings(url=f"http://127.0.0.1:{_closed_port()}", auth_token="t", org="local",
+                               max_retries=0, timeout=5))
+    browser.ctx = bad
+    try:
+        browser.issue_list.value = str(b["id"])  # the user clicks B; the fetch fails
+    finally:
+        browser.ctx = good
+        bad.close()
+    assert "TransportError" in browser.status_line.value
+    assert browser.current is None
+    assert browser.resolve_button.disabled and browser.unresolve_button.disabled
+    assert a["title"] not in browser.detail.value and "Could not load this issue" in browser.detail.value
+    browser.resolve_button.click()  # even a programmatic click resolves nothing
+    assert "Select an issue first." in browser.status_line.value
+    for issue in (a, b):
+        back = run_tool("sentry_get_issue", {"issueId": issue["shortId"]}, tctx).data or {}
+        assert back["status"] == "unresolved"
+    browser.issue_list.value = None
+    browser.issue_list.value = str(b["id"])  # selecting again works
+    assert browser.current is not None and browser.current["shortId"] == b["shortId"]
+
+
+def test_resolving_relabels_the_row_or_drops_it_when_the_query_excludes_it(
+        tctx: ToolContext, seeded: Seeded) -> None:
+    issue = _issue(seeded, "widget export")
+    value = str(issue["id"])
+    browser = IssueBrowser(tctx, seeded.slug, "")
+    browser.issue_list.value = value
+    browser.resolve_button.click()
+    labels = dict((v, lbl) for lbl, v in browser.issue_list.options)
+    assert labels[value].endswith(" — resolved")
+    assert browser.issue_list.value == value and browser.current is not None
+    browser.unresolve_button.click()
+    labels = dict((v, lbl) for lbl, v in browser.issue_list.options)
+    assert not labels[value].endswith("resolved")
+
+    narrowed = IssueBrowser(tctx, seeded.slug, "is:unresolved")
+    narrowed.issue_list.value = value
+    narrowed.resolve_button.click()
+    try:
+        assert value not in [v for _, v in narrowed.issue_list.options]
+        assert narrowed.issue_list.value is None and narrowed.current is None
+        assert narrowed.resolve_button.disabled and narrowed.unresolve_button.disabled
+        assert "is now resolved. It left the list (query: is:unresolved)." in narrowed.status_line.value
+    finally:
+        from sentry_ipy.tools._issue_actions import update_issue_status
+
+        update_issue_status(tctx, issue["shortId"], "unresolved")
+
+
+@pytest.mark.parametrize(("query", "status", "excluded"), [
+    ("is:unresolved", "resolved", True), ("is:unresolved", "unresolved", False),
+    ("level:error", "resolved", False), ("!is:resolved", "resolved", True),
+    ("is:resolved is:ignored", "ignored", False), ("is:archived", "unresolved", True)])
+def test_query_status_terms(query: str, status: str, excluded: bool) -> None:
+    from sentry_ipy.notebook._widgets import _query_excludes
+
+    assert _query_excludes(query, status) is excluded
+
+
+def test_the_limit_box_limits_the_list(tctx: ToolContext, seeded: Seeded) -> None:
+    browser = IssueBrowser(tctx, seeded.slug, "", limit=2)
+    assert browser.limit_box.value == 2 and len(browser.issue_list.options) == 2
+    assert "raise the Limit" in browser.status_line.value
+    browser.limit_box.value = 10  # changing it fetches again
+    assert len(browser.issue_list.options) == 4 and "raise the" not in browser.status_line.value
+
+
 def test_an_unexpected_error_is_reported_to_sentry_and_shown(tctx: ToolContext, seeded: Seeded,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     browser = IssueBrowser(tctx, seeded.slug, "")

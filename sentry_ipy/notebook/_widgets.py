@@ -32,6 +32,7 @@ __all__ = ["SORTS", "IssueBrowser"]
 SORTS: tuple[tuple[str, str], ...] = (("Last seen", "date"), ("First seen", "new"),
                                       ("Events", "freq"), ("Users", "user"))
 _EVENT_ROWS = 10  # events shown in the detail pane
+_MAX_LIMIT = 10_000  # the Limit box's ceiling
 _TITLE_WIDTH = 90  # characters of an issue title in the list
 _TD = '<td style="text-align:left;padding:2px 14px 2px 0">'
 _TH = '<th style="text-align:left;padding:2px 14px 2px 0">'
@@ -43,15 +44,19 @@ class IssueBrowser:
     Display the browser (it is the last expression of a cell, or pass it to
     ``display``) to show its widget. The parts are attributes so code and tests
     can drive them: ``filter_text``, ``sort_dropdown``, ``refresh_button``,
-    ``issue_list``, ``detail``, ``resolve_button``, ``unresolve_button``,
-    ``status_line``.
+    ``limit_box``, ``issue_list``, ``detail``, ``resolve_button``,
+    ``unresolve_button``, ``status_line``.
+
+    The issue Resolve/Unresolve act on (``current``) is always the one the
+    list highlights: when loading a selected issue fails, ``current`` is
+    cleared and the buttons are disabled rather than left on the previous one.
 
     Args:
         ctx: the tool context (the magics' ``context``).
         project: project slug whose issues are listed.
         query: initial Sentry search; ``""`` lists every issue.
         sort: one of the :data:`SORTS` values.
-        limit: most issues listed.
+        limit: most issues listed (the "Limit" box changes it).
         load: fetch the list now, reporting a failure in the status line
             (``%sentry_browse`` passes False and calls :meth:`refresh` itself,
             so a bad project fails the cell instead).
@@ -61,7 +66,6 @@ class IssueBrowser:
                  sort: str = "date", limit: int = 100, load: bool = True) -> None:
         self.ctx = ctx
         self.project = project
-        self.limit = limit
         self.issues: dict[str, dict[str, Any]] = {}
         self.current: dict[str, Any] | None = None
 
@@ -70,6 +74,8 @@ class IssueBrowser:
                                   layout=w.Layout(flex="1 1 auto", width="auto"))
         self.sort_dropdown = w.Dropdown(options=SORTS, value=sort, description="Sort",
                                         layout=w.Layout(width="14em"))
+        self.limit_box = w.BoundedIntText(value=max(1, limit), min=1, max=_MAX_LIMIT, description="Limit",
+                                          tooltip="Most issues listed", layout=w.Layout(width="11em"))
         self.refresh_button = w.Button(description="Refresh", icon="refresh", tooltip="Fetch the issues again")
         self.issue_list = w.Select(options=[], rows=10, layout=w.Layout(width="auto"))
         self.resolve_button = w.Button(description="Resolve", icon="check", button_style="success",
@@ -80,11 +86,12 @@ class IssueBrowser:
         self.detail = w.HTML(value=_muted("Select an issue to see its details."))
         for part, name in ((self.issue_list, "list"), (self.detail, "detail"),
                            (self.status_line, "status"), (self.refresh_button, "refresh"),
+                           (self.limit_box, "limit"),
                            (self.resolve_button, "resolve"), (self.unresolve_button, "unresolve")):
             part.add_class(f"sentry-browse-{name}")
 
         header = w.HBox([w.HTML(f"<b>Sentry issues</b> &middot; <code>{_esc(project)}</code>"),
-                         self.filter_text, self.sort_dropdown, self.refresh_button],
+                         self.filter_text, self.sort_dropdown, self.limit_box, self.refresh_button],
                         layout=w.Layout(align_items="center", width="100%"))
         actions = w.HBox([self.resolve_button, self.unresolve_button])
         self.widget = w.VBox([header, self.issue_list, self.status_line, actions, self.detail],
@@ -93,6 +100,7 @@ class IssueBrowser:
 
         self.refresh_button.on_click(lambda _b: self._guard("loading the issues", self.refresh))
         self.sort_dropdown.observe(lambda _c: self._guard("loading the issues", self.refresh), names="value")
+        self.limit_box.observe(lambda _c: self._guard("loading the issues", self.refresh), names="value")
         self.issue_list.observe(self._on_select, names="value")
         self.resolve_button.on_click(lambda _b: self._guard("resolving the issue", self.set_status, "resolved"))
         self.unresolve_button.on_click(
@@ -105,6 +113,15 @@ class IssueBrowser:
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
+
+    @property
+    def limit(self) -> int:
+        """Most issues listed: the value of the "Limit" box."""
+        return int(self.limit_box.value)
+
+    @limit.setter
+    def limit(self, value: int) -> None:
+        self.limit_box.value = value  # observed: refreshes the list
 
     # ------------------------------------------------------------ actions
     def refresh(self) -> None:
@@ -132,7 +149,7 @@ class IssueBrowser:
             self.detail.value = _muted("Select an issue to see its details." if rows else
                                        "No issues match this query.")
         self._update_buttons()
-        more = " (more exist; raise the limit)" if result.truncated else ""
+        more = " (more exist; raise the Limit)" if result.truncated else ""
         self._say(f"{len(rows)} issue{'s' if len(rows) != 1 else ''} "
                   f"(query: {_esc(query) if query else 'all'}){more}.")
 
@@ -142,9 +159,17 @@ class IssueBrowser:
         Raises:
             SentryIpyError: a fetch failed.
         """
-        with self._busy("Loading the issue"):
-            issue = self._run("sentry_get_issue", {"issueId": issue_id})
-            events = self._run("sentry_list_issue_events", {"issueId": issue_id, "limit": _EVENT_ROWS})
+        try:
+            with self._busy("Loading the issue"):
+                issue = self._run("sentry_get_issue", {"issueId": issue_id})
+                events = self._run("sentry_list_issue_events", {"issueId": issue_id, "limit": _EVENT_ROWS})
+        except BaseException:
+            # Never leave Resolve/Unresolve acting on the previously shown issue
+            # while the list highlights this one.
+            self.current = None
+            self.detail.value = _muted("Could not load this issue; select it again or press Refresh.")
+            self._update_buttons()
+            raise
         self.current = issue.data or {}
         self.detail.value = _detail_html(issue, events)
         self._update_buttons()
@@ -165,8 +190,46 @@ class IssueBrowser:
         with self._busy(f"Marking the issue {status}"):
             done = update_issue_status(self.ctx, issue_id, status)
         self.current = {**self.current, **(done.data or {})}
+        new_status = str(self.current.get("status") or status)
+        row = self.issues.get(issue_id)
+        if row is not None:
+            self.issues[issue_id] = {**row, "status": new_status}
+        query = self.filter_text.value.strip()
+        if _query_excludes(query, new_status):
+            self._drop_row(issue_id)
+            self.current = None
+            self.detail.value = _muted(f"{_short_id(done)} no longer matches the query "
+                                       f"{query!r}; select another issue.")
+            self._update_buttons()
+            self._say(f"{_esc(done.summary)} It left the list (query: {_esc(query)}).")
+            return
+        self._relabel(issue_id)
         self.select(issue_id)
         self._say(_esc(done.summary))
+
+    def _relabel(self, issue_id: str) -> None:
+        """Show a row's new status in its label, keeping the selection."""
+        row = self.issues.get(issue_id)
+        if row is None:
+            return
+        self.issue_list.unobserve(self._on_select, names="value")
+        try:
+            value = self.issue_list.value
+            self.issue_list.options = [(_label(self.issues[v]) if v == issue_id else lbl, v)
+                                       for lbl, v in self.issue_list.options]
+            self.issue_list.value = value
+        finally:
+            self.issue_list.observe(self._on_select, names="value")
+
+    def _drop_row(self, issue_id: str) -> None:
+        """Remove a row the query no longer matches; nothing stays selected."""
+        self.issues.pop(issue_id, None)
+        self.issue_list.unobserve(self._on_select, names="value")
+        try:
+            self.issue_list.options = [(lbl, v) for lbl, v in self.issue_list.options if v != issue_id]
+            self.issue_list.value = None
+        finally:
+            self.issue_list.observe(self._on_select, names="value")
 
     # ------------------------------------------------------------ plumbing
     def _on_select(self, change: dict[str, Any]) -> None:
@@ -239,10 +302,39 @@ def _first_line(text: str) -> str:
 
 
 def _label(row: dict[str, Any]) -> str:
+    """``SHORT-ID — title — count``, then ``— status`` unless the issue is unresolved."""
     title = str(row.get("title") or "(no title)")
     if len(title) > _TITLE_WIDTH:
         title = title[: _TITLE_WIDTH - 1] + "…"
-    return f"{row.get('shortId') or row.get('id')} — {title} — {row.get('count') or 0}"
+    status = row.get("status")
+    shown = f" — {status}" if status and status != "unresolved" else ""
+    return f"{row.get('shortId') or row.get('id')} — {title} — {row.get('count') or 0}{shown}"
+
+
+def _short_id(result: ToolResult) -> str:
+    data = result.data or {}
+    return str(data.get("shortId") or data.get("id") or "The issue")
+
+
+#: ``is:`` values of Sentry search that name an issue status.
+_STATUS_TERMS = {"resolved": "resolved", "unresolved": "unresolved", "ignored": "ignored",
+                 "archived": "ignored"}
+
+
+def _query_excludes(query: str, status: str) -> bool:
+    """True when ``query``'s ``is:``/``!is:`` status terms rule out an issue with ``status``."""
+    wanted: set[str] = set()
+    for word in query.split():
+        negated = word.startswith("!")
+        key, _, value = word.lstrip("!").partition(":")
+        term = _STATUS_TERMS.get(value.lower()) if key.lower() == "is" else None
+        if term is None:
+            continue
+        if negated and term == status:
+            return True
+        if not negated:
+            wanted.add(term)
+    return bool(wanted) and status not in wanted
 
 
 def _detail_html(issue: ToolResult, events: ToolResult) -> str:

@@ -171,6 +171,45 @@ def test_starting_a_session_ends_the_open_one(ctx: ToolContext, local_server: An
     call(ctx, "sentry_end_session")
 
 
+def test_a_release_change_ends_the_open_session_and_starts_one_under_the_new_release(
+        ctx: ToolContext, local_server: Any) -> None:
+    call(ctx, "sentry_set_release", release="roll@1")
+    first = call(ctx, "sentry_start_session", distinctId="user-7")
+    call(ctx, "sentry_capture_exception", error="KeyError: 'x'")
+    result = run_tool("sentry_set_release", {"release": "roll@2"}, ctx)
+    ended, started = result.data["endedSession"], result.data["startedSession"]  # type: ignore[index]
+    assert ended["sid"] == first["sid"] and started["sid"] != first["sid"]
+    assert (f"session {first['sid']} (roll@1) was ended as exited with 1 error(s) and session "
+            f"{started['sid']} started under roll@2.") in result.summary
+    call(ctx, "sentry_capture_exception", error="KeyError: 'y'")
+    last = call(ctx, "sentry_end_session")
+    assert last["sid"] == started["sid"] and last["errors"] == 1
+
+    old = sessions_by_sid(local_server, first["sid"])
+    assert [(s["status"], s["attrs"]["release"], s["errors"]) for s in old] == [
+        ("ok", "roll@1", 0), ("exited", "roll@1", 1)]
+    new = sessions_by_sid(local_server, started["sid"])
+    assert [(s["status"], s["attrs"]["release"], s["init"], s["did"]) for s in new] == [
+        ("ok", "roll@2", True, "user-7"), ("exited", "roll@2", False, "user-7")]
+
+    # Without an open session, or with the same release, nothing about sessions is said.
+    assert "Sessions belong" not in run_tool("sentry_set_release", {"release": "roll@3"}, ctx).summary
+
+
+def test_starting_the_open_session_again_sends_nothing_and_an_ended_one_is_refused(
+        ctx: ToolContext, local_server: Any) -> None:
+    call(ctx, "sentry_set_release", release="again@1")
+    sid = str(uuid.uuid4())
+    call(ctx, "sentry_start_session", sessionId=sid)
+    result = run_tool("sentry_start_session", {"sessionId": sid}, ctx)
+    assert result.summary.startswith(f"Session {sid} is already open (release again@1")
+    assert result.summary.endswith("nothing was sent.")
+    call(ctx, "sentry_end_session")
+    assert [s["init"] for s in sessions_by_sid(local_server, sid)] == [True, False]
+    with pytest.raises(ToolInputError, match=f"^Session {sid} already ended; Sentry would count"):
+        run_tool("sentry_start_session", {"sessionId": sid}, ctx)
+
+
 def test_capture_session_sends_standalone_item(ctx: ToolContext, local_server: Any) -> None:
     call(ctx, "sentry_set_release", release="shop@4.0.0")
     data = call(ctx, "sentry_capture_session", sessionId="request-17", distinctId="user-9",

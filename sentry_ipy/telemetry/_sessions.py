@@ -94,6 +94,7 @@ class SessionTracker:
     def __init__(self, scrub: Callable[[dict[str, Any]], dict[str, Any]] = dict) -> None:
         self._lock = threading.Lock()
         self._session: Session | None = None
+        self._finished: set[str] = set()  # sids whose session ended (or was captured whole)
         self._scrub = scrub
 
     def _send(self, session: Session, *, init: bool) -> dict[str, Any]:
@@ -107,14 +108,33 @@ class SessionTracker:
         return self._session
 
     def start(self, *, sid: str | None, did: str | None, release: str | None,
-              environment: str | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """Open a session, ending any open one as ``exited``; return (start body, previous end body)."""
+              environment: str | None, owner: object = None
+              ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Open a session, ending any open one as ``exited``; return (start body, previous end body).
+
+        Starting the session that is already open (same ``sid``) sends nothing
+        and returns its body with ``already_open: True``. ``owner`` marks who
+        opened it (the notebook's kernel session), see :meth:`owned_by`.
+
+        Raises:
+            ToolInputError: no release, or ``sid`` names a session that already
+                ended here (Sentry would count a second ``init`` twice).
+        """
         if not release:
             raise ToolInputError(NO_RELEASE)
         sid_text, derived = normalise_sid(sid)
-        session = Session(sid=sid_text, did=did, release=release, environment=environment)
-        session.sentry_ipy_did = did  # type: ignore[attr-defined]
         with self._lock:
+            current = self._session
+            if sid is not None and current is not None and str(current.sid) == sid_text:
+                body = self._scrub(session_payload(current, init=False))
+                return {**body, "already_open": True}, None
+            if sid_text in self._finished:
+                raise ToolInputError(
+                    f"Session {sid_text} already ended; Sentry would count a session that starts again "
+                    "twice, so start a new one without sessionId (or with a new one).")
+            session = Session(sid=sid_text, did=did, release=release, environment=environment)
+            session.sentry_ipy_did = did  # type: ignore[attr-defined]
+            session.sentry_ipy_owner = owner  # type: ignore[attr-defined]
             previous = self._close_locked("exited")
             self._session = session
             sentry_sdk.get_global_scope()._session = session  # errors now count against it
@@ -123,19 +143,54 @@ class SessionTracker:
             body = {**body, "sid_derived_from": sid}
         return body, previous
 
-    def end(self, status: EndStatus) -> dict[str, Any]:
-        """Close the open session with ``status`` and send the final update."""
+    def owned_by(self, owner: object) -> bool:
+        """True when the open session was started with this ``owner``."""
+        session = self._session
+        return session is not None and getattr(session, "sentry_ipy_owner", None) is owner
+
+    def end(self, status: EndStatus, *, owner: object = None) -> dict[str, Any]:
+        """Close the open session with ``status`` and send the final update.
+
+        With ``owner``, only a session that owner started is closed.
+
+        Raises:
+            ToolInputError: no session is open (or none of ``owner``'s).
+        """
         with self._lock:
-            body = self._close_locked(status)
+            if owner is not None and not self.owned_by(owner):
+                body = None
+            else:
+                body = self._close_locked(status)
         if body is None:
             raise ToolInputError("No session is open; start one with sentry_start_session.")
         return body
+
+    def switch_release(self, release: str, environment: str | None
+                       ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """End the open session as ``exited`` and start its successor under ``release``.
+
+        Sessions belong to one release, so a release change mid-session closes
+        it; the successor keeps the user (``did``) and owner with a new ``sid``.
+        Returns (end body, start body), or ``None`` when no session is open or
+        it already has this release.
+        """
+        with self._lock:
+            session = self._session
+            if session is None or session.release == release:
+                return None
+            did = getattr(session, "sentry_ipy_did", None)
+            owner = getattr(session, "sentry_ipy_owner", None)
+            env = session.environment or environment
+        ended = self.end("exited")
+        started, _ = self.start(sid=None, did=did, release=release, environment=env, owner=owner)
+        return ended, started
 
     def _close_locked(self, status: str) -> dict[str, Any] | None:
         session = self._session
         if session is None:
             return None
         self._session = None
+        self._finished.add(str(session.sid))
         scope = sentry_sdk.get_global_scope()
         if scope._session is session:
             scope._session = None
@@ -164,6 +219,8 @@ class SessionTracker:
                           started=started, timestamp=now, duration=duration, errors=errors,
                           status=status)  # type: ignore[arg-type]
         body = self._send(session, init=True)
+        with self._lock:
+            self._finished.add(sid_text)
         if derived:
             body = {**body, "sid_derived_from": sid}
         return body

@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
@@ -42,11 +43,26 @@ from ._transport import DeliveryStats
 if TYPE_CHECKING:
     from sentry_sdk._types import Event
 
-__all__ = ["Telemetry"]
+__all__ = ["ReleaseChange", "Telemetry"]
 
 _NO_DSN = ("No DSN is configured, so nothing can be sent; set SENTRY_DSN (Project Settings > "
            "Client Keys) or leave URL and token unset to use the embedded local backend.")
 _LOCAL_TOKEN_PREFIX = "sntrys_local_"
+
+
+@dataclass(frozen=True)
+class ReleaseChange:
+    """What :meth:`Telemetry.change_release` did.
+
+    Attributes:
+        reinitialised: sentry-sdk was re-initialised (the release or dist changed).
+        ended_session: the end update of the session that was open under the old release.
+        started_session: the start update of its successor under the new release.
+    """
+
+    reinitialised: bool
+    ended_session: dict[str, Any] | None = None
+    started_session: dict[str, Any] | None = None
 
 
 class Telemetry:
@@ -245,10 +261,30 @@ class Telemetry:
     def set_release(self, release: str, dist: str | None = None) -> bool:
         """Set the client's release and dist, so later events and sessions carry them.
 
+        An open session under another release ends and a successor starts (see
+        :meth:`change_release`).
+
         Returns:
             True if sentry-sdk was re-initialised (the release or dist changed).
         """
-        return self.configure(release=validate_release(release), dist=dist)
+        return self.change_release(release, dist).reinitialised
+
+    def change_release(self, release: str, dist: str | None = None) -> ReleaseChange:
+        """Set the release and dist; an open session of another release is ended and restarted.
+
+        Sentry counts a session in one release only, so the open session ends
+        as ``exited`` and a new one (same user, new ``sid``) starts under
+        ``release``; errors from now on count against the new one.
+        """
+        release = validate_release(release)
+        with self._lock:
+            switched = None
+            if self.sessions.current is not None and self.sessions.current.release != release:
+                self._ready()
+                switched = self.sessions.switch_release(release, self._client_environment())
+            changed = self.configure(release=release, dist=dist)
+        ended, started = switched if switched is not None else (None, None)
+        return ReleaseChange(reinitialised=changed, ended_session=ended, started_session=started)
 
     # -- captures ---------------------------------------------------------------
     @contextmanager
@@ -334,14 +370,17 @@ class Telemetry:
 
     # -- sessions -----------------------------------------------------------------
     def start_session(self, *, session_id: str | None = None, distinct_id: str | None = None,
-                      release: str | None = None, environment: str | None = None
+                      release: str | None = None, environment: str | None = None, owner: object = None
                       ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """Open a release-health session (ending an open one as ``exited``).
 
         The release defaults to the client's; without one this raises
         :class:`~sentry_ipy.errors.ToolInputError`, because Sentry drops
         sessions that have no release. ``distinct_id`` defaults to the user's
-        id, email or username.
+        id, email or username. ``session_id`` of the open session sends
+        nothing (the body says ``already_open``); that of an ended session
+        raises ``ToolInputError``. ``owner`` tags the session for
+        :meth:`end_session` (the notebook's kernel session).
         """
         self._ready()
         user = self._user or {}
@@ -349,12 +388,16 @@ class Telemetry:
         return self.sessions.start(
             sid=session_id, did=did,
             release=validate_release(release) if release else self._settings.release,
-            environment=environment or self._client_environment())
+            environment=environment or self._client_environment(), owner=owner)
 
-    def end_session(self, status: EndStatus = "exited") -> dict[str, Any]:
-        """Close the open session with ``status`` and send the final update."""
+    def end_session(self, status: EndStatus = "exited", *, owner: object = None) -> dict[str, Any]:
+        """Close the open session with ``status`` and send the final update.
+
+        With ``owner``, only a session started with that owner is closed
+        (else :class:`~sentry_ipy.errors.ToolInputError`, as with none open).
+        """
         self._ready()
-        return self.sessions.end(status)
+        return self.sessions.end(status, owner=owner)
 
     def capture_session(self, *, session_id: str, distinct_id: str | None = None,
                         status: SessionStatus = "ok", duration: float | None = None, errors: int = 0,

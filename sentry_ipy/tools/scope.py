@@ -13,6 +13,7 @@ from ._context import ToolContext
 from ._params import JsonObject, Level, Params, Text
 from ._registry import tool
 from ._result import ToolResult
+from .capture import DELIVERY_TIMEOUT
 
 __all__ = ["AddBreadcrumbParams", "SetContextParams", "SetReleaseParams", "SetTagParams", "SetUserParams"]
 
@@ -103,12 +104,21 @@ class SetReleaseParams(Params):
 def set_release(ctx: ToolContext, p: SetReleaseParams) -> ToolResult:
     """Set the release (and dist) of later events and sessions; sessions need it.
 
-    E.g. {"release":"app@1.2.0"}
+    An open session ends and restarts under the new release. E.g. {"release":"app@1.2.0"}
     """
     tel = ctx.telemetry()
-    changed = tel.set_release(p.release, p.dist)
+    change = tel.change_release(p.release, p.dist)
     s = tel.settings
     dist = f" (dist {s.dist})" if s.dist else ""
-    verb = "Set" if changed else "Kept"
-    return ToolResult(summary=f"{verb} release {s.release}{dist}; later events and sessions carry it.",
-                      data={"release": s.release, "dist": s.dist, "reinitialised": changed})
+    verb = "Set" if change.reinitialised else "Kept"
+    data = {"release": s.release, "dist": s.dist, "reinitialised": change.reinitialised}
+    summary = f"{verb} release {s.release}{dist}; later events and sessions carry it."
+    ended, started = change.ended_session, change.started_session
+    if ended is not None and started is not None:
+        ctx.telemetry().flush(DELIVERY_TIMEOUT)
+        old = (ended.get("attrs") or {}).get("release")
+        summary += (f" Sessions belong to one release, so session {ended['sid']} ({old}) was ended as "
+                    f"exited with {ended.get('errors', 0)} error(s) and session {started['sid']} "
+                    f"started under {s.release}.")
+        data |= {"endedSession": ended, "startedSession": started}
+    return ToolResult(summary=summary, data=data)

@@ -54,6 +54,13 @@ def start_session(ctx: ToolContext, p: StartSessionParams) -> ToolResult:
     """
     body, previous = ctx.telemetry().start_session(session_id=p.sessionId, distinct_id=p.distinctId,
                                                    release=p.release, environment=p.environment)
+    if body.get("already_open"):
+        attrs = body.get("attrs", {})
+        return ToolResult(
+            summary=f"Session {body['sid']} is already open (release {attrs.get('release')}, "
+                    f"{body.get('errors', 0)} error(s) so far); nothing was sent.",
+            data={**body, "release": attrs.get("release"), "environment": attrs.get("environment")},
+            hints=["End it with sentry_end_session and a status (exited, crashed, abnormal, errored)."])
     extra = f" The previous session {previous['sid']} was ended as exited." if previous else ""
     result = _session_result(ctx, "Started", body, extra)
     if previous:

@@ -160,6 +160,59 @@ def test_a_kernel_run_is_a_release_health_session(ip: Any, local_server: Any) ->
     assert final["status"] == "exited" and final["errors"] >= 1
 
 
+def _session_updates(local_server: Any, release_prefix: str) -> list[dict[str, Any]]:
+    return [s for s in local_server.store.sessions()
+            if str(s.get("attrs", {}).get("release", "")).startswith(release_prefix)]
+
+
+def test_a_release_change_mid_run_ends_the_kernel_session_and_starts_one(ip: Any, local_server: Any) -> None:
+    ip.run_line_magic("config", 'SentryMagics.release = "nb-roll@1"')
+    try:
+        ip.run_cell("raise RuntimeError('under release 1')")
+        ip.run_line_magic("config", 'SentryMagics.release = "nb-roll@2"')
+        ip.run_cell("raise RuntimeError('under release 2')")
+        ip.run_line_magic("unload_ext", "sentry_ipy")
+    finally:
+        ip.config.SentryMagics.pop("release", None)
+        ip.run_line_magic("load_ext", "sentry_ipy")
+    one, two = _session_updates(local_server, "nb-roll@1"), _session_updates(local_server, "nb-roll@2")
+    assert [(u["status"], u["init"], u["errors"]) for u in one] == [("ok", True, 0), ("exited", False, 1)]
+    assert [(u["status"], u["init"], u["errors"]) for u in two] == [("ok", True, 0), ("exited", False, 1)]
+    assert one[0]["sid"] != two[0]["sid"]
+
+
+def test_the_kernel_session_yields_to_the_users_own(ip: Any, local_server: Any) -> None:
+    ip.run_line_magic("config", 'SentryMagics.release = "nb-yield@1"')
+    try:
+        ip.run_cell("raise RuntimeError('in the kernel session')")
+        mine = ip.run_line_magic("sentry", "start_session --distinctId me").data
+        ip.run_cell("raise RuntimeError('in my session')")
+        ip.run_line_magic("unload_ext", "sentry_ipy")  # must not end my session
+    finally:
+        ip.config.SentryMagics.pop("release", None)
+        ip.run_line_magic("load_ext", "sentry_ipy")
+    updates = _session_updates(local_server, "nb-yield@1")
+    kernel = [u for u in updates if u["sid"] != mine["sid"]]
+    assert [(u["status"], u["errors"]) for u in kernel] == [("ok", 0), ("exited", 1)]
+    assert [(u["status"], u["did"]) for u in updates if u["sid"] == mine["sid"]] == [("ok", "me")]
+    assert {u["sid"] for u in kernel} == {kernel[0]["sid"]}, "the kernel did not start another session"
+
+
+def test_turning_track_sessions_off_ends_the_open_session(ip: Any, local_server: Any) -> None:
+    ip.run_line_magic("config", 'SentryMagics.release = "nb-off@1"')
+    try:
+        ip.run_cell("x = 1")  # the session opens before this cell
+        ip.run_line_magic("config", "SentryMagics.track_sessions = False")
+        assert [u["status"] for u in _session_updates(local_server, "nb-off@1")] == ["ok", "exited"]
+        ip.run_cell("y = 2")  # and stays off
+        assert len(_session_updates(local_server, "nb-off@1")) == 2
+    finally:
+        ip.config.SentryMagics.pop("release", None)
+        ip.config.SentryMagics.pop("track_sessions", None)
+        ip.run_line_magic("config", "SentryMagics.track_sessions = True")
+        ip.config.SentryMagics.pop("track_sessions", None)
+
+
 def test_no_release_means_no_session(ip: Any, local_server: Any) -> None:
     before = len(local_server.store.sessions())
     ip.run_cell("y = 2")

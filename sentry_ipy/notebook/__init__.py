@@ -32,6 +32,7 @@ def load(shell: Any) -> None:
     magics.cell_capture = capture
     shell.events.register("post_run_cell", capture)
     session = RunSession(magics)
+    magics.run_session = session
     shell.events.register("pre_run_cell", session)
     setattr(shell, _STATE_KEY, (magics, capture, session))
 
@@ -48,6 +49,7 @@ def unload(shell: Any) -> None:
         except ValueError:
             pass
     session.end()
+    magics.run_session = None
     if magics in shell.configurables:
         shell.configurables.remove(magics)
     line = shell.magics_manager.magics.get("line", {})

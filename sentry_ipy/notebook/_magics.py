@@ -42,11 +42,56 @@ class SentryMagics(Magics):
     # below) inside Configurable.__init__, before our __init__ body runs.
     _ctx: Any = None
     cell_capture: Any = None
+    run_session: Any = None
 
     # ------------------------------------------------------------ context
     @observe("dsn", "url", "org", "project", "release", "environment")
     def _settings_changed(self, change: Any) -> None:
+        if change["name"] == "release" and change["new"] and self._switch_release(change["new"]):
+            return
+        self._end_sessions()
         self.reset_context()
+        if self.run_session is not None and change["name"] == "release":
+            self.run_session()  # the new release's session starts now, not at the next cell
+
+    @observe("track_sessions")
+    def _track_sessions_changed(self, change: Any) -> None:
+        if self.run_session is not None and not change["new"]:
+            self.run_session.end()  # turned off in the first cell: the session it opened ends now
+
+    def _telemetry_in_use(self) -> Any:
+        """The context's telemetry if it was created (never creates one)."""
+        return getattr(self._ctx, "_telemetry", None) if self._ctx is not None else None
+
+    def _switch_release(self, release: str) -> bool:
+        """Change the release in place: open sessions (the kernel's or the user's) restart under it.
+
+        Returns False when there is no telemetry yet (or the release is refused):
+        the caller then resets the context, which resolves the release afresh.
+        """
+        telemetry = self._telemetry_in_use()
+        if telemetry is None:
+            return False
+        try:
+            telemetry.change_release(release)
+        except Exception:  # noqa: BLE001 - a bad release name is reported when the context is rebuilt
+            return False
+        self._ctx.settings = self._ctx.settings.replace(release=release)
+        return True
+
+    def _end_sessions(self) -> None:
+        """Before settings change under it, end the open session as ``exited`` (it would be orphaned)."""
+        if self.run_session is not None:
+            self.run_session.end()
+        telemetry = self._telemetry_in_use()
+        if telemetry is not None and telemetry.sessions.current is not None:
+            try:
+                body = telemetry.end_session("exited")
+                telemetry.flush(2.0)
+                print(f"sentry-ipy: the settings changed, so session {body.get('sid')} was ended as exited; "
+                      "start a new one with %sentry start_session.", file=sys.stderr)
+            except Exception:  # noqa: BLE001, S110 - best effort, the settings change must go through
+                pass
 
     @observe("capture_cell_errors")
     def _capture_changed(self, change: Any) -> None:

@@ -7,6 +7,13 @@ unloads or the kernel exits. Sentry derives "errored" from the error count and
 "abnormal" from a session that never ended (a killed kernel). Sessions need a
 release, so nothing happens until one is configured (``SENTRY_RELEASE`` or
 ``%config SentryMagics.release``).
+
+A session belongs to one release: when the release changes mid-run the kernel
+session ends as ``exited`` and a new one starts under the new release. The
+kernel session is the default, not the only one: when the user starts their
+own (``%sentry start_session``), the kernel session ends and does not come
+back for this run, and the kernel never ends a session it did not start.
+``%config SentryMagics.track_sessions = False`` ends it at once.
 """
 
 from __future__ import annotations
@@ -24,6 +31,10 @@ log = logging.getLogger("sentry_ipy.notebook")
 class RunSession:
     """A ``pre_run_cell`` callback that opens the kernel's session once a release is known.
 
+    Sessions it opens are tagged with it as owner (the telemetry layer keeps the
+    owner when a release change replaces the session), so it can tell its own
+    session from the user's.
+
     Args:
         magics: the ``SentryMagics`` instance (for its settings and tool context).
     """
@@ -32,16 +43,32 @@ class RunSession:
         self.magics = magics
         self.telemetry: Any = None
         self.sid: str | None = None
+        self.yielded = False  # the user took over sessions for this run
         self._given_up = False
 
+    @property
+    def is_open(self) -> bool:
+        """True while the kernel's session is the open one."""
+        return self.telemetry is not None and bool(self.telemetry.sessions.owned_by(self))
+
     def __call__(self, info: Any = None) -> None:
-        if self.sid is not None or self._given_up or not self.magics.track_sessions:
+        if self._given_up or self.yielded or not self.magics.track_sessions:
+            return
+        if self.telemetry is not None:
+            if self.is_open:
+                self.sid = str(self.telemetry.sessions.current.sid)  # a release change renews it
+            else:  # the user's own session replaced it, or they ended it: theirs from now on
+                self._forget()
+                self.yielded = True
             return
         if not (self.magics.release or os.environ.get("SENTRY_RELEASE", "").strip()):
             return  # checked again before the next cell: a trait and an env lookup
         try:
             telemetry = self.magics.context.telemetry()
-            session, _ = telemetry.start_session()
+            if telemetry.sessions.current is not None:  # the user's session is open: leave it be
+                self.yielded = True
+                return
+            session, _ = telemetry.start_session(owner=self)
             self.telemetry = telemetry
             self.sid = str(session.get("sid"))
             atexit.register(self.end)
@@ -51,13 +78,23 @@ class RunSession:
                         "this kernel run will not have one.", exc)
 
     def end(self) -> None:
-        """Close the session as ``exited`` and deliver it (idempotent)."""
-        if self.sid is None or self.telemetry is None:
+        """Close the kernel's session as ``exited`` and deliver it (idempotent).
+
+        A session the user started is left alone: it is theirs to end.
+        """
+        if self.telemetry is None:
             return
-        telemetry, self.telemetry = self.telemetry, None
-        atexit.unregister(self.end)
+        telemetry, own = self.telemetry, self.is_open
+        self._forget()
+        if not own:
+            return
         try:
-            telemetry.end_session("exited")
+            telemetry.end_session("exited", owner=self)
             telemetry.flush(2.0)
         except Exception as exc:  # the kernel is going away; say it once and move on
             log.warning("sentry-ipy could not end the release-health session (%s).", exc)
+
+    def _forget(self) -> None:
+        self.telemetry = None
+        self.sid = None
+        atexit.unregister(self.end)

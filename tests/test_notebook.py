@@ -56,6 +56,32 @@ def test_capture_can_be_turned_off_with_config(ip: Any, local_server: Any) -> No
     ip.run_line_magic("config", "SentryMagics.capture_cell_errors = True")
 
 
+def test_capture_of_the_last_error_says_when_the_cell_hook_already_sent_it(
+        ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    ip.run_cell("raise ValueError('reported by the hook')")
+    event_id = ip._sentry_ipy_state[1].last_event_id
+    assert event_id
+    capsys.readouterr()
+    ip.run_line_magic("sentry_capture", "")
+    out = capsys.readouterr().out
+    assert out.strip() == (f"ValueError was already reported by the cell hook as event {event_id}; "
+                           "nothing new was sent.")
+    assert "None" not in out
+
+    ip.run_line_magic("config", "SentryMagics.capture_cell_errors = False")
+    try:
+        ip.run_cell("raise KeyError('not hooked')")
+        capsys.readouterr()
+        ip.run_line_magic("sentry_capture", "")
+        assert capsys.readouterr().out.startswith("Sent KeyError as event ")
+        ip.run_line_magic("sentry_capture", "")  # sentry-sdk sends one exception once
+        out = capsys.readouterr().out
+        assert out.startswith("sentry-sdk discarded KeyError (already reported once") and "None" not in out
+    finally:
+        ip.run_line_magic("config", "SentryMagics.capture_cell_errors = True")
+        ip.config.SentryMagics.pop("capture_cell_errors", None)
+
+
 def test_issues_magic_returns_a_typed_dataframe(ip: Any, local_server: Any) -> None:
     ip.run_line_magic("sentry_capture", '"dataframe probe message" --level warning')
     import sentry_sdk

@@ -52,12 +52,14 @@ class CellCapture:
         self._capture = capture
         self.enabled = True
         self.last_event_id: str | None = None
+        self.last_error: BaseException | None = None  # the exception last_event_id reports
         self.failing = False  # reporting failed and the user was told; quiet until it works
 
     def __call__(self, result: Any) -> None:
         error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
         if error is None or not self.enabled or not is_crash(error):
             return
+        self.last_error, self.last_event_id = error, None
         try:
             self.last_event_id = self._capture(error, *self._context(result))
         except Exception as exc:  # noqa: BLE001 - never break the notebook because reporting failed

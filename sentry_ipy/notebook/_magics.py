@@ -189,11 +189,21 @@ class SentryMagics(Magics):
                              "message to send instead.")
         from ..errors import SentryIpyError
 
+        name = type(exc).__name__
+        hook = self.cell_capture
+        if hook is not None and hook.last_error is exc and hook.last_event_id:
+            print(f"{name} was already reported by the cell hook as event {hook.last_event_id}; "
+                  "nothing new was sent.")
+            return None
         try:
             event_id = self.context.telemetry().capture_exception(exc, level=ns.level)
         except SentryIpyError as exc2:
             raise UsageError(f"{type(exc2).__name__}: {exc2}") from None
-        print(f"Sent {type(exc).__name__} as event {event_id}.")
+        if event_id is None:
+            print(f"sentry-sdk discarded {name} (already reported once, sampled out or dropped by a "
+                  "before_send filter), so nothing was sent.")
+        else:
+            print(f"Sent {name} as event {event_id}.")
         return None
 
     @line_magic

@@ -114,6 +114,16 @@ def test_sentry_txn_with_unbalanced_quotes_is_one_usage_error(ip: Any) -> None:
         ip.run_cell_magic("sentry_txn", "x --op 'unbalanced", "1 + 1")
 
 
+def test_sentry_txn_line_form_shows_help_or_says_it_is_a_cell_magic(
+        ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert ip.run_line_magic("sentry_txn", "-h") is None
+    assert "--op" in capsys.readouterr().out
+    with pytest.raises(UsageError, match=r"^%%sentry_txn is a cell magic: put it on the first line of a cell\.$"):
+        ip.run_line_magic("sentry_txn", "load prices")
+    result = ip.run_cell("%sentry_txn")
+    assert isinstance(result.error_in_exec, UsageError)
+
+
 def test_sentry_txn_supports_top_level_await(ip: Any) -> None:
     cell = "import asyncio\nawait asyncio.sleep(0)\nawaited = 'yes'\nawait asyncio.sleep(0, result=41) + 1"
     assert ip.run_cell_magic("sentry_txn", "async cell", cell) == 42

@@ -15,7 +15,7 @@ from types import CodeType
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from traitlets import Bool, Unicode, observe
 
 from ._argparse import HelpShown, MagicParser, parse_line, parse_magic_line
@@ -241,14 +241,15 @@ class SentryMagics(Magics):
             raise UsageError(f"{type(exc).__name__}: {exc}") from None
         return browser
 
-    @cell_magic
-    def sentry_txn(self, line: str, cell: str) -> Any:
+    @line_cell_magic
+    def sentry_txn(self, line: str, cell: str | None = None) -> Any:
         """Run the cell as a performance transaction: ``%%sentry_txn NAME [--op OP]``.
 
         The cell runs like ``%%time`` runs it (its last expression is shown), and
         top-level ``await`` works where a plain cell's would outside a running
         event loop; an exception marks the transaction ``internal_error`` and is
-        re-raised, an interrupt marks it ``cancelled``.
+        re-raised, an interrupt marks it ``cancelled``. The line form only shows
+        this help (``%sentry_txn -h``).
         """
         from ..errors import SentryIpyError
         from ..tools import run_tool
@@ -257,6 +258,10 @@ class SentryMagics(Magics):
         parser = MagicParser(prog=prog, description=(type(self).sentry_txn.__doc__ or "").splitlines()[0])
         parser.add_argument("name", nargs="*", help="transaction name (default: cell N)")
         parser.add_argument("--op", default="notebook.cell", help="operation (default notebook.cell)")
+        if cell is None:
+            if not {"-h", "--help"} & set(line.split()):
+                raise UsageError("%%sentry_txn is a cell magic: put it on the first line of a cell.")
+            line = "-h"
         try:
             ns = parse_line(parser, line)
         except HelpShown:

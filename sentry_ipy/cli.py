@@ -96,22 +96,71 @@ def _local(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from .config import Settings
     from .tools import ToolContext
 
-    settings = Settings.resolve()
-    print(f"settings: {settings!r}")
+    settings, sources = Settings.resolve_with_sources()
+    shown = [(f.name, getattr(settings, f.name)) for f in dataclasses.fields(settings)
+             if f.name in sources and getattr(settings, f.name) not in (None, "")]
+    if shown:
+        print("Settings (explicit values beat environment variables, which beat .sentryclirc):")
+        width = max(len(name) for name, _ in shown)
+        for name, value in shown:
+            print(f"  {name:<{width}}  {_shown_setting(name, value)}  (from {_source_label(sources[name])})")
+    else:
+        print("No Sentry settings found (no SENTRY_* environment variables, no .sentryclirc).")
     if settings.uses_local_backend:
-        print("No SENTRY_URL or SENTRY_AUTH_TOKEN: tools use the embedded local backend.")
-        return 0
+        return _doctor_local()
     ctx = ToolContext(settings)
     try:
         client = ctx.api()
+        print(f"Checking {client.web_url} (organization {client.org!r}) ...", flush=True)
         org = client.get("organizations", client.org, scope="org:read")
         print(f"OK: organization {org.get('slug')!r} ({org.get('name')}) at {client.base_url}")
     finally:
         ctx.close()
     return 0
+
+
+def _doctor_local() -> int:
+    """Without a URL or token the tools use the embedded backend: show its data dir and start it once."""
+    from .tools._context import start_local_server
+
+    print("No SENTRY_URL or SENTRY_AUTH_TOKEN: tools use the embedded local backend "
+          "(set them to use a real Sentry).")
+    print("Checking that the local backend can start ...", flush=True)
+    srv = start_local_server()
+    try:
+        print(f"OK: the local backend started on {srv.url} with data dir {srv.data_dir}; "
+              "'sentry-ipy local' serves it with a web UI.")
+    finally:
+        srv.stop()
+    return 0
+
+
+def _shown_setting(name: str, value: object) -> str:
+    """A setting's value as doctor prints it: the token masked, DSN and URL without secrets."""
+    from .config import _public_dsn, _without_userinfo
+
+    text = str(value)
+    if name == "auth_token":
+        prefix = text[:7] if text.startswith(("sntrys_", "sntryu_")) else ""
+        return f"{prefix}*** ({len(text)} characters)"
+    if name == "dsn":
+        return _public_dsn(text) or ""
+    if name == "url":
+        return _without_userinfo(text) or ""
+    return text
+
+
+def _source_label(source: str) -> str:
+    if source == "explicit":
+        return "an explicit value"
+    if source.startswith("SENTRY_"):
+        return f"environment variable {source}"
+    return source
 
 
 if __name__ == "__main__":  # pragma: no cover

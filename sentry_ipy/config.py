@@ -69,6 +69,9 @@ class Settings:
     max_retries: int = 4
     traces_sample_rate: float = 1.0
     debug: bool = False
+    #: Where ``auth_token`` came from (``resolve`` sets it: an env var name or a
+    #: ``.sentryclirc`` path), so a 401 can point at the right place.
+    auth_token_source: str | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr}
@@ -105,34 +108,64 @@ class Settings:
         Raises:
             ConfigurationError: an unknown key, or a URL or DSN that cannot work.
         """
-        names = {f.name for f in dataclasses.fields(cls)}
+        return cls.resolve_with_sources(env=env, home=home, cwd=cwd, **explicit)[0]
+
+    @classmethod
+    def resolve_with_sources(cls, *, env: Mapping[str, str] | None = None, home: Path | None = None,
+                             cwd: Path | None = None, **explicit: Any) -> tuple["Settings", dict[str, str]]:
+        """:meth:`resolve`, also saying where each set field came from.
+
+        Returns:
+            (settings, sources): ``sources`` maps each field that was set to
+            ``"explicit"``, the environment variable's name (``"SENTRY_URL"``)
+            or the ``.sentryclirc`` path it was read from.
+
+        Raises:
+            ConfigurationError: an unknown key, or a URL or DSN that cannot work.
+        """
+        names = {f.name for f in dataclasses.fields(cls)} - {"auth_token_source"}
         unknown = sorted(set(explicit) - names)
         if unknown:
             raise ConfigurationError(
                 f"Unknown setting {', '.join(unknown)}; known settings are {', '.join(sorted(names))}.")
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
         for path in _rc_paths(home, cwd):
-            values.update(read_sentryclirc(path))
+            found = read_sentryclirc(path)
+            values.update(found)
+            sources.update(dict.fromkeys(found, str(path)))
         for name, keys in _ENV.items():
             for key in keys:
                 value = (env.get(key) or "").strip()
                 if value:  # empty or whitespace-only means unset, as in sentry-cli
                     values[name] = value
+                    sources[name] = key
                     break
         for name, value in explicit.items():
             if isinstance(value, str):
                 value = value.strip()
             if value is not None and value != "":
                 values[name] = value
+                sources[name] = "explicit"
         if values.get("url"):
             values["url"] = _normalise_url(str(values["url"]))
         if values.get("dsn"):
             parse_dsn(str(values["dsn"]))
         if values.get("auth_token") and not _TOKEN_CHARS.fullmatch(str(values["auth_token"])):
-            raise ConfigurationError("SENTRY_AUTH_TOKEN contains spaces, line breaks or other characters "
-                                     "a token never has; copy it again as one line.")
-        return cls(**values)
+            raise ConfigurationError(f"{_token_origin(sources.get('auth_token'))} contains spaces, line "
+                                     "breaks or other characters a token never has; copy it again as one "
+                                     "line.")
+        if "auth_token" in sources:
+            values["auth_token_source"] = sources["auth_token"]
+        return cls(**values), sources
+
+
+def _token_origin(source: str | None) -> str:
+    """How a message names where the token came from."""
+    if source in (None, "explicit", "SENTRY_AUTH_TOKEN"):
+        return "SENTRY_AUTH_TOKEN"
+    return f"The auth token in {source}"
 
 
 def _rc_paths(home: Path | None, cwd: Path | None) -> list[Path]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,6 +59,49 @@ def test_doctor_treats_a_blank_url_as_unset(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("SENTRY_URL", "   ")
     assert main(["doctor"]) == 0
     assert "embedded local backend" in capsys.readouterr().out
+
+
+def test_doctor_with_nothing_set_checks_the_local_backend(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "tools use the embedded local backend" in out
+    assert f"with data dir {tmp_path / 'data'}" in out and "OK: the local backend started on http://127.0.0.1:" in out
+
+
+def test_doctor_shows_each_setting_with_its_source_and_masks_the_token(
+        tmp_path: Path, local_server: Any, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    rc = tmp_path / "home" / ".sentryclirc"
+    rc.write_text("[auth]\ntoken = sntrys_not-the-right-token-123\n[defaults]\norg = local\n")
+    monkeypatch.setenv("SENTRY_URL", local_server.url)
+    monkeypatch.setenv("SENTRY_RELEASE", "doc@1")
+    assert main(["doctor"]) == 1
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "not-the-right-token" not in out + captured.err
+    assert f"auth_token  sntrys_*** (30 characters)  (from {rc})" in out
+    assert f"org         local  (from {rc})" in out
+    assert f"url         {local_server.url}  (from environment variable SENTRY_URL)" in out
+    assert "release     doc@1  (from environment variable SENTRY_RELEASE)" in out
+    assert f"Checking {local_server.url} (organization 'local') ..." in out
+    assert f"Sentry rejected the auth token from {rc} (401" in _one_error_line_of(captured.err)
+
+
+def test_doctor_with_a_url_and_no_token_says_a_token_is_needed(
+        local_server: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SENTRY_URL", local_server.url)
+    monkeypatch.setenv("SENTRY_ORG", "local")
+    assert main(["doctor"]) == 1
+    line = _one_error_line(capsys)
+    assert "Sentry needs an auth token (401" in line and "set SENTRY_AUTH_TOKEN" in line
+    assert "rejected" not in line
+
+
+def _one_error_line_of(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.startswith("sentry-ipy:")]
+    assert "Traceback" not in err and len(lines) == 1, err
+    return lines[0]
 
 
 def test_demo_sends_real_events_and_lists_the_issues_it_stored(tmp_path: Path) -> None:

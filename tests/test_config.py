@@ -92,3 +92,20 @@ def test_bad_sentryclirc_names_the_file_and_the_problem_not_the_line(
         _resolve(tmp_path)
     text = str(err.value)
     assert str(rc) in text and problem in text and "sntrys_secret" not in text
+
+
+def test_resolve_with_sources_names_where_each_setting_came_from(tmp_path: Path) -> None:
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir(exist_ok=True)
+    cwd.mkdir()
+    (home / ".sentryclirc").write_text("[auth]\ntoken = from-home\n[defaults]\norg = home-org\nproject = p1\n")
+    (cwd / ".sentryclirc").write_text("[defaults]\nproject = p2\n")
+    env = {"SENTRY_HOST": "https://sentry.example.com", "SENTRY_ORG": "env-org", "SENTRY_RELEASE": " "}
+    settings, sources = Settings.resolve_with_sources(env=env, home=home, cwd=cwd, org="explicit-org")
+    assert (settings.org, settings.project, settings.url, settings.auth_token) == (
+        "explicit-org", "p2", "https://sentry.example.com", "from-home")
+    assert sources == {"auth_token": str(home / ".sentryclirc"), "org": "explicit",
+                       "project": str(cwd / ".sentryclirc"), "url": "SENTRY_HOST"}
+    assert settings.auth_token_source == str(home / ".sentryclirc")
+    assert Settings.resolve(env=env, home=home, cwd=cwd, org="explicit-org") == settings
+    assert "from-home" not in repr(settings) and "auth_token_source" not in repr(settings)

@@ -353,8 +353,17 @@ class SentryClient:
         status = response.status_code
         secrets = self.settings.secrets
         if status == 401:
-            msg = (f"Sentry rejected the auth token (401{said}); create a token under "
-                   "Settings > Auth Tokens and set SENTRY_AUTH_TOKEN.")
+            source = self.settings.auth_token_source or ""
+            if not self.settings.auth_token:
+                msg = (f"Sentry needs an auth token (401{said}); none is configured: create one under "
+                       "Settings > Auth Tokens and set SENTRY_AUTH_TOKEN.")
+            elif source.endswith(".sentryclirc"):
+                msg = (f"Sentry rejected the auth token from {source} (401{said}); create a token under "
+                       "Settings > Auth Tokens and put it in that file's [auth] token, or set "
+                       "SENTRY_AUTH_TOKEN.")
+            else:
+                msg = (f"Sentry rejected the auth token (401{said}); create a token under "
+                       "Settings > Auth Tokens and set SENTRY_AUTH_TOKEN.")
             return AuthenticationError(redact_text(msg, secrets), status=status, url=url, detail=detail)
         if status == 403:
             need = f"it needs the {scope} scope" if scope else "check the token's scopes"

@@ -7,9 +7,11 @@ back through the Web API tools, exactly as a notebook or an MCP client would.
 
 from __future__ import annotations
 
+import dataclasses
+import shlex
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 __all__ = ["run_demo"]
 
@@ -20,6 +22,27 @@ def _load_rows(path: str) -> list[dict[str, str]]:
 
 def _mean_price(rows: list[dict[str, float]]) -> float:
     return sum(r["price"] for r in rows) / len(rows)
+
+
+def _next_steps(rows: list[dict[str, Any]], data_dir: Any, *, custom_dir: bool) -> str:
+    """What to try next, in each face's own syntax (the demo's backend and port are gone by then)."""
+    errors = [r for r in rows if r.get("shortId") and r.get("level") == "error"]
+    short_id = str((errors or [r for r in rows if r.get("shortId")] or [{"shortId": "NOTEBOOK-1"}])[0]["shortId"])
+    where = shlex.quote(str(data_dir))
+    lines = ["", f"The demo's backend stops with the demo; its data stays in {data_dir}."]
+    if custom_dir:
+        lines.append(f"Set SENTRY_IPY_DATA_DIR={where} so the notebook and MCP server below use it.")
+    lines += [
+        "Next steps:",
+        "  In Jupyter or IPython:",
+        "      %load_ext sentry_ipy",
+        "      %sentry_issues                  # these issues as a DataFrame",
+        f"      %sentry get_issue {short_id}    # one issue with its stack trace",
+        f"  Web UI: sentry-ipy local{' --data-dir ' + where if custom_dir else ''}, "
+        "then open http://127.0.0.1:9000/",
+        "  AI assistant (MCP server): sentry-ipy-mcp",
+    ]
+    return "\n".join(lines)
 
 
 def run_demo(data_dir: Path | None = None, out: TextIO | None = None) -> int:
@@ -61,12 +84,10 @@ def run_demo(data_dir: Path | None = None, out: TextIO | None = None) -> int:
         print(f"Sent {sent} errors, 1 message, 1 transaction and 1 session through sentry-sdk.\n",
               file=out)
         issues = run_tool("sentry_list_issues", {"projectSlug": "notebook", "query": ""}, ctx)
-        print(issues.to_markdown(), file=out)
+        # The tool's links point at this demo's port and its hints are MCP calls: neither fits here.
+        print(dataclasses.replace(issues, links={}, hints=[]).to_markdown(), file=out)
         where = getattr(srv, "data_dir", data_dir)
-        print(f"\nThe demo's backend stops when the demo ends; its data stays in {where}. "
-              "`sentry-ipy local` serves the same data (web pages at http://127.0.0.1:9000/), "
-              "`%load_ext sentry_ipy` brings the tools into a notebook, and `sentry-ipy-mcp` "
-              "serves them to an AI assistant.", file=out)
+        print(_next_steps(issues.records or [], where, custom_dir=data_dir is not None), file=out)
     finally:
         ctx.close()
         srv.stop()

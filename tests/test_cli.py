@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,12 @@ def test_demo_sends_real_events_and_lists_the_issues_it_stored(tmp_path: Path) -
                   "Demo run finished"):
         assert title in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
+    # Next steps in each face's syntax, not MCP calls or links to the port that died with the demo.
+    assert "Next: sentry_" not in run.stdout and "/organizations/local/issues/" not in run.stdout
+    short_ids = re.findall(r"^\| (NOTEBOOK-\d+) \| [A-Za-z]+Error", run.stdout, re.M)
+    assert short_ids and f"%sentry get_issue {short_ids[0]}" in run.stdout
+    assert "%load_ext sentry_ipy" in run.stdout and "sentry-ipy-mcp" in run.stdout
+    assert f"sentry-ipy local --data-dir {data}, then open http://127.0.0.1:9000/" in run.stdout
 
     from sentry_ipy.local import LocalServer
 

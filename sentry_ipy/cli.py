@@ -8,6 +8,7 @@ through the same tools the notebook and MCP faces use.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -82,9 +83,11 @@ def _demo(args: argparse.Namespace) -> int:
 def _local(args: argparse.Namespace) -> int:
     from .tools._context import start_local_server
 
+    logging.getLogger("uvicorn.error").addFilter(_hide_process_line)
     srv = start_local_server(args.data_dir, host=args.host, port=args.port, request_log=True)
     data_dir = getattr(srv, "data_dir", args.data_dir)
     print(f"Embedded Sentry backend on {srv.url}  (data: {data_dir})", file=sys.stderr)
+    print(f"Web UI: {srv.url}/", file=sys.stderr)
     print("Point the tools at it:", file=sys.stderr)
     print(f"  export SENTRY_URL={srv.url}", file=sys.stderr)
     print(f"  export SENTRY_ORG={srv.org_slug}", file=sys.stderr)
@@ -93,6 +96,11 @@ def _local(args: argparse.Namespace) -> int:
     print("Ctrl-C stops it.", file=sys.stderr)
     srv.serve_forever()  # returns after Ctrl-C, with the server stopped
     return 0
+
+
+def _hide_process_line(record: logging.LogRecord) -> bool:
+    """Drop uvicorn's "Started server process [N]": the lines above say what is running."""
+    return not str(record.msg).startswith("Started server process")
 
 
 def _doctor(args: argparse.Namespace) -> int:

@@ -162,3 +162,11 @@ def test_local_labels_the_web_ui_and_hides_uvicorns_process_line(tmp_path: Path)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=15)
+
+
+def test_mcp_help_says_http_clients_share_one_sentry_scope(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["mcp", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "one process is one Sentry client, so every HTTP client shares its scope" in text
+    assert "run one server per user" in text

@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     t = p.add_argument_group("transport")
     t.add_argument("--http", action="store_true",
-                   help="serve streamable HTTP instead of stdio")
+                   help="serve streamable HTTP instead of stdio; one process is one Sentry client, so every HTTP client shares its scope (user, tags, context), open transactions and session: run one server per user")
     t.add_argument("--host", default=DEFAULT_HOST,
                    help=f"address to bind with --http (default {DEFAULT_HOST}; keep loopback "
                         "unless you also set --auth-token-env)")

@@ -374,6 +374,12 @@ def test_create_release_twice_and_list(tctx: ToolContext, seeded: Seeded) -> Non
     assert "for notebook" in default.summary
     with pytest.raises(ToolInputError, match="may not be"):
         run_tool("sentry_create_release", {"version": "a/b", "projects": [seeded.slug]}, tctx)
+    for url in ("javascript:alert(1)", "data:text/html,x", "example.com", "https://", "https://a b.test"):
+        with pytest.raises(ToolInputError, match="not a valid http\\(s\\) address") as err:
+            run_tool("sentry_create_release", {"version": "xss@1", "projects": [seeded.slug], "url": url}, tctx)
+        assert str(err.value).count(". ") == 0 and str(err.value).endswith(".")
+    assert "xss@1" not in [r["version"] for r in run_tool("sentry_list_releases", {"projectSlug": seeded.slug},
+                                                            tctx).records or []]
 
 
 # --------------------------------------------------------------------- stats

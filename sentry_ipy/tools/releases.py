@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from pydantic import Field
 
@@ -14,7 +14,7 @@ from ._params import Number, Params, limit_field, project_field
 from ._registry import tool
 from ._result import ToolResult
 
-__all__ = ["CreateReleaseParams", "ListReleasesParams", "check_version"]
+__all__ = ["CreateReleaseParams", "ListReleasesParams", "check_url", "check_version"]
 
 RELEASE_COLUMNS = ("version", "dateCreated", "dateReleased", "newGroups", "status")
 
@@ -36,14 +36,15 @@ def create_release(ctx: ToolContext, p: CreateReleaseParams) -> ToolResult:
     """
     client = ctx.api()
     version = check_version(p.version)
+    url = check_url(p.url)
     default = ctx.effective_settings().project
     projects = p.projects or ([default] if default else [])
     if not projects:
         raise ToolInputError("sentry_create_release needs 'projects' (a list of project slugs) "
                              "when no default project is configured.")
     body: dict[str, Any] = {"version": version, "projects": projects}
-    if p.url:
-        body["url"] = p.url
+    if url:
+        body["url"] = url
     if p.ref:
         body["ref"] = p.ref
     if p.dateReleased:
@@ -69,6 +70,21 @@ def check_version(version: str) -> str:
         raise ToolInputError(f"Release version {version!r} may not be '.', '..' or contain '/', "
                              "newlines or tabs.")
     return version
+
+
+def check_url(url: str | None) -> str | None:
+    """Accept only an ``http(s)://`` address with a host (Sentry's UI shows it as a link)."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname
+            or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url)):
+        raise ToolInputError(f"Release url {url[:80]!r} is not a valid http(s) address; "
+                             "give one like 'https://example.com/changelog' or leave it out.")
+    return url
 
 
 class ListReleasesParams(Params):

@@ -144,3 +144,35 @@ def test_restart_keeps_token_keys_and_issues(tmp_path: Path) -> None:
 def test_bind_failure_is_clear(srv: LocalServer, tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="is in use; stop the other process"):
         LocalServer(tmp_path / "other", port=int(srv.url.rsplit(":", 1)[1])).start()
+
+
+INVALID_RELEASES = [".", "..", "a/b", "", "a\nb", "a\tb", " 1.0", "1.0 ", "x" * 201]
+
+
+def test_invalid_release_names_are_dropped_like_relay(srv: LocalServer, api: httpx.Client) -> None:
+    """Releases create_release refuses never come in through ingest: the event keeps no release."""
+    for n, bad in enumerate(INVALID_RELEASES):
+        r = httpx.post(f"{srv.url}/api/1/envelope/", headers=_auth(srv), content=_envelope(
+            ({"type": "event"}, {"message": f"bad release {n}", "release": bad})))
+        assert r.status_code == 200, (bad, r.text)
+    events = srv.store.events()
+    assert len(events) == len(INVALID_RELEASES)
+    for bad, event in zip(INVALID_RELEASES, events, strict=True):
+        assert "release" not in event
+        assert {"type": "invalid_data", "name": "release", "value": bad} in event["errors"]
+    # A session with such a release is dropped (an invalid outcome); the event sent with it still counts.
+    session = {"sid": "5" * 32, "init": True, "status": "exited", "started": "2024-01-01T00:00:00Z",
+               "attrs": {"release": ".."}}
+    aggregates = {"aggregates": [{"started": "2024-01-01T00:00:00Z", "exited": 3}], "attrs": {"release": "a/b"}}
+    r = httpx.post(f"{srv.url}/api/1/envelope/", headers=_auth(srv), content=_envelope(
+        ({"type": "event"}, {"message": "with a bad session", "release": "ok@1"}),
+        ({"type": "session"}, session), ({"type": "sessions"}, aggregates)))
+    assert r.status_code == 200, r.text
+    assert srv.store.sessions() == []
+    invalid = [o for o in srv.store.outcomes() if o["outcome"] == "invalid"]
+    assert [(o["category"], o["reason"]) for o in invalid] == [("session", "invalid_release")] * 2
+    assert [rel["version"] for rel in api.get("organizations/local/releases/").json()] == ["ok@1"]
+    good = {**session, "sid": "6" * 32, "attrs": {"release": "ok@1"}}
+    assert httpx.post(f"{srv.url}/api/1/envelope/", headers=_auth(srv),
+                      content=_envelope(({"type": "session"}, good))).status_code == 200
+    assert [s["sid"] for s in srv.store.sessions()] == ["6" * 32]

@@ -17,7 +17,7 @@ from typing import Any
 from ._clock import now, parse_timestamp
 from ._envelope import Envelope, EnvelopeError
 from ._grouping import event_message, event_type, group_info
-from ._normalize import normalize_event
+from ._normalize import normalize_event, release_error
 from ._store import Store
 
 logger = logging.getLogger("sentry_ipy.local")
@@ -229,6 +229,11 @@ def _save_session(store: Store, project: dict[str, Any], payload: Any, kind: str
         raise EnvelopeError("Session payload needs a sid.")
     if not release:
         raise EnvelopeError(f"{kind} payload needs attrs.release.")
+    if not isinstance(release, str) or release_error(release):
+        # Relay drops a session whose release Sentry could not store ('..', 'a/b', ' 1.0');
+        # the rest of the envelope (often the event that updated the session) still counts.
+        record_outcome(store, int(project["org_id"]), project["id"], "invalid", "session", "invalid_release")
+        return
     with store.tx():
         store.execute(
             "INSERT INTO sessions (project_id, kind, sid, did, status, release, environment,"
@@ -240,7 +245,7 @@ def _save_session(store: Store, project: dict[str, Any], payload: Any, kind: str
             ),
         )
         store.execute("UPDATE projects SET has_sessions = 1 WHERE id = ?", (project["id"],))
-        store.ensure_release(int(project["org_id"]), str(release), [int(project["id"])], health=True)
+        store.ensure_release(int(project["org_id"]), release, [int(project["id"])], health=True)
 
 
 def _save_replay(store: Store, project: dict[str, Any], payload: Any) -> None:
@@ -256,8 +261,9 @@ def _save_replay(store: Store, project: dict[str, Any], payload: Any) -> None:
         )
         store.execute("UPDATE projects SET has_replays = 1 WHERE id = ?", (project["id"],))
         record_outcome(store, int(project["org_id"]), project["id"], "accepted", "replay")
-        if payload.get("release"):
-            store.ensure_release(int(project["org_id"]), str(payload["release"]), [int(project["id"])])
+        release = payload.get("release")
+        if isinstance(release, str) and release and not release_error(release):
+            store.ensure_release(int(project["org_id"]), release, [int(project["id"])])
 
 
 def _save_client_report(store: Store, project: dict[str, Any], payload: Any) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "MAX_SECS_IN_PAST",
     "has_lone_surrogates",
     "normalize_event",
+    "release_error",
     "replace_surrogates",
 ]
 
@@ -78,6 +79,26 @@ def replace_surrogates(value: Any) -> Any:
     return value
 
 
+def release_error(version: str) -> str | None:
+    """Explain why a release version cannot be stored (Sentry's and sentry-cli's rules), or None.
+
+    The same rules guard ``POST .../releases/`` and ingest: an event or
+    session naming such a release would otherwise create a release that the
+    API refuses and whose web page cannot be addressed (``..``, ``a/b``).
+    """
+    if version == "":
+        return "This field is required."
+    if version in (".", ".."):
+        return "Release version cannot be '.' or '..'."
+    if version != version.strip():
+        return "Release version cannot have leading or trailing whitespace."
+    if any(ch in version for ch in "/\n\t\v\f\r"):
+        return "Release version cannot contain '/', newlines or tabs."
+    if len(version) > _STRING_FIELDS["release"]:
+        return f"Ensure this field has no more than {_STRING_FIELDS['release']} characters."
+    return None
+
+
 def _error(kind: str, name: str, value: Any) -> dict[str, Any]:
     return {"type": kind, "name": name, "value": value}
 
@@ -88,7 +109,7 @@ def _string_field(payload: dict[str, Any], name: str, limit: int, errors: list[d
         return
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or len(value) > limit or (name == "release" and not value.strip()):
+    if not isinstance(value, str) or len(value) > limit or (name == "release" and release_error(value)):
         errors.append(_error("invalid_data", name, value))
         payload.pop(name)
         return

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
+import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -188,3 +192,76 @@ def test_package_import_is_light() -> None:
     code = "import sys, sentry_ipy.local; print('starlette' in sys.modules or 'uvicorn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_release_url_must_be_http(srv: LocalServer, api: httpx.Client) -> None:
+    """Sentry's URLField: a javascript:/data: URL is a 400, never stored (the web UI links it)."""
+    for bad in ["javascript:alert(1)", "JavaScript:alert(1)", " https://x.test/", "data:text/html,<b>",
+                "https://", "example.com/changelog", "ftp:/x", "https://a b.test/", "java\tscript:x", 5]:
+        r = api.post("organizations/local/releases/", json={"version": "u@1", "projects": ["notebook"], "url": bad})
+        assert r.status_code == 400 and r.json() == {"url": ["Enter a valid URL."]}, bad
+    assert api.get("organizations/local/releases/").json() == []
+    for n, good in enumerate(["https://example.com/changelog?v=1#top", "HTTP://x.test", ""]):
+        r = api.post("organizations/local/releases/", json={"version": f"u@{n}", "projects": ["notebook"], "url": good})
+        assert r.status_code == 201 and r.json()["url"] == (good or None), good
+
+
+def test_release_versions_are_decoded_once(srv: LocalServer, api: httpx.Client) -> None:
+    """Starlette decodes path parameters already; ``rel%2541`` is the version ``rel%41``, not ``relA``."""
+    versions = ["relA", "rel%41", "50%", "rel%2F", "1.0+build.7", "a b", "app@1.0", "x#y", "q?x=1", "ünï@😀", "%%"]
+    for version in versions:
+        assert api.post("organizations/local/releases/", json={"version": version, "projects": ["notebook"]}
+                        ).status_code == 201, version
+    with httpx.Client(base_url=srv.url) as web:
+        for version in versions:
+            segment = quote(version, safe="")
+            r = api.get(f"organizations/local/releases/{segment}/")
+            assert r.status_code == 200 and r.json()["version"] == version, (version, r.text)
+            page = web.get(f"/organizations/local/releases/{segment}/")
+            assert page.status_code == 200 and f"<dd>{html.escape(version)}</dd>" in page.text, version
+            assert f'href="/organizations/local/releases/{html.escape(segment)}/"' in web.get(
+                "/organizations/local/releases/").text
+    assert api.get("organizations/local/releases/rel%252541/").status_code == 404
+
+
+def _session(srv: LocalServer, sid: str, status: str, errors: int = 0, release: str = "h@1",
+             started: float | None = None, **attrs: str) -> None:
+    key = srv.store.keys(1)[0]["public_key"]
+    payload = {"sid": sid, "did": f"user-{sid[:2]}", "status": status, "errors": errors, "init": status == "ok",
+               "started": started or time.time() - 30, "attrs": {"release": release, **attrs}}
+    body = b'{}\n{"type":"session"}\n' + json.dumps(payload).encode() + b"\n"
+    assert httpx.post(f"{srv.url}/api/1/envelope/?sentry_key={key}", content=body).status_code == 200
+
+
+def test_org_sessions_counts_each_sessions_final_update(srv: LocalServer, api: httpx.Client) -> None:
+    _session(srv, "a" * 32, "ok")
+    _session(srv, "a" * 32, "exited")                 # healthy: its final update
+    _session(srv, "b" * 32, "ok")
+    _session(srv, "b" * 32, "crashed", errors=1)      # crashed
+    _session(srv, "c" * 32, "exited", errors=2)       # errored
+    _session(srv, "d" * 32, "abnormal")               # abnormal
+    _session(srv, "e" * 32, "ok", release="h@2", environment="prod")  # still running: healthy
+    key = srv.store.keys(1)[0]["public_key"]
+    agg = {"aggregates": [{"started": time.time() - 60, "exited": 2, "crashed": 1}], "attrs": {"release": "h@2"}}
+    body = b'{}\n{"type":"sessions"}\n' + json.dumps(agg).encode() + b"\n"
+    assert httpx.post(f"{srv.url}/api/1/envelope/?sentry_key={key}", content=body).status_code == 200
+    params = {"field": "sum(session)", "groupBy": "session.status", "statsPeriod": "1d", "interval": "1h"}
+    body = api.get("organizations/local/sessions/", params={**params, "project": "1"}).json()
+    totals = {g["by"]["session.status"]: g["totals"]["sum(session)"] for g in body["groups"]}
+    assert totals == {"healthy": 4, "crashed": 2, "errored": 1, "abnormal": 1}
+    assert body["query"] == "" and len(body["intervals"]) == 25
+    assert all(len(g["series"]["sum(session)"]) == 25 and sum(g["series"]["sum(session)"]) == g["totals"]["sum(session)"]
+               for g in body["groups"])
+    by_release = api.get("organizations/local/sessions/", params={**params, "groupBy": ["release", "session.status"],
+                                                                  "query": "release:h@1"}).json()
+    assert {g["by"]["release"] for g in by_release["groups"]} == {"h@1"}
+    assert sum(g["totals"]["sum(session)"] for g in by_release["groups"]) == 4
+    users = api.get("organizations/local/sessions/", params={**params, "field": "count_unique(user)",
+                                                             "groupBy": [], "environment": "prod"}).json()
+    assert [g["totals"] for g in users["groups"]] == [{"count_unique(user)": 1}]
+    assert api.get("organizations/local/sessions/", params={**params, "field": "sum(quantity)"}).status_code == 400
+    assert api.get("organizations/local/sessions/", params={**params, "interval": "10s"}).status_code == 400
+    assert api.get("organizations/local/sessions/", params={**params, "query": "user:x"}).status_code == 400
+    old = api.get("organizations/local/sessions/", params={**params, "start": "2020-01-01T00:00:00",
+                                                          "end": "2020-01-02T00:00:00", "statsPeriod": None})
+    assert {g["totals"]["sum(session)"] for g in old.json()["groups"]} == {0}

@@ -57,6 +57,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalServer
                   "contexts": {"browser": {"name": "Chrome", "version": "1"}}, "user": {"id": "7"}}
         env = b"\n".join([b"{}", b'{"type":"replay_event"}', json.dumps(replay).encode()])
         httpx.post(f"{srv.url}/api/1/envelope/?sentry_key={key}", content=env)
+        session = {"sid": "e" * 32, "status": "crashed", "errors": 1, "init": True, "started": now - 5,
+                   "attrs": {"release": "1.0", "environment": "prod"}}
+        env = b"\n".join([b"{}", b'{"type":"session"}', json.dumps(session).encode()])
+        httpx.post(f"{srv.url}/api/1/envelope/?sentry_key={key}", content=env)
         with httpx.Client(base_url=srv.url + "/api/0/", headers={"Authorization": f"Bearer {srv.token}"}) as api:
             ids["issue"] = api.get("organizations/local/issues/", params={"query": "TypeError"}).json()[0]["id"]
             yield srv, api, ids
@@ -130,6 +134,11 @@ CASES = [
     ("organizations/local/workflows/", f"organizations/{O}/workflows/", {}),
     ("organizations/local/replays/", f"organizations/{O}/replays/", {"statsPeriod": "1d"}),
     ("organizations/local/replays/" + "d" * 32 + "/", f"organizations/{O}/replays/{{replay_id}}/", {}),
+    ("organizations/local/sessions/", f"organizations/{O}/sessions/",
+     {"field": "sum(session)", "groupBy": "session.status", "statsPeriod": "1d", "interval": "1h"}),
+    ("organizations/local/sessions/?groupBy=release", f"organizations/{O}/sessions/",
+     {"field": ["sum(session)", "count_unique(user)"], "groupBy": ["project", "environment"], "project": "1",
+      "statsPeriod": "2d", "interval": "1d"}),
 ]
 
 

@@ -10,6 +10,8 @@ untrusted, so a message holding a ``<script>`` tag must come back escaped.
 from __future__ import annotations
 
 import html
+import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -261,3 +263,70 @@ def test_issue_search_by_stack_filename_keeps_only_that_files_issues(local_serve
     titles = [i["title"] for i in hits]
     assert any("only-in-this-test-file" in t for t in titles)
     assert not any("no stack at all" in t for t in titles)
+
+
+def test_only_http_addresses_become_links(tmp_path: Path) -> None:
+    """Release, replay and request URLs are untrusted: only http(s) ones get an href."""
+    from sentry_ipy.local._html import external, link, safe_href
+
+    hostile = ["javascript:alert(1)", "JAVASCRIPT:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)",
+               "data:text/html,<script>x</script>", "vbscript:x", "//evil.test/", "https://"]
+    for address in hostile:
+        assert safe_href(address) is None and "href" not in external(address) and "href" not in link(address, "t")
+    assert 'href="https://ok.test/a?b=1"' in external("https://ok.test/a?b=1")
+    assert safe_href("/organizations/local/issues/") == "/organizations/local/issues/"
+    with LocalServer(tmp_path) as srv:
+        srv.store.ensure_release(1, "old@1", [1], url="javascript:alert(document.domain)")  # stored by an old version
+        srv.store.ensure_release(1, "good@1", [1], url="https://example.com/changelog")
+        key = srv.store.keys(1)[0]["public_key"]
+        event = {"message": "req", "request": {"url": "javascript:alert(2)", "method": "GET"}}
+        event_id = httpx.post(f"{srv.url}/api/1/store/?sentry_key={key}", json=event).json()["id"]
+        now = time.time()
+        replay = {"type": "replay_event", "replay_id": "e" * 32, "segment_id": 0, "timestamp": now,
+                  "replay_start_timestamp": now - 5, "urls": ["javascript:alert(3)", "https://app.test/x"]}
+        httpx.post(f"{srv.url}/api/1/envelope/?sentry_key={key}",
+                   content=b'{}\n{"type":"replay_event"}\n' + json.dumps(replay).encode())
+        with httpx.Client(base_url=srv.url) as web:
+            pages = [web.get(p).text for p in ("/organizations/local/releases/old%401/",
+                                               f"/organizations/local/issues/1/events/{event_id}/",
+                                               "/organizations/local/explore/replays/" + "e" * 32 + "/")]
+            good = web.get("/organizations/local/releases/good%401/").text
+    for text in pages:
+        hrefs = re.findall(r'href="([^"]*)"', text)
+        assert hrefs and all(h.startswith("/") or h.startswith("https://") for h in hrefs), hrefs
+        assert "javascript:alert(" in text  # still shown, as text
+    assert 'href="https://example.com/changelog"' in good
+    assert 'href="https://app.test/x"' in pages[2]
+
+
+def test_release_pages_show_release_health(tmp_path: Path) -> None:
+    with LocalServer(tmp_path) as srv:
+        key = srv.store.keys(1)[0]["public_key"]
+        for sid, status, errors in (("a", "exited", 0), ("b", "crashed", 1), ("c", "exited", 3), ("d", "exited", 0)):
+            session = {"sid": sid * 32, "status": status, "errors": errors, "init": True, "started": time.time() - 9,
+                       "attrs": {"release": "health@1"}}
+            httpx.post(f"{srv.url}/api/1/envelope/?sentry_key={key}",
+                       content=b'{}\n{"type":"session"}\n' + json.dumps(session).encode())
+        srv.store.ensure_release(1, "quiet@1", [1])
+        with httpx.Client(base_url=srv.url) as web:
+            listing = web.get("/organizations/local/releases/").text
+            detail = web.get("/organizations/local/releases/health%401/").text
+            quiet = web.get("/organizations/local/releases/quiet%401/").text
+    rows = {m[0]: m[1] for m in re.findall(r'releases/([^/"]+)/">[^<]*</a></td>(.*?)</tr>', listing)}
+    assert re.findall(r"<td>([^<]*)</td>", rows["health%401"])[2:5] == ["4", "1", "75 %"]
+    assert re.findall(r"<td>([^<]*)</td>", rows["quiet%401"])[2:5] == ["0", "0", "—"]
+    facts = dict(re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", detail))
+    assert {k: facts[k] for k in ("Sessions", "Crash-free sessions", "Healthy", "Errored", "Crashed", "Abnormal")} == {
+        "Sessions": "4", "Crash-free sessions": "75 %", "Healthy": "2", "Errored": "1", "Crashed": "1",
+        "Abnormal": "0"}
+    assert "No sessions for this release" in quiet
+
+
+def test_tables_break_only_long_words() -> None:
+    """Headers and short cells wrap between words; only identifier-like cells may break inside one."""
+    from sentry_ipy.local._html import _CSS, Html, table
+
+    assert "word-break:break-word" not in _CSS and "td.long{overflow-wrap:anywhere" in _CSS
+    markup = table(("Level", "Events"), [("unresolved", Html('<a href="/x">NOTEBOOK-1</a>')),
+                                         ("x" * 40, Html("<b>KeyError: " + "y" * 30 + "</b>"))])
+    assert markup.count('class="long"') == 2 and "<td>unresolved</td>" in markup

@@ -31,6 +31,7 @@ from . import (
     _routes_orgs,
     _routes_releases,
     _routes_replays,
+    _routes_sessions,
     _routes_stats,
     _routes_web,
 )
@@ -112,6 +113,7 @@ def build_app(context: Context) -> ASGIApp:
         *_routes_discover.routes,
         *_routes_releases.routes,
         *_routes_stats.routes,
+        *_routes_sessions.routes,
         *_routes_replays.routes,
         *_routes_alerts.legacy_routes,
     ]

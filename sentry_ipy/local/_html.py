@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -22,8 +23,11 @@ __all__ = [
     "Html",
     "dl",
     "esc",
+    "external",
+    "is_web_url",
     "join",
     "link",
+    "safe_href",
     "page",
     "pre",
     "section",
@@ -40,21 +44,22 @@ header{background:#2b1d38;color:#fff;padding:.5rem 1.5rem;display:flex;gap:1.2re
 header a{color:#e1d5ef;text-decoration:none}header a:hover{color:#fff;text-decoration:underline}
 header b{margin-right:1rem}
 main{max-width:1200px;margin:0 auto;padding:1rem 1.5rem 3rem}
-h1{font-size:1.35rem;margin:.6rem 0 .2rem;word-break:break-word}h2{font-size:1.1rem;margin:1.6rem 0 .5rem}
+h1{font-size:1.35rem;margin:.6rem 0 .2rem;overflow-wrap:anywhere}h2{font-size:1.1rem;margin:1.6rem 0 .5rem}
 h3{font-size:.95rem;margin:1rem 0 .3rem}
 a{color:#6c5fc7}.muted{color:#80708f}.sub{color:#80708f;margin:0 0 1rem}
 table{border-collapse:collapse;width:100%;background:#fff;margin:.3rem 0}
-th,td{text-align:left;padding:.3rem .55rem;border-bottom:1px solid #e7e1ec;vertical-align:top;word-break:break-word}
+th,td{text-align:left;padding:.3rem .55rem;border-bottom:1px solid #e7e1ec;vertical-align:top}
 th{background:#f3f0f6;font-weight:600}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;background:#fff;padding:.6rem;margin:.3rem 0}
-dt{font-weight:600;color:#3e3446}dd{margin:0;word-break:break-word}
+td.long{overflow-wrap:anywhere;min-width:10rem}
+dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.2rem 1rem;background:#fff;padding:.6rem;margin:.3rem 0}
+dt{font-weight:600;color:#3e3446}dd{margin:0;overflow-wrap:anywhere}
 pre{background:#fff;border:1px solid #e7e1ec;padding:.5rem;overflow-x:auto;margin:.2rem 0;font-size:12.5px}
 .frame{background:#fff;border:1px solid #e7e1ec;margin:.35rem 0}
 .frame summary{padding:.35rem .55rem;cursor:pointer;font-family:ui-monospace,monospace;font-size:12.5px}
 .frame.app summary{background:#f5f0fb}.frame ol{margin:0;padding:0;list-style:none;font:12.5px ui-monospace,monospace}
 .frame li{white-space:pre;padding:0 .55rem;overflow-x:auto}.frame li.hit{background:#fbe3e5}
 .frame .ln{display:inline-block;width:3.5em;color:#80708f;text-align:right;margin-right:.8em}
-.badge{display:inline-block;padding:0 .45em;border-radius:.6em;background:#eee8f3;font-size:12px}
+.badge{display:inline-block;padding:0 .45em;border-radius:.6em;background:#eee8f3;font-size:12px;white-space:nowrap}
 .error,.fatal{background:#fbe3e5}.warning{background:#fdf1d6}
 form{display:flex;gap:.5rem;flex-wrap:wrap;margin:.4rem 0 .8rem}input[type=text]{flex:1;min-width:16rem}
 .pager{margin:.6rem 0;display:flex;gap:1rem}
@@ -106,9 +111,50 @@ def segment(value: Any) -> str:
     return quote(str(value), safe="")
 
 
+#: An absolute web address: ``http(s)://`` and a host, nothing a browser would strip or reinterpret.
+_WEB_URL_RE = re.compile(r"https?://[^\s/?#\\]+(?:[/?#][^\s]*)?", re.IGNORECASE)
+_CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
+
+
+def safe_href(href: Any) -> str | None:
+    """Return ``href`` if a page may link to it, else None.
+
+    The one gate for every ``href`` of the UI: a path on this server (``/...``,
+    ``?...``, ``#...``) or an ``http(s)://`` address. Anything else --
+    ``javascript:``, ``data:``, ``vbscript:``, a scheme hidden behind tabs,
+    newlines or leading spaces (browsers strip those before reading the
+    scheme) -- is refused, since URLs in releases and events are untrusted.
+    """
+    if not isinstance(href, str) or not href or _CONTROL_RE.search(href):
+        return None
+    if href.startswith(("/", "?", "#")) and not href.startswith(("//", "/\\")):
+        return href
+    return href if is_web_url(href) else None
+
+
+def is_web_url(value: Any) -> bool:
+    """Whether ``value`` is an ``http(s)://host...`` address without spaces or control characters."""
+    return isinstance(value, str) and not _CONTROL_RE.search(value) and _WEB_URL_RE.fullmatch(value) is not None
+
+
 def link(href: str, text: Any) -> Html:
-    """An anchor; both the address and the text are escaped."""
-    return tag("a", text, href=href)
+    """An anchor; both the address and the text are escaped.
+
+    An address :func:`safe_href` refuses renders as plain text, never as a link.
+    """
+    target = safe_href(href)
+    return tag("a", text, href=target) if target is not None else esc(text)
+
+
+def external(address: Any, text: Any = None) -> Html:
+    """A link to an untrusted address (release URL, replay or request URL): http(s) only.
+
+    Other schemes show as text; ``rel`` keeps the opened page from the opener and referrer.
+    """
+    label = address if text is None else text
+    if not is_web_url(address):
+        return esc(label)
+    return tag("a", label, href=address, rel="noopener noreferrer nofollow")
 
 
 def when(iso: Any) -> Html:
@@ -126,9 +172,27 @@ def pre(value: Any) -> Html:
     return tag("pre", value)
 
 
+_TAG_RE = re.compile(r"<[^>]*>")
+#: A cell holding a "word" this long (an identifier, URL, hash) may break inside words.
+_LONG_WORD = 24
+
+
+def _cell_class(cell: Any) -> str | None:
+    """``long`` for cells with a word of ``_LONG_WORD`` characters or more, else None.
+
+    Only those cells get ``overflow-wrap: anywhere``: applied to every cell, it
+    lets the table squeeze short columns until "Level" or "unresolved" break
+    mid-word; here headers and short values wrap only between words.
+    """
+    if cell is None:
+        return None
+    text = html.unescape(_TAG_RE.sub(" ", cell)) if isinstance(cell, Html) else str(cell)
+    return "long" if any(len(word) >= _LONG_WORD for word in text.split()) else None
+
+
 def table(headers: Iterable[Any], rows: Iterable[Iterable[Any]], empty: str = "Nothing here yet.") -> Html:
     """A table; cells are escaped unless already :class:`Html`."""
-    body = [tag("tr", *(tag("td", cell) for cell in row)) for row in rows]
+    body = [tag("tr", *(tag("td", cell, class_=_cell_class(cell)) for cell in row)) for row in rows]
     if not body:
         return tag("p", empty, class_="muted")
     head = tag("tr", *(tag("th", h) for h in headers))

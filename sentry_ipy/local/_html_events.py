@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._html import Html, dl, esc, join, link, pre, section, segment, table, tag, when
+from ._html import Html, dl, esc, external, join, link, pre, section, segment, table, tag, when
 
 __all__ = ["event_body", "issue_facts", "issue_tags", "level_badge"]
 
@@ -97,7 +97,8 @@ def _breadcrumbs(data: dict[str, Any]) -> Html:
 def _request(data: dict[str, Any]) -> Html:
     headers = data.get("headers") or []
     return section("Request", dl([
-        ("URL", f"{data.get('method') or ''} {data.get('url') or ''}".strip()),
+        ("URL", join([data.get("method") or "", " " if data.get("method") and data.get("url") else "",
+                      external(data["url"]) if data.get("url") else ""])),
         ("Query", data.get("query")),
         ("Body", pre(data["data"]) if data.get("data") else None),
         ("Headers", table(("Header", "Value"), headers) if headers else None),

@@ -3,32 +3,36 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ._clock import parse_timestamp
+from ._html import is_web_url
 from ._http import NOT_FOUND, ApiError, ctx, get_org, get_project, json_body, paginate, respond
+from ._normalize import release_error
 from ._shapes import release_shape
 
-__all__ = ["routes", "version_error"]
+__all__ = ["routes", "url_error", "version_error"]
 
 
 def version_error(version: Any) -> str | None:
     """Explain why a release version is invalid (sentry-cli's rules), or None."""
-    if not isinstance(version, str) or version == "":
+    if not isinstance(version, str):
         return "This field is required."
-    if version in (".", ".."):
-        return "Release version cannot be '.' or '..'."
-    if version != version.strip():
-        return "Release version cannot have leading or trailing whitespace."
-    if any(ch in version for ch in "/\n\t\v\f\r"):
-        return "Release version cannot contain '/', newlines or tabs."
-    if len(version) > 200:
-        return "Ensure this field has no more than 200 characters."
-    return None
+    return release_error(version)
+
+
+def url_error(value: Any) -> str | None:
+    """Explain why a release ``url`` is refused, or None (empty means none).
+
+    Sentry reads it with a ``URLField``; only ``http(s)://`` addresses with a
+    host are taken here, since the web UI turns the URL into a link.
+    """
+    if value is None or value == "":
+        return None
+    return None if is_web_url(value) else "Enter a valid URL."
 
 
 def _listing(request: Request, project_ids: list[int] | None) -> JSONResponse:
@@ -84,6 +88,9 @@ async def create_release(request: Request) -> JSONResponse:
     if not isinstance(slugs, list) or not slugs or not all(isinstance(s, (str, int)) for s in slugs):
         errors["projects"] = ["This field is required."]
         slugs = []
+    bad_url = url_error(body.get("url"))
+    if bad_url:
+        errors["url"] = [bad_url]
     if errors:
         raise ApiError(400, errors)
     project_ids = []
@@ -94,7 +101,7 @@ async def create_release(request: Request) -> JSONResponse:
         project_ids.append(int(project["id"]))
     released = parse_timestamp(body.get("dateReleased")) if body.get("dateReleased") else None
     release, created = c.store.ensure_release(
-        org["id"], str(version), project_ids, ref=body.get("ref"), url=body.get("url"), date_released=released
+        org["id"], str(version), project_ids, ref=body.get("ref"), url=body.get("url") or None, date_released=released
     )
     return respond(release_shape(release, c.store), status=201 if created else 208)
 
@@ -102,7 +109,9 @@ async def create_release(request: Request) -> JSONResponse:
 async def get_release(request: Request) -> JSONResponse:
     """``GET organizations/{o}/releases/{version}/``."""
     c, org = ctx(request), get_org(request)
-    release = c.store.release(org["id"], unquote(request.path_params["version"]))
+    # Starlette has already percent-decoded the path: decoding again would turn
+    # the version ``rel%41`` (sent as ``rel%2541``) into ``relA``.
+    release = c.store.release(org["id"], request.path_params["version"])
     if release is None:
         raise ApiError(404, NOT_FOUND)
     return respond(release_shape(release, c.store))

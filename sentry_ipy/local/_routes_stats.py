@@ -17,7 +17,7 @@ from ._clock import PeriodError, iso, parse_period
 from ._http import ApiError, ctx, get_org, respond, window
 from ._store import as_db_id
 
-__all__ = ["routes"]
+__all__ = ["MAX_POINTS", "buckets", "interval_seconds", "routes", "stamp"]
 
 _FIELDS = {"sum(quantity)", "sum(times_seen)"}
 _GROUP_BY = {"outcome", "category", "project", "reason"}
@@ -25,7 +25,8 @@ _GROUP_BY = {"outcome", "category", "project", "reason"}
 MAX_POINTS = 10000
 
 
-def _interval(request: Request) -> int:
+def interval_seconds(request: Request) -> int:
+    """Read ``interval`` (default 1h) or raise a 400: 1h to 1d, dividing a day evenly."""
     raw = request.query_params.get("interval") or "1h"
     try:
         seconds = int(parse_period(raw))
@@ -38,6 +39,27 @@ def _interval(request: Request) -> int:
     return seconds
 
 
+def buckets(request: Request, step: int, default: str = "14d") -> tuple[float, float, int]:
+    """The request's window aligned to ``step``: ``(start, end, number_of_buckets)``, or a 400."""
+    start, end = window(request, default)
+    if start is None or end is None:  # only an empty statsPeriod opens the window; stats need one
+        raise ApiError(400, "Invalid statsPeriod: it is empty; give one such as 14d, or start and end.")
+    first = float(int(start // step) * step)
+    last = float(int(end // step + 1) * step)
+    n = int((last - first) // step)
+    if n > MAX_POINTS:
+        raise ApiError(
+            400,
+            "Your interval and date range would create too many results; use a larger interval or a smaller date range.",
+        )
+    return first, last, n
+
+
+def stamp(ts: float) -> str:
+    """A bucket boundary as Sentry writes it (``2024-05-01T12:00:00Z``)."""
+    return (iso(ts) or "").replace(".000000", "")
+
+
 async def stats_v2(request: Request) -> JSONResponse:
     """Aggregate outcomes by the requested ``groupBy`` keys."""
     c, org = ctx(request), get_org(request)
@@ -48,12 +70,8 @@ async def stats_v2(request: Request) -> JSONResponse:
     group_by = params.getlist("groupBy")
     if not group_by or any(g not in _GROUP_BY for g in group_by):
         raise ApiError(400, "groupBy is required: outcome, category, project or reason.")
-    step = _interval(request)
-    start, end = window(request, "14d")
-    if start is None or end is None:  # only an empty statsPeriod opens the window; stats need one
-        raise ApiError(400, "Invalid statsPeriod: it is empty; give one such as 14d, or start and end.")
-    start = float(int(start // step) * step)
-    end_aligned = float(int(end // step + 1) * step)
+    step = interval_seconds(request)
+    start, end_aligned, n = buckets(request, step)
     sql = "SELECT * FROM outcomes WHERE org_id = ? AND timestamp >= ? AND timestamp < ?"
     args: list[Any] = [org["id"], start, end_aligned]
     for name in ("category", "outcome", "reason"):
@@ -69,13 +87,6 @@ async def stats_v2(request: Request) -> JSONResponse:
         sql += f" AND project_id IN ({','.join('?' * len(ids))})"
         args += ids
     rows = c.store.query(sql, args)
-    n = int((end_aligned - start) // step)
-    if n > MAX_POINTS:
-        raise ApiError(
-            400,
-            "Your interval and date range would create too many results; use a larger interval or a smaller date range.",
-        )
-    intervals = [iso(start + i * step) for i in range(n)]
     by_project = "project" in group_by
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
@@ -98,9 +109,9 @@ async def stats_v2(request: Request) -> JSONResponse:
         out.append(group)
     out.sort(key=lambda g: tuple(str(v) for v in g["by"].values()))
     return respond({
-        "start": (iso(start) or "").replace(".000000", ""),
-        "end": (iso(end_aligned) or "").replace(".000000", ""),
-        "intervals": [i.replace(".000000", "") for i in intervals if i],
+        "start": stamp(start),
+        "end": stamp(end_aligned),
+        "intervals": [stamp(start + i * step) for i in range(n)],
         "groups": out,
     })
 

@@ -30,8 +30,9 @@ from . import _routes_issues as issues
 from . import _routes_orgs as orgs
 from . import _routes_releases as releases
 from . import _routes_replays as replays
+from . import _routes_sessions as sessions
 from . import _routes_stats as stats
-from ._html import Html, dl, join, link, page, pre, section, segment, table, tag, url, when
+from ._html import Html, dl, external, join, link, page, pre, section, segment, table, tag, url, when
 from ._html_events import event_body, issue_facts, issue_tags, level_badge
 from ._http import NOT_FOUND, ApiError, ctx
 from ._query import QueryError
@@ -220,34 +221,70 @@ async def project_settings(request: Request, org: dict[str, Any]) -> Page:
 
 
 # ---------------------------------------------------------------- releases
+_HEALTH_PERIOD = "90d"
+
+
+async def _health(request: Request, projects: Iterable[Any] = ()) -> dict[str, dict[str, Any]]:
+    """Release health per version over the last 90 days (the sessions API grouped by release and status)."""
+    answer = await _api(request, sessions.org_sessions, [
+        ("field", "sum(session)"), ("groupBy", "release"), ("groupBy", "session.status"),
+        ("statsPeriod", _HEALTH_PERIOD), ("interval", "1d"), *(("project", p) for p in projects)])
+    counts: dict[str, dict[str, int]] = {}
+    for group in answer.data["groups"]:
+        by = group["by"]
+        counts.setdefault(by["release"], {})[by["session.status"]] = int(group["totals"]["sum(session)"])
+    return {version: sessions.health_summary(c) for version, c in counts.items()}
+
+
+def _percent(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.2f} %".replace(".00 %", " %")
+
+
 async def release_list(request: Request, org: dict[str, Any]) -> Page:
-    """Releases, newest first, optionally for some projects."""
+    """Releases, newest first, optionally for some projects, with their release health."""
     base = _base(org)
     answer = await _api(request, releases.list_org_releases,
                         [("per_page", 100), *_passthrough(request, "project", "query", "cursor")])
-    rows = [(link(f"{base}releases/{segment(r['version'])}/", r["version"]),
-             ", ".join(p["slug"] for p in r.get("projects") or []), r.get("newGroups"),
-             when(r.get("firstEvent")), when(r.get("lastEvent")), when(r.get("dateCreated")))
-            for r in answer.data]
-    body = join([table(("Version", "Projects", "New issues", "First event", "Last event", "Created"), rows),
+    health = await _health(request, request.query_params.getlist("project"))
+    rows = []
+    for r in answer.data:
+        h = health.get(r["version"]) or sessions.health_summary({})
+        rows.append((link(f"{base}releases/{segment(r['version'])}/", r["version"]),
+                     ", ".join(p["slug"] for p in r.get("projects") or []), r.get("newGroups"),
+                     h["sessions"], h["crashed"], _percent(h["crashFreeSessions"]),
+                     when(r.get("lastEvent")), when(r.get("dateCreated"))))
+    body = join([table(("Version", "Projects", "New issues", "Sessions", "Crashed", "Crash-free sessions",
+                        "Last event", "Created"), rows),
                  _pager(request, answer)])
-    return Page("Releases", body)
+    return Page("Releases", body, f"Sessions and crash-free rate over the last {_HEALTH_PERIOD}.")
 
 
 async def release_detail(request: Request, org: dict[str, Any]) -> Page:
-    """One release with its projects and a link to the issues seen in it."""
+    """One release with its release health, projects and a link to the issues seen in it."""
     base = _base(org)
     release = (await _api(request, releases.get_release, version=request.path_params["version"])).data
     version = release["version"]
     facts = dl([("Version", version), ("Status", release.get("status")), ("Ref", release.get("ref")),
-                ("URL", link(release["url"], release["url"]) if release.get("url") else None),
+                ("URL", external(release["url"]) if release.get("url") else None),
                 ("Created", when(release.get("dateCreated"))), ("Released", when(release.get("dateReleased"))),
                 ("First event", when(release.get("firstEvent"))), ("Last event", when(release.get("lastEvent"))),
                 ("Issues", link(url(f"{base}issues/", query=f'release:"{version}"', status="all",
                                     statsPeriod="90d"), "issues with events in this release"))])
+    projects = release.get("projects") or []
+    h = (await _health(request, [p["id"] for p in projects])).get(version)
+    if h:
+        health = dl([("Sessions", h["sessions"]), ("Crash-free sessions", _percent(h["crashFreeSessions"])),
+                     ("Healthy", str(h["healthy"])), ("Errored", str(h["errored"])),
+                     ("Crashed", str(h["crashed"])), ("Abnormal", str(h["abnormal"]))])
+    else:
+        health = tag("p", "No sessions for this release; start and end sessions (sentry_start_session) "
+                          "to see crash-free rates.", class_="muted")
     rows = [(link(f"{base}issues/?project={p['id']}", p["slug"]), p.get("platform"), p.get("newGroups"))
-            for p in release.get("projects") or []]
-    body = join([facts, section("Projects", table(("Project", "Platform", "New issues"), rows))])
+            for p in projects]
+    body = join([facts, section(f"Release health (last {_HEALTH_PERIOD})", health),
+                 section("Projects", table(("Project", "Platform", "New issues"), rows))])
     return Page(f"Release {release.get('shortVersion') or version}", body, version)
 
 
@@ -343,7 +380,7 @@ async def replay_detail(request: Request, org: dict[str, Any]) -> Page:
                 ("Releases", ", ".join(r.get("releases") or [])),
                 ("Browser", " ".join(filter(None, [(r.get("browser") or {}).get("name"),
                                                    (r.get("browser") or {}).get("version")]))),
-                ("URLs", tag("ul", *(tag("li", u) for u in r.get("urls") or []))),
+                ("URLs", tag("ul", *(tag("li", external(u)) for u in r.get("urls") or []))),
                 ("Error event IDs", ", ".join(r.get("error_ids") or []))])
     return Page(f"Replay {r['id'][:12]}", join([facts, section("Record", pre(r))]))
 

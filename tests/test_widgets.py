@@ -228,6 +228,7 @@ def test_resolving_relabels_the_row_or_drops_it_when_the_query_excludes_it(
         assert value not in [v for _, v in narrowed.issue_list.options]
         assert narrowed.issue_list.value is None and narrowed.current is None
         assert narrowed.resolve_button.disabled and narrowed.unresolve_button.disabled
+        assert "left the list" in narrowed.detail.value and "<b>Status</b> resolved" in narrowed.detail.value
         assert "is now resolved. It left the list (query: is:unresolved)." in narrowed.status_line.value
     finally:
         from sentry_ipy.tools._issue_actions import update_issue_status

@@ -266,6 +266,7 @@ class SentryMagics(Magics):
             ns = parse_line(parser, line)
         except HelpShown:
             return None
+        assert cell is not None, "the line form only shows help"
         assert self.shell is not None  # load_ipython_extension always gives the magics a shell
         codes = _compile_cell_body(self.shell, cell, prog)  # before the transaction: a typo sends nothing
         name = " ".join(ns.name) or f"cell {self.shell.execution_count}"

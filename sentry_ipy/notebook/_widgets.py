@@ -196,11 +196,14 @@ class IssueBrowser:
             self.issues[issue_id] = {**row, "status": new_status}
         query = self.filter_text.value.strip()
         if _query_excludes(query, new_status):
+            # The row leaves the list; the pane shows the issue's new state once more, but with
+            # nothing highlighted there is nothing for Resolve/Unresolve to act on.
             self._drop_row(issue_id)
+            self.select(issue_id)
             self.current = None
-            self.detail.value = _muted(f"{_short_id(done)} no longer matches the query "
-                                       f"{query!r}; select another issue.")
             self._update_buttons()
+            self.detail.value = (_muted(f"{_short_id(done)} left the list: it no longer matches the query "
+                                        f"{query!r}.") + self.detail.value)
             self._say(f"{_esc(done.summary)} It left the list (query: {_esc(query)}).")
             return
         self._relabel(issue_id)

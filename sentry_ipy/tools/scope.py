@@ -7,6 +7,8 @@ worker threads, and by the notebook's cell capture.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from ._context import ToolContext
@@ -111,7 +113,7 @@ def set_release(ctx: ToolContext, p: SetReleaseParams) -> ToolResult:
     s = tel.settings
     dist = f" (dist {s.dist})" if s.dist else ""
     verb = "Set" if change.reinitialised else "Kept"
-    data = {"release": s.release, "dist": s.dist, "reinitialised": change.reinitialised}
+    data: dict[str, Any] = {"release": s.release, "dist": s.dist, "reinitialised": change.reinitialised}
     summary = f"{verb} release {s.release}{dist}; later events and sessions carry it."
     ended, started = change.ended_session, change.started_session
     if ended is not None and started is not None:

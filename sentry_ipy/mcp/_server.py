@@ -7,6 +7,23 @@ MCP defaults. A call validates the
 arguments with the tool's pydantic model (as :func:`run_tool` does), runs the
 synchronous tool on a worker thread and answers with short markdown plus the
 result's structured content.
+
+What a text-only client sees. Many clients (Claude Desktop among them) hand the
+model ``content`` only, never ``structuredContent``, so the text must stand on
+its own. The MCP specification says a tool returning structured content SHOULD
+also return it serialized in a text block; sending the whole structured content
+twice would double the tokens of every list answer for the clients that forward
+both, so we serialize only what the markdown leaves out:
+
+* ``content[0]`` is the markdown: summary, a table of the first rows, the fields
+  worth reading (an event's stack trace, tags, user, breadcrumbs, request), links
+  and the next step.
+* ``content[1]`` exists only when the table left rows out: those rows as compact
+  JSON lines, the table's columns only, up to :data:`TEXT_ROWS_BUDGET` characters
+  (about 5k tokens). Rows past that are counted and listed by ID in the markdown.
+
+Structured content (capped, the fields worth a model's context) stays the
+complete machine-readable answer.
 """
 
 from __future__ import annotations
@@ -43,6 +60,7 @@ __all__ = [
     "ANNOTATION_DEFAULTS",
     "MAX_ARGUMENT_CHARS",
     "SERVER_NAME",
+    "TEXT_ROWS_BUDGET",
     "build_mcp_server",
     "select_tools",
     "toolset_names",
@@ -55,6 +73,9 @@ SERVER_NAME = "sentry-ipy"
 #: Largest JSON encoding of one call's arguments we accept. Sentry drops events
 #: far smaller than this, and a model that sends more is looping, not working.
 MAX_ARGUMENT_CHARS = 256 * 1024
+
+#: Characters of JSON lines carrying the rows the markdown table leaves out.
+TEXT_ROWS_BUDGET = 20_000
 
 _INSTRUCTIONS = (
     "Sentry tools. 'sdk' tools send telemetry through the Sentry SDK (capture, scope, "
@@ -236,13 +257,14 @@ class _Dispatcher:
         return self._to_call_result(result)
 
     def _to_call_result(self, result: ToolResult) -> CallToolResult:
-        text = result.to_markdown()
+        rows, following = result.rows_json(budget=TEXT_ROWS_BUDGET)
+        texts = [result.to_markdown(following=following), *([rows] if rows else [])]
         data = result.to_dict(compact=True)
         tokens = self.tokens()
         if tokens:
-            text = _strip(text, tokens)
+            texts = _strip(texts, tokens)
             data = _strip(data, tokens)
-        return CallToolResult(content=[TextContent(type="text", text=text)],
+        return CallToolResult(content=[TextContent(type="text", text=t) for t in texts],
                               structured_content=data)
 
 

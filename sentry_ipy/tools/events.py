@@ -12,7 +12,7 @@ from ._context import ToolContext
 from ._lookup import dicts, not_found_as, project_info, stack_summary
 from ._params import Number, Params, limit_field, period_field, project_field
 from ._registry import tool
-from ._result import ToolResult
+from ._result import ToolResult, plural
 
 __all__ = ["GetEventParams", "ListErrorEventsParams", "event_digest"]
 
@@ -54,7 +54,7 @@ def get_event(ctx: ToolContext, p: GetEventParams) -> ToolResult:
     return ToolResult(
         summary=f"Event {event_id}{note}: {data.get('title')} ({data.get('level') or 'no level'}, "
                 f"{data.get('dateCreated')}).",
-        data=data, frame="event", links=links,
+        data=data, frame="event", links=links, details=event_details(data),
         hints=[f'Next: sentry_get_issue with {{"issueId": "{data["groupID"]}"}}.']
         if data.get("groupID") else [])
 
@@ -67,9 +67,12 @@ def event_digest(event: dict[str, Any]) -> dict[str, Any]:
     """
     tags = {t.get("key"): t.get("value") for t in dicts(event.get("tags"))}
     crumbs: list[dict[str, Any]] = []
+    request: dict[str, Any] | None = None
     message = event.get("message")
     for entry in dicts(event.get("entries")):
         data = raw_data if isinstance(raw_data := entry.get("data"), dict) else {}
+        if entry.get("type") == "request":
+            request = {"method": data.get("method"), "url": data.get("url")}
         if entry.get("type") == "breadcrumbs":
             crumbs = [{k: c.get(k) for k in ("timestamp", "category", "level", "message")}
                       for c in dicts(data.get("values"))]
@@ -94,8 +97,52 @@ def event_digest(event: dict[str, Any]) -> dict[str, Any]:
         "stacktrace": stack_summary(event, max_frames=20),
         "breadcrumbs": crumbs,
         "contexts": event.get("contexts") or {},
+        "request": request,
         "sdk": event.get("sdk"),
     }
+
+
+#: Context fields worth a line in markdown, per context name.
+_CONTEXT_FIELDS = {"os": ("name", "version"), "runtime": ("name", "version"),
+                   "browser": ("name", "version"), "device": ("family", "model"),
+                   "app": ("app_name", "app_version")}
+_CRUMBS = 10  # breadcrumbs shown in markdown, newest last
+
+
+def event_details(data: dict[str, Any]) -> dict[str, str]:
+    """The nested parts of an event digest as short markdown lines (text-only MCP clients).
+
+    Tags as ``key=value``, the user, the request, key context fields and the last
+    breadcrumbs; structured content keeps the full objects.
+    """
+    out: dict[str, str] = {}
+    tags = data.get("tags") if isinstance(data.get("tags"), dict) else {}
+    if tags:
+        out["tags"] = ", ".join(f"{k}={v}" for k, v in tags.items())
+    user = data.get("user")
+    if isinstance(user, dict):
+        out["user"] = ", ".join(f"{k}={v}" for k, v in user.items()
+                                if v not in (None, "", {}, []) and not isinstance(v, (dict, list)))
+    request = data.get("request")
+    if isinstance(request, dict) and (request.get("url") or request.get("method")):
+        out["request"] = " ".join(str(v) for v in (request.get("method"), request.get("url")) if v)
+    contexts = data.get("contexts") if isinstance(data.get("contexts"), dict) else {}
+    if contexts:
+        described = []
+        for name, ctx in contexts.items():
+            keys = _CONTEXT_FIELDS.get(name, ())
+            values = [str(ctx.get(k)) for k in keys if isinstance(ctx, dict) and ctx.get(k)]
+            described.append(f"{name} ({' '.join(values)})" if values else str(name))
+        out["contexts"] = "; ".join(described)
+    crumbs = [c for c in data.get("breadcrumbs") or [] if isinstance(c, dict)]
+    if crumbs:
+        last = crumbs[-_CRUMBS:]
+        lines = [" ".join(str(c.get(k)) for k in ("timestamp", "category", "level") if c.get(k))
+                 + f": {' '.join(str(c.get('message') or '').split())[:200]}" for c in last]
+        label = (f"breadcrumbs (last {len(last)} of {len(crumbs)})" if len(crumbs) > len(last)
+                 else "breadcrumbs")
+        out[label] = "\n".join(lines)
+    return out
 
 
 class ListErrorEventsParams(Params):
@@ -135,7 +182,7 @@ def list_error_events(ctx: ToolContext, p: ListErrorEventsParams) -> ToolResult:
         rows = [_legacy_row(e) for e in raw if e.get("event.type", "error") != "transaction"]
     first = rows[0].get("id") if rows else None
     return ToolResult(
-        summary=f"Found {len(rows)}{'+' if truncated else ''} error events in project "
+        summary=f"Found {plural(len(rows), 'error event', more=truncated)} in project "
                 f"{project['slug']!r} over {p.statsPeriod} (from {source}).",
         records=rows, frame="error_events", truncated=truncated,
         columns=("id", "timestamp", "level", "issue", "title"),

@@ -7,12 +7,12 @@ from urllib.parse import urlencode
 
 from pydantic import Field
 
-from ..errors import NotFoundError, ToolInputError
+from ..errors import NotFoundError, SentryIpyError, ToolInputError
 from ._context import ToolContext
 from ._lookup import count_of, not_found_as, project_info, resolve_issue, stack_summary
 from ._params import Number, Params, environment_field, limit_field, period_field, project_field
 from ._registry import tool
-from ._result import ToolResult
+from ._result import ToolResult, plural
 
 __all__ = [
     "GetIssueParams",
@@ -62,7 +62,7 @@ def list_issues(ctx: ToolContext, p: ListIssuesParams) -> ToolResult:
     query = "is:unresolved (default)" if p.query is None else (repr(p.query) if p.query else "all")
     first = rows[0].get("shortId") or rows[0].get("id") if rows else None
     return ToolResult(
-        summary=f"Found {len(rows)}{'+' if truncated else ''} issues in project {project['slug']!r} "
+        summary=f"Found {plural(len(rows), 'issue', more=truncated)} in project {project['slug']!r} "
                 f"(query: {query}).",
         records=rows, frame="issues", columns=ISSUE_COLUMNS, truncated=truncated,
         links={"Issues": client.web_link(f"issues/?project={project['id']}")},
@@ -98,7 +98,8 @@ def get_issue(ctx: ToolContext, p: GetIssueParams) -> ToolResult:
     link = issue.get("permalink") or client.web_link(f"issues/{issue_id}/")
     short = issue.get("shortId") or issue_id
     return ToolResult(
-        summary=f"{short}: {issue.get('title')} ({issue.get('status')}, {issue.get('count')} events, "
+        summary=f"{short}: {issue.get('title')} ({issue.get('status')}, "
+                f"{plural(str(issue.get('count', '?')), 'event')}, "
                 f"last seen {issue.get('lastSeen')}).",
         data=data, frame="issues", columns=ISSUE_FIELDS, links={"Issue": link},
         hints=[f'Next: sentry_list_issue_events with {{"issueId": "{issue_id}"}} for every event.'])
@@ -156,7 +157,7 @@ def list_issue_events(ctx: ToolContext, p: ListIssueEventsParams) -> ToolResult:
                                          progress=ctx.progress)
     first = rows[0].get("eventID") if rows else None
     return ToolResult(
-        summary=f"Found {len(rows)}{'+' if truncated else ''} events for issue {ref.issue_id}.",
+        summary=f"Found {plural(len(rows), 'event', more=truncated)} for issue {ref.issue_id}.",
         records=rows, frame="events", columns=EVENT_COLUMNS, truncated=truncated,
         links={"Events": client.web_link(f"issues/{issue_id}/events/")},
         hints=[f"Next: sentry_get_event with the projectSlug and {{\"eventId\": \"{first}\"}}."]
@@ -183,19 +184,25 @@ def search_errors_in_file(ctx: ToolContext, p: SearchErrorsInFileParams) -> Tool
     if not name:
         raise ToolInputError("The filename is empty; give a file name such as 'app.py'.")
     query = f'stack.filename:"*{discover_quote(name)}"'
+    # Grouped by issue alone (no title: Discover would split an issue per distinct
+    # title), so `limit` counts issues and count() is exact; titles come after.
     params: list[tuple[str, Any]] = [
         ("dataset", "errors"), ("project", project["id"]), ("query", query),
         ("statsPeriod", p.statsPeriod), ("sort", "-last_seen"),
-        *[("field", f) for f in ("issue", "issue.id", "title", "project", "last_seen()", "count()")]]
+        *[("field", f) for f in ("issue", "issue.id", "project", "last_seen()", "count()")]]
     rows, truncated = client.collect("organizations", client.org, "events", params=params,
                                      limit=p.limit, unwrap="data", scope="org:read",
                                      progress=ctx.progress)
     rows = merge_by_issue(rows)
+    titles = _issue_titles(client, project["id"], [r.get("issue.id") for r in rows], p.statsPeriod)
+    rows = [{"issue": r.get("issue"), "issue.id": r.get("issue.id"),
+             "title": titles.get(str(r.get("issue.id"))), **r} for r in rows]
     total = sum(count_of(r.get("count()"), "an event count") for r in rows)
     first = rows[0].get("issue") if rows else None
     return ToolResult(
-        summary=f"Found {len(rows)}{'+' if truncated else ''} issues ({total} events) with {name!r} "
-                f"in their stack traces in project {project['slug']!r} over {p.statsPeriod}.",
+        summary=f"Found {plural(len(rows), 'issue', more=truncated)} ({plural(total, 'event')}) "
+                f"with {name!r} in their stack traces in project {project['slug']!r} over "
+                f"{p.statsPeriod}.",
         records=rows, frame="file_errors", truncated=truncated,
         columns=("issue", "title", "count()", "last_seen()"),
         links={"Issues": client.web_link("issues/?" + urlencode({"project": project["id"],
@@ -204,9 +211,37 @@ def search_errors_in_file(ctx: ToolContext, p: SearchErrorsInFileParams) -> Tool
         [f"No errors in {name!r}; try a shorter path or a longer statsPeriod."])
 
 
+_TITLE_BATCH = 100  # issue IDs per title lookup (keeps the URL short)
+
+
+def _issue_titles(client: Any, project_id: str, issue_ids: list[Any], period: str
+                  ) -> dict[str, str]:
+    """``issue ID -> title`` for Discover rows, from the issues endpoint, best effort.
+
+    Sentry answers ``group=`` IDs directly; servers without it (older ones, the
+    local backend) read the ``issue.id:[...]`` query. A failure leaves titles empty
+    rather than failing the search: the issue IDs and counts are the answer.
+    """
+    ids = [str(i) for i in issue_ids if i not in (None, "")]
+    titles: dict[str, str] = {}
+    for at in range(0, len(ids), _TITLE_BATCH):
+        batch = ids[at:at + _TITLE_BATCH]
+        params: list[tuple[str, Any]] = [
+            ("project", project_id), ("statsPeriod", period),
+            ("query", f"issue.id:[{','.join(batch)}]"), *[("group", i) for i in batch]]
+        try:
+            found, _ = client.collect("organizations", client.org, "issues", params=params,
+                                      limit=len(batch), page_size_param="limit",
+                                      scope="event:read")
+        except SentryIpyError:
+            return titles
+        titles.update({str(f.get("id")): f.get("title") for f in found if f.get("title")})
+    return titles
+
+
 def merge_by_issue(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per issue: Discover groups by every plain field, so titles that vary
-    per event (``bad input 1``, ``bad input 2``) split an issue; add them back up."""
+    """One row per issue, counts summed: a server that still splits an issue into
+    several rows (by a per-event field) must not list it twice."""
     merged: dict[Any, dict[str, Any]] = {}
     for row in rows:
         key = row.get("issue.id") or row.get("issue")

@@ -391,7 +391,7 @@ def test_organization_stats_counts_match(tctx: ToolContext, seeded: Seeded) -> N
     records = result.records or []
     assert sum(r["count"] for r in records) == TOTAL_ERRORS
     assert sum(r["accepted"] for r in records) == TOTAL_ERRORS
-    assert f"{TOTAL_ERRORS} error received in project '{seeded.slug}'" in result.summary
+    assert f"{TOTAL_ERRORS} errors received in project '{seeded.slug}'" in result.summary
     frame = result.to_frame()
     assert str(frame["time"].dtype) == frames.DATETIME and str(frame["count"].dtype) == "Int64"
     coarse = run_tool("sentry_get_organization_stats",

@@ -137,6 +137,7 @@ def create_alert_rule(ctx: ToolContext, p: AlertRuleParams) -> ToolResult:
                 f"{project['slug']!r}: when {what}, {to}{note}.",
         data={"id": rule_id, "name": p.name, "api": api, "project": project["slug"],
               "conditions": conditions, "actions": actions, "response": created},
+        columns=("id", "name", "api", "project", "conditions", "actions"),
         links={"Alert": link})
 
 

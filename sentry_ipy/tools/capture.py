@@ -66,7 +66,7 @@ def event_result(ctx: ToolContext, kind: str, event_id: str | None, level: str, 
 
 def _lost(tel: Any) -> str:
     lost = tel.delivery()["lost"]
-    return ", ".join(f"{n} {what}" for what, n in lost.items()) or "still in the send queue"
+    return ", ".join(f"{n} lost ({what})" for what, n in lost.items()) or "still in the send queue"
 
 
 @tool("sentry_capture_exception", params=CaptureExceptionParams, title="Capture an exception",

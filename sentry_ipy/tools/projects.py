@@ -11,11 +11,13 @@ from ._context import ToolContext
 from ._lookup import not_found_as, project_info
 from ._params import Number, Params, limit_field, project_field
 from ._registry import tool
-from ._result import ToolResult
+from ._result import ToolResult, plural
 
 __all__ = ["CreateProjectParams", "ListProjectsParams", "SetupProjectParams", "install_instructions"]
 
 DOCS = "https://docs.sentry.io/platforms/{}/"
+#: What a created project's result shows (markdown, MCP): not its 30 feature flags.
+PROJECT_FIELDS = ("id", "slug", "name", "platform", "dateCreated", "team.slug")
 
 #: Platforms Sentry documents, beyond the ones we write instructions for.
 OTHER_PLATFORMS = ("android", "apple", "dart", "dotnet", "elixir", "flutter", "go", "java",
@@ -41,7 +43,7 @@ def list_projects(ctx: ToolContext, p: ListProjectsParams) -> ToolResult:
                                      limit=p.limit, scope="org:read", progress=ctx.progress)
     first = rows[0]["slug"] if rows else "<slug>"
     return ToolResult(
-        summary=f"Found {len(rows)}{'+' if truncated else ''} project{'s' * (len(rows) != 1)} in "
+        summary=f"Found {plural(len(rows), 'project', more=truncated)} in "
                 f"organization {client.org!r}.",
         records=rows, frame="projects", truncated=truncated,
         columns=("slug", "name", "id", "platform", "dateCreated"),
@@ -80,7 +82,7 @@ def create_project(ctx: ToolContext, p: CreateProjectParams) -> ToolResult:
     slug = project.get("slug") or p.slug
     return ToolResult(
         summary=f"Created project {slug!r} (ID {project.get('id')}) for team {p.team!r}.",
-        data=project, frame="projects",
+        data=project, frame="projects", columns=PROJECT_FIELDS,
         links={"Project settings": client.web_link(f"settings/projects/{slug}/")},
         hints=[f'Next: sentry_setup_project with {{"projectSlug": "{slug}"}} for the DSN.'])
 

@@ -10,7 +10,7 @@ from ._context import ToolContext
 from ._lookup import count_of, project_info
 from ._params import Number, Params, environment_field, limit_field, period_field
 from ._registry import tool
-from ._result import ToolResult
+from ._result import ToolResult, plural
 
 __all__ = ["ListReplaysParams"]
 
@@ -46,8 +46,8 @@ def list_replays(ctx: ToolContext, p: ListReplaysParams) -> ToolResult:
         row.setdefault("url", client.web_link(f"explore/replays/{row.get('id')}/"))
     errors = sum(count_of(r.get("count_errors"), "a replay's error count") for r in rows)
     return ToolResult(
-        summary=f"Found {len(rows)}{'+' if truncated else ''} replays in {where} over "
-                f"{p.statsPeriod} ({errors} errors seen in them).",
+        summary=f"Found {plural(len(rows), 'replay', more=truncated)} in {where} over "
+                f"{p.statsPeriod} ({plural(errors, 'error')} seen in them).",
         records=rows, frame="replays", truncated=truncated,
         columns=("id", "started_at", "duration", "count_errors", "url"),
         links={"Replays": client.web_link("explore/replays/")},

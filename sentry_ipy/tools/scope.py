@@ -14,7 +14,7 @@ from pydantic import Field
 from ._context import ToolContext
 from ._params import JsonObject, Level, Params, Text
 from ._registry import tool
-from ._result import ToolResult
+from ._result import ToolResult, plural
 from .capture import DELIVERY_TIMEOUT
 
 __all__ = ["AddBreadcrumbParams", "SetContextParams", "SetReleaseParams", "SetTagParams", "SetUserParams"]
@@ -92,7 +92,7 @@ def set_context(ctx: ToolContext, p: SetContextParams) -> ToolResult:
     E.g. {"name":"dataset","context":{"rows":120}}
     """
     value = ctx.telemetry().set_context(p.name, p.context)
-    return ToolResult(summary=f"Set context {p.name!r} ({len(value)} key{'s' * (len(value) != 1)}) for "
+    return ToolResult(summary=f"Set context {p.name!r} ({plural(len(value), 'key')}) for "
                               "later events.", data={"name": p.name, "context": value})
 
 

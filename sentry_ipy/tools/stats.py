@@ -18,7 +18,7 @@ from ._context import ToolContext
 from ._lookup import count_of, dicts, parse_time, project_info
 from ._params import Params
 from ._registry import tool
-from ._result import ToolResult
+from ._result import ToolResult, plural
 
 __all__ = ["RETENTION", "STAT_OUTCOMES", "StatsParams", "series_records", "stats_window"]
 
@@ -86,7 +86,7 @@ def get_organization_stats(ctx: ToolContext, p: StatsParams) -> ToolResult:
                                                                    "stats_v2"))
     total = sum(totals.values())
     by = ", ".join(f"{k} {v}" for k, v in totals.items() if v) or "none"
-    summary = (f"{total} {p.category} {p.stat} in {where} from {_iso(start)} to {_iso(end)} "
+    summary = (f"{plural(total, p.category)} {p.stat} in {where} from {_iso(start)} to {_iso(end)} "
                f"({interval} buckets; outcomes: {by}).")
     if notes:
         summary += " " + " ".join(notes)

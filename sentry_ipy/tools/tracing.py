@@ -14,7 +14,7 @@ from pydantic import Field
 from ._context import ToolContext
 from ._params import Params, Text
 from ._registry import tool
-from ._result import ToolResult
+from ._result import ToolResult, plural
 from .capture import DELIVERY_TIMEOUT
 
 __all__ = ["FinishTransactionParams", "StartTransactionParams", "TransactionStatus"]
@@ -27,8 +27,8 @@ TransactionStatus = Literal[
 
 
 class StartTransactionParams(Params):
-    name: Text
-    op: Text = Field(description="e.g. 'task' or 'db.query'")
+    name: Text = Field(min_length=1)
+    op: Text = Field(min_length=1, description="e.g. 'task' or 'db.query'")
     description: Text | None = None
 
 
@@ -41,9 +41,12 @@ def start_transaction(ctx: ToolContext, p: StartTransactionParams) -> ToolResult
     """
     entry = ctx.telemetry().start_transaction(p.name, p.op, p.description)
     info = entry.info()
-    what = "transaction" if entry.kind == "transaction" else "child span of the open transaction"
+    if entry.kind == "transaction":
+        what = f"transaction {p.name!r} (op {p.op})"
+    else:
+        what = f"span {p.name!r} (op {p.op}) as a child of the open transaction"
     sampled = "" if info["sampled"] else " It is sampled out (traces_sample_rate), so it will not be sent."
-    return ToolResult(summary=f"Started {what} {p.name!r} (op {p.op}) in trace {info['trace_id']}.{sampled}",
+    return ToolResult(summary=f"Started {what} in trace {info['trace_id']}.{sampled}",
                       data=info, hints=["Finish it with sentry_finish_transaction and a status."])
 
 
@@ -73,4 +76,4 @@ def finish_transaction(ctx: ToolContext, p: FinishTransactionParams) -> ToolResu
     else:
         outcome = ", but delivery is not confirmed (rate limit or network; see delivery stats)"
     return ToolResult(summary=f"Finished transaction {name!r} with status {p.status} after "
-                              f"{info['duration']:.3f} s and {info['spans']} span(s){outcome}.", data=info)
+                              f"{info['duration']:.3f} s and {plural(info['spans'], 'span')}{outcome}.", data=info)

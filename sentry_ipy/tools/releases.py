@@ -12,12 +12,16 @@ from ._context import ToolContext
 from ._lookup import not_found_as, parse_time, project_info
 from ._params import Number, Params, limit_field, project_field
 from ._registry import tool
-from ._result import ToolResult
+from ._result import ToolResult, plural
 
 __all__ = ["CreateReleaseParams", "ListReleasesParams", "check_url", "check_version"]
 
 RELEASE_COLUMNS = ("version", "dateCreated", "dateReleased", "newGroups", "status")
 
+
+#: What a model reads of a created release (Python callers get the whole object).
+CREATED_FIELDS = ("version", "shortVersion", "alreadyExisted", "dateCreated", "dateReleased", "ref", "url",
+                  "projects")
 
 class CreateReleaseParams(Params):
     version: str
@@ -57,7 +61,7 @@ def create_release(ctx: ToolContext, p: CreateReleaseParams) -> ToolResult:
     what = "already existed (nothing changed)" if existed else "was created"
     return ToolResult(
         summary=f"Release {version!r} {what} for {', '.join(projects)}.",
-        data={**release, "alreadyExisted": existed}, frame="releases",
+        data={**release, "alreadyExisted": existed}, frame="releases", columns=CREATED_FIELDS,
         links={"Release": client.web_link(f"releases/{quote(version, safe='')}/")},
         hints=[f"Send events with release={version!r} (sentry_set_release) so issues link to it."])
 
@@ -108,7 +112,7 @@ def list_releases(ctx: ToolContext, p: ListReleasesParams) -> ToolResult:
     rows, truncated = client.collect("organizations", client.org, "releases", params=params,
                                      limit=p.limit, scope="project:releases", progress=ctx.progress)
     return ToolResult(
-        summary=f"Found {len(rows)}{'+' if truncated else ''} releases in project {project['slug']!r}.",
+        summary=f"Found {plural(len(rows), 'release', more=truncated)} in project {project['slug']!r}.",
         records=rows, frame="releases", columns=RELEASE_COLUMNS, truncated=truncated,
         links={"Releases": client.web_link(f"releases/?project={project['id']}")},
         hints=[] if rows else ["Create one with sentry_create_release."])

@@ -150,7 +150,8 @@ async def issue_detail(request: Request, org: dict[str, Any]) -> Page:
         latest = (await _api(request, issues.get_issue_event, issue=ident, event="latest")).data
     except ApiError:  # every event of the issue was deleted; the issue itself still shows
         latest = None
-    nav = [link(f"{base}issues/{issue['id']}/events/", f"All {issue['count']} events")]
+    events = "The only event" if str(issue["count"]) == "1" else f"All {issue['count']} events"
+    nav = [link(f"{base}issues/{issue['id']}/events/", events)]
     if latest:
         nav.append(link(f"{base}issues/{issue['id']}/events/{latest['eventID']}/", "Latest event permalink"))
     body = join([tag("p", join(nav, " · ")), issue_facts(issue, base),

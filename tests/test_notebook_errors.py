@@ -188,3 +188,19 @@ def test_progress_bar_only_with_a_frontend(capsys: pytest.CaptureFixture[str]) -
     progress(5, 10, "rows")
     progress(10, 10, "rows")
     assert "Sentry" in capsys.readouterr().err
+
+
+def test_progress_bar_waits_for_a_second_page_and_closes_after_the_magic(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from sentry_ipy.notebook._magics import _progress_printer
+
+    class Kernel:
+        kernel = object()
+
+    progress = _progress_printer(Kernel())
+    progress(40, 100, "page 1")  # one page: quick, no bar
+    assert capsys.readouterr().err == ""
+    progress(80, 100, "page 2")
+    assert "Sentry" in capsys.readouterr().err and progress.bar is not None
+    progress.close()  # what the magic does when run_tool returns or raises
+    assert progress.bar is None and progress.calls == 0

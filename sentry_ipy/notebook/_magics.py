@@ -138,7 +138,12 @@ class SentryMagics(Magics):
                 default = self.context.effective_settings().project
                 if default:
                     args["projectSlug"] = default
-            result = run_tool(spec.name, args, self.context)
+            try:
+                result = run_tool(spec.name, args, self.context)
+            finally:
+                progress = self.context.progress
+                if isinstance(progress, _Progress):
+                    progress.close()
         except HelpShown:
             return None
         except SentryIpyError as exc:
@@ -375,32 +380,45 @@ def _tool_table() -> Any:
                       columns=("tool", "magic", "family", "what"))
 
 
-def _progress_printer(shell: Any) -> Any:
+class _Progress:
     """Progress for long fetches: a tqdm bar when tqdm is installed and someone can watch it.
 
     That means a kernel with a frontend (``tqdm.auto`` draws a widget there
     when ipywidgets is installed, text otherwise) or an interactive terminal.
-    Under nbconvert/papermill-less scripts, tests or piped output a bar would
-    only litter the output with carriage returns, so there is none.
+    Under scripts, tests or piped output a bar would only litter the output
+    with carriage returns, so there is none. The bar appears from the second
+    page on (a one-page answer is quick and needs none) and :meth:`close`
+    removes it when the magic is done, however the fetch ended.
     """
-    bars: dict[str, Any] = {}
 
-    def progress(done: int, total: int | None, message: str) -> None:
-        if not _has_frontend(shell):
-            return
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            return
-        bar = bars.get("bar")
-        if bar is None:
-            bar = bars["bar"] = tqdm(total=total, unit="rows", leave=False, desc="Sentry")
-        bar.update(done - bar.n)
-        if total is not None and done >= total:
-            bar.close()
-            bars.clear()
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+        self.bar: Any = None
+        self.calls = 0
 
-    return progress
+    def __call__(self, done: int, total: int | None, message: str) -> None:
+        self.calls += 1
+        if self.calls < 2 or not _has_frontend(self.shell):
+            return
+        if self.bar is None:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                return
+            self.bar = tqdm(total=total, unit="rows", leave=False, desc="Sentry")
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        """Remove the bar (if one was shown) and get ready for the next fetch."""
+        if self.bar is not None:
+            self.bar.close()
+        self.bar = None
+        self.calls = 0
+
+
+def _progress_printer(shell: Any) -> _Progress:
+    """The progress callback the magics hand to their tool context."""
+    return _Progress(shell)
 
 
 def _has_frontend(shell: Any) -> bool:

@@ -30,6 +30,7 @@ from starlette.routing import Route
 from ._clock import parse_timestamp
 from ._http import ApiError, ctx, get_org, respond
 from ._query import QueryError, Term, evaluate, match_value, parse_search
+from ._routes_issues import project_filter
 from ._routes_stats import buckets, interval_seconds, stamp
 from ._store import Store
 
@@ -116,20 +117,6 @@ def health_summary(counts: dict[str, int]) -> dict[str, Any]:
             "crashFreeSessions": round(100.0 * (total - crashed) / total, 4) if total else None}
 
 
-def _projects(request: Request, org: dict[str, Any]) -> list[dict[str, Any]]:
-    store = ctx(request).store
-    wanted = [p for p in request.query_params.getlist("project") if p not in ("", "-1")]
-    if not wanted:
-        return store.projects(org["id"])
-    found = []
-    for ident in wanted:
-        project = store.project(org["id"], ident)
-        if project is None:
-            raise ApiError(403, "You do not have permission to perform this action.")
-        found.append(project)
-    return found
-
-
 def _matches(query: str, item: SessionCount) -> bool:
     def predicate(term: Term) -> bool:
         if term.key not in _QUERY_KEYS:
@@ -160,7 +147,7 @@ async def org_sessions(request: Request) -> JSONResponse:
     except QueryError as exc:
         raise ApiError(400, str(exc)) from None
     items = [
-        s for s in session_counts(ctx(request).store, [int(p["id"]) for p in _projects(request, org)])
+        s for s in session_counts(ctx(request).store, [int(p["id"]) for p in project_filter(request, org)])
         if start <= s.started < end and (not environments or s.environment in environments)
     ]
     try:

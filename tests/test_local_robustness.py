@@ -20,7 +20,7 @@ import pytest
 
 from sentry_ipy.errors import ConfigurationError
 from sentry_ipy.local import LocalServer
-from sentry_ipy.local import _routes_orgs
+from sentry_ipy.local.api import _orgs_api as _routes_orgs
 
 
 def _auth(srv: LocalServer) -> dict[str, str]:

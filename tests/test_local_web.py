@@ -267,7 +267,7 @@ def test_issue_search_by_stack_filename_keeps_only_that_files_issues(local_serve
 
 def test_only_http_addresses_become_links(tmp_path: Path) -> None:
     """Release, replay and request URLs are untrusted: only http(s) ones get an href."""
-    from sentry_ipy.local._html import external, link, safe_href
+    from sentry_ipy.local.web._markup import external, link, safe_href
 
     hostile = ["javascript:alert(1)", "JAVASCRIPT:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)",
                "data:text/html,<script>x</script>", "vbscript:x", "//evil.test/", "https://"]
@@ -324,7 +324,7 @@ def test_release_pages_show_release_health(tmp_path: Path) -> None:
 
 def test_tables_break_only_long_words() -> None:
     """Headers and short cells wrap between words; only identifier-like cells may break inside one."""
-    from sentry_ipy.local._html import _CSS, Html, table
+    from sentry_ipy.local.web._markup import _CSS, Html, table
 
     assert "word-break:break-word" not in _CSS and "td.long{overflow-wrap:anywhere" in _CSS
     markup = table(("Level", "Events"), [("unresolved", Html('<a href="/x">NOTEBOOK-1</a>')),

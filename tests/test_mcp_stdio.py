@@ -90,7 +90,7 @@ def test_stdio_server_calls_every_tool(local_server: Any, tmp_path: Path) -> Non
                 results[name] = await client.call_tool(name, args)
             found = await anyio.to_thread.run_sync(wait_for, lambda: _event_with(local_server, marker))
             assert found, "the captured exception never reached the backend"
-            from sentry_ipy.local._grouping import short_id
+            from sentry_ipy.local.ingest._grouping import short_id
 
             issue_id, event_id = str(found["issue_id"]), found["event_id"]
             api_calls: list[tuple[str, dict[str, Any]]] = [

@@ -19,15 +19,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._server import LocalServer, default_data_dir
-    from ._store import Store
+    from ._backend import LocalServer, default_data_dir
+    from .store._store import Store
 
 __all__ = ["LocalServer", "Store", "default_data_dir"]
 
 _LAZY = {
-    "LocalServer": "._server",
-    "default_data_dir": "._server",
-    "Store": "._store",
+    "LocalServer": "._backend",
+    "default_data_dir": "._backend",
+    "Store": ".store._store",
 }
 
 

@@ -3,7 +3,7 @@
 Imported only when a server starts, so ``import sentry_ipy.local`` stays
 stdlib-only. Route modules each export a ``routes`` list; the Web API ones are
 mounted under ``/api/0`` behind :class:`ApiMiddleware`, the read-only HTML
-pages of :mod:`._routes_web` sit at the web UI's own paths (no token).
+pages of :mod:`.web._pages` sit at the web UI's own paths (no token).
 
 The app is a bare ``Router`` wrapped in Starlette's exception middlewares
 rather than a ``Starlette`` application on purpose: sentry-sdk's Starlette
@@ -23,20 +23,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import (
-    _routes_alerts,
-    _routes_discover,
-    _routes_ingest,
-    _routes_issues,
-    _routes_orgs,
-    _routes_releases,
-    _routes_replays,
-    _routes_sessions,
-    _routes_stats,
-    _routes_web,
+from .api import (
+    _alerts_api,
+    _discover_api,
+    _issues_api,
+    _orgs_api,
+    _releases_api,
+    _replays_api,
+    _sessions_api,
+    _stats_api,
 )
-from ._http import NOT_FOUND, ApiError, ApiMiddleware, Context
-from ._query import QueryError
+from .api._plumbing import NOT_FOUND, ApiError, ApiMiddleware, Context
+from .ingest import _ingest_endpoints
+from .search._query import QueryError
+from .web import _pages
 
 __all__ = ["ErrorMiddleware", "build_app"]
 
@@ -55,7 +55,7 @@ async def _query_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404 and not request.url.path.startswith(("/api/", "/_health")):
-        return _routes_web.error_page(404, f"No page at {request.url.path}.")
+        return _pages.error_page(404, f"No page at {request.url.path}.")
     if exc.status_code == 404:
         detail = NOT_FOUND
     elif exc.status_code == 405:
@@ -108,23 +108,23 @@ async def _health(request: Request) -> Response:
 def build_app(context: Context) -> ASGIApp:
     """Build the ASGI app for one server context."""
     api: list[BaseRoute] = [
-        *_routes_orgs.routes,
-        *_routes_issues.routes,
-        *_routes_discover.routes,
-        *_routes_releases.routes,
-        *_routes_stats.routes,
-        *_routes_sessions.routes,
-        *_routes_replays.routes,
-        *_routes_alerts.legacy_routes,
+        *_orgs_api.routes,
+        *_issues_api.routes,
+        *_discover_api.routes,
+        *_releases_api.routes,
+        *_stats_api.routes,
+        *_sessions_api.routes,
+        *_replays_api.routes,
+        *_alerts_api.legacy_routes,
     ]
     if context.workflows:
-        api.extend(_routes_alerts.workflow_routes)
+        api.extend(_alerts_api.workflow_routes)
     router = Router(
         routes=[
             Route("/_health", _health, methods=["GET"]),
             Mount("/api/0", routes=api),
-            *_routes_ingest.routes,
-            *_routes_web.routes,
+            *_ingest_endpoints.routes,
+            *_pages.routes,
         ]
     )
     handled = ExceptionMiddleware(router, handlers={ApiError: _api_error, QueryError: _query_error, HTTPException: _http_error})

@@ -27,12 +27,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ._clock import parse_timestamp
-from ._http import ApiError, ctx, get_org, respond
-from ._query import QueryError, Term, evaluate, match_value, parse_search
-from ._routes_issues import project_filter
-from ._routes_stats import buckets, interval_seconds, stamp
-from ._store import Store
+from .._clock import parse_timestamp
+from ..search._query import QueryError, Term, evaluate, match_value, parse_search
+from ..store._store import Store
+from ._plumbing import (
+    ApiError,
+    buckets,
+    ctx,
+    get_org,
+    interval_seconds,
+    project_filter,
+    respond,
+    stamp,
+)
 
 __all__ = ["STATUSES", "SessionCount", "health_summary", "routes", "session_counts"]
 

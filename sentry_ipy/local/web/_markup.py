@@ -19,12 +19,13 @@ from urllib.parse import quote, urlencode
 
 from starlette.responses import HTMLResponse
 
+from ..ingest._normalize import has_control_characters, is_web_url
+
 __all__ = [
     "Html",
     "dl",
     "esc",
     "external",
-    "is_web_url",
     "join",
     "link",
     "safe_href",
@@ -111,11 +112,6 @@ def segment(value: Any) -> str:
     return quote(str(value), safe="")
 
 
-#: An absolute web address: ``http(s)://`` and a host, nothing a browser would strip or reinterpret.
-_WEB_URL_RE = re.compile(r"https?://[^\s/?#\\]+(?:[/?#][^\s]*)?", re.IGNORECASE)
-_CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
-
-
 def safe_href(href: Any) -> str | None:
     """Return ``href`` if a page may link to it, else None.
 
@@ -125,16 +121,11 @@ def safe_href(href: Any) -> str | None:
     newlines or leading spaces (browsers strip those before reading the
     scheme) -- is refused, since URLs in releases and events are untrusted.
     """
-    if not isinstance(href, str) or not href or _CONTROL_RE.search(href):
+    if not isinstance(href, str) or not href or has_control_characters(href):
         return None
     if href.startswith(("/", "?", "#")) and not href.startswith(("//", "/\\")):
         return href
     return href if is_web_url(href) else None
-
-
-def is_web_url(value: Any) -> bool:
-    """Whether ``value`` is an ``http(s)://host...`` address without spaces or control characters."""
-    return isinstance(value, str) and not _CONTROL_RE.search(value) and _WEB_URL_RE.fullmatch(value) is not None
 
 
 def link(href: str, text: Any) -> Html:

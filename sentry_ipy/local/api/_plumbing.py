@@ -18,9 +18,9 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from ._clock import PeriodError, time_window
-from ._envelope import EnvelopeError, load_json
-from ._store import Store
+from .._clock import PeriodError, iso, parse_period, time_window
+from ..ingest._envelope import EnvelopeError, load_json
+from ..store._store import Store
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,14 +29,19 @@ __all__ = [
     "ApiError",
     "ApiMiddleware",
     "Context",
+    "MAX_POINTS",
     "bool_param",
+    "buckets",
     "ctx",
     "get_org",
     "get_project",
     "int_param",
+    "interval_seconds",
     "json_body",
     "paginate",
+    "project_filter",
     "respond",
+    "stamp",
     "window",
 ]
 
@@ -138,6 +143,61 @@ def get_project(request: Request, org: dict[str, Any] | None = None) -> dict[str
     if project is None:
         raise ApiError(404, NOT_FOUND)
     return project
+
+
+def project_filter(request: Request, org: dict[str, Any]) -> list[dict[str, Any]]:
+    """Resolve repeatable ``project=`` (IDs or slugs; ``-1`` = all) to project rows."""
+    store = ctx(request).store
+    wanted = [p for p in request.query_params.getlist("project") if p not in ("", "-1")]
+    if not wanted:
+        return store.projects(org["id"])
+    projects = []
+    for ident in wanted:
+        project = store.project(org["id"], ident)
+        if project is None:
+            raise ApiError(403, "You do not have permission to perform this action.")
+        projects.append(project)
+    return projects
+
+
+#: Sentry's cap on buckets per series (``MAX_POINTS`` in its stats endpoints).
+MAX_POINTS = 10000
+
+
+def interval_seconds(request: Request) -> int:
+    """Read ``interval`` (default 1h) or raise a 400: 1h to 1d, dividing a day evenly."""
+    raw = request.query_params.get("interval") or "1h"
+    try:
+        seconds = int(parse_period(raw))
+    except PeriodError:
+        raise ApiError(400, f"Invalid interval {raw!r}: use 1h to 1d.") from None
+    if seconds < 3600:
+        raise ApiError(400, "The interval has to be at least one hour (1h); 10s-style resolutions no longer exist.")
+    if seconds > 86400 or 86400 % seconds:
+        raise ApiError(400, "The interval has to be at most one day and divide a day evenly.")
+    return seconds
+
+
+def buckets(request: Request, step: int, default: str = "14d") -> tuple[float, float, int]:
+    """The request's window aligned to ``step``: ``(start, end, number_of_buckets)``, or a 400."""
+    start, end = window(request, default)
+    if start is None or end is None:  # only an empty statsPeriod opens the window; stats need one
+        raise ApiError(400, "Invalid statsPeriod: it is empty; give one such as 14d, or start and end.")
+    first = float(int(start // step) * step)
+    last = float(int(end // step + 1) * step)
+    n = int((last - first) // step)
+    if n > MAX_POINTS:
+        raise ApiError(
+            400,
+            "Your interval and date range would create too many results; use a larger interval or a smaller date range.",
+        )
+    return first, last, n
+
+
+def stamp(ts: float) -> str:
+    """A bucket boundary as Sentry writes it (``2024-05-01T12:00:00Z``)."""
+    return (iso(ts) or "").replace(".000000", "")
+
 
 
 def _cursor_offset(request: Request) -> int:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Union
 
-from ._clock import now, parse_timestamp
+from .._clock import now, parse_timestamp
 
 __all__ = [
     "And",

@@ -15,11 +15,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ._clock import iso, parse_timestamp
-from ._grouping import STACK_ATTRS, exception_values, short_id, stack_frames
-from ._http import ApiError, ctx, get_org, paginate, window
-from ._query import And, Expr, QueryError, Term, evaluate, leaves, match_any, match_date, match_number, parse_search, validate_values
-from ._routes_issues import project_filter
+from .._clock import iso, parse_timestamp
+from ..ingest._grouping import STACK_ATTRS, exception_values, short_id, stack_frames
+from ..search._query import (
+    And,
+    Expr,
+    QueryError,
+    Term,
+    evaluate,
+    leaves,
+    match_any,
+    match_date,
+    match_number,
+    parse_search,
+    validate_values,
+)
+from ._plumbing import ApiError, ctx, get_org, paginate, project_filter, window
 
 __all__ = ["FIELD_TYPES", "routes"]
 

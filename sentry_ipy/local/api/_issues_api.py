@@ -9,33 +9,36 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ._clock import now
-from ._grouping import short_id, short_id_seq
-from ._http import NOT_FOUND, ApiError, Context, bool_param, ctx, get_org, get_project, json_body, paginate, respond, window
-from ._issue_search import IssueCandidate, validate_issue_query
-from ._query import Term, parse_query
-from ._shapes_events import event_shape, issue_detail_shape, issue_shape, simple_event_shape
-from ._store import MAX_DB_ID, as_db_id
+from .._clock import now
+from ..ingest._grouping import short_id, short_id_seq
+from ..search._issue_search import IssueCandidate, validate_issue_query
+from ..search._query import Term, parse_query
+from ..store._store import MAX_DB_ID, as_db_id
+from ._event_shapes import (
+    event_shape,
+    issue_detail_shape,
+    issue_shape,
+    simple_event_shape,
+)
+from ._plumbing import (
+    NOT_FOUND,
+    ApiError,
+    Context,
+    bool_param,
+    ctx,
+    get_org,
+    get_project,
+    json_body,
+    paginate,
+    project_filter,
+    respond,
+    window,
+)
 
-__all__ = ["find_issue", "project_filter", "routes"]
+__all__ = ["find_issue", "routes"]
 
 _SORTS = {"date": "last_seen", "new": "first_seen", "freq": "times_seen", "user": "user_count",
           "trends": "last_seen", "inbox": "last_seen", "recommended": "last_seen", "priority": "last_seen"}
-
-
-def project_filter(request: Request, org: dict[str, Any]) -> list[dict[str, Any]]:
-    """Resolve repeatable ``project=`` (IDs or slugs; ``-1`` = all) to project rows."""
-    store = ctx(request).store
-    wanted = [p for p in request.query_params.getlist("project") if p not in ("", "-1")]
-    if not wanted:
-        return store.projects(org["id"])
-    projects = []
-    for ident in wanted:
-        project = store.project(org["id"], ident)
-        if project is None:
-            raise ApiError(403, "You do not have permission to perform this action.")
-        projects.append(project)
-    return projects
 
 
 def find_issue(c: Context, org: dict[str, Any], ident: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -242,13 +245,10 @@ async def get_project_event(request: Request) -> JSONResponse:
     return respond(event_shape(row, c.store, org["id"]))
 
 
-async def _issue_endpoint(request: Request) -> JSONResponse:
-    return await (update_issue(request) if request.method == "PUT" else get_issue(request))
-
-
 routes = [
     Route("/organizations/{org}/issues/", list_issues, methods=["GET"]),
-    Route("/organizations/{org}/issues/{issue}/", _issue_endpoint, methods=["GET", "PUT"]),
+    Route("/organizations/{org}/issues/{issue}/", get_issue, methods=["GET"]),
+    Route("/organizations/{org}/issues/{issue}/", update_issue, methods=["PUT"]),
     Route("/organizations/{org}/issues/{issue}/events/", list_issue_events, methods=["GET"]),
     Route("/organizations/{org}/issues/{issue}/events/{event}/", get_issue_event, methods=["GET"]),
     Route("/organizations/{org}/shortids/{short_id}/", resolve_short_id, methods=["GET"]),

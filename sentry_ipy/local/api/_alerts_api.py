@@ -14,10 +14,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ._clock import iso, now
-from ._http import ApiError, ctx, get_org, get_project, json_body, paginate, respond
-from ._query import parse_query
-from ._routes_issues import project_filter
+from .._clock import iso, now
+from ..search._query import parse_query
+from ._plumbing import (
+    ApiError,
+    ctx,
+    get_org,
+    get_project,
+    json_body,
+    paginate,
+    project_filter,
+    respond,
+)
 
 __all__ = ["legacy_routes", "workflow_routes"]
 
@@ -212,16 +220,12 @@ async def list_rules(request: Request) -> JSONResponse:
     return paginate(request, [json.loads(r["body"]) for r in rows])
 
 
-async def _workflows_endpoint(request: Request) -> JSONResponse:
-    return await (create_workflow(request) if request.method == "POST" else list_workflows(request))
-
-
-async def _rules_endpoint(request: Request) -> JSONResponse:
-    return await (create_rule(request) if request.method == "POST" else list_rules(request))
-
-
 workflow_routes = [
-    Route("/organizations/{org}/workflows/", _workflows_endpoint, methods=["GET", "POST"]),
+    Route("/organizations/{org}/workflows/", list_workflows, methods=["GET"]),
+    Route("/organizations/{org}/workflows/", create_workflow, methods=["POST"]),
     Route("/organizations/{org}/detectors/", list_detectors, methods=["GET"]),
 ]
-legacy_routes = [Route("/projects/{org}/{project}/rules/", _rules_endpoint, methods=["GET", "POST"])]
+legacy_routes = [
+    Route("/projects/{org}/{project}/rules/", list_rules, methods=["GET"]),
+    Route("/projects/{org}/{project}/rules/", create_rule, methods=["POST"]),
+]

@@ -8,10 +8,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ._clock import parse_timestamp
-from ._html import is_web_url
-from ._http import NOT_FOUND, ApiError, ctx, get_org, get_project, json_body, paginate, respond
-from ._normalize import release_error
+from .._clock import parse_timestamp
+from ..ingest._normalize import is_web_url, release_error
+from ._plumbing import (
+    NOT_FOUND,
+    ApiError,
+    ctx,
+    get_org,
+    get_project,
+    json_body,
+    paginate,
+    respond,
+)
 from ._shapes import release_shape
 
 __all__ = ["routes", "url_error", "version_error"]
@@ -117,12 +125,9 @@ async def get_release(request: Request) -> JSONResponse:
     return respond(release_shape(release, c.store))
 
 
-async def _releases(request: Request) -> JSONResponse:
-    return await (create_release(request) if request.method == "POST" else list_org_releases(request))
-
-
 routes = [
-    Route("/organizations/{org}/releases/", _releases, methods=["GET", "POST"]),
+    Route("/organizations/{org}/releases/", list_org_releases, methods=["GET"]),
+    Route("/organizations/{org}/releases/", create_release, methods=["POST"]),
     Route("/organizations/{org}/releases/{version:path}/", get_release, methods=["GET"]),
     Route("/projects/{org}/{project}/releases/", list_project_releases, methods=["GET"]),
 ]

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from ._clock import now, parse_timestamp
+from .._clock import now, parse_timestamp
+from ..store._store import Store
 from ._envelope import Envelope, EnvelopeError
 from ._grouping import event_message, event_type, group_info
 from ._normalize import normalize_event, release_error
-from ._store import Store
 
 logger = logging.getLogger("sentry_ipy.local")
 

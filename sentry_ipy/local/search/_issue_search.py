@@ -14,9 +14,18 @@ import json
 from functools import cached_property
 from typing import Any
 
-from ._grouping import STACK_ATTRS, short_id, stack_frames
-from ._query import And, QueryError, Term, match_any, match_date, match_number, match_value, validate_values
-from ._store import Store
+from ..ingest._grouping import STACK_ATTRS, short_id, stack_frames
+from ..store._store import Store
+from ._query import (
+    And,
+    QueryError,
+    Term,
+    match_any,
+    match_date,
+    match_number,
+    match_value,
+    validate_values,
+)
 
 __all__ = ["IS_VALUES", "IssueCandidate", "validate_issue_query"]
 

@@ -29,7 +29,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from ..errors import ConfigurationError
-from ._store import Store
+from .store._store import Store
 
 __all__ = ["LocalServer", "default_data_dir"]
 
@@ -216,7 +216,7 @@ class LocalServer:
         Raises:
             KeyError: if the project does not exist or has no active key.
         """
-        from ._shapes import dsn
+        from .api._shapes import dsn
 
         project = self.store.project(1, project_slug)
         if project is None:
@@ -231,7 +231,7 @@ class LocalServer:
         import uvicorn
 
         from ._app import build_app
-        from ._http import Context
+        from .api._plumbing import Context
 
         _quiet_loggers()
         context = Context(store=self.store, token=self.token, workflows=self.workflows)

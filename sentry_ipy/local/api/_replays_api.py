@@ -9,10 +9,26 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ._clock import iso, parse_timestamp
-from ._http import NOT_FOUND, ApiError, ctx, get_org, paginate, respond, window
-from ._query import And, Term, match_any, match_date, match_number, parse_query, validate_values
-from ._routes_issues import project_filter
+from .._clock import iso, parse_timestamp
+from ..search._query import (
+    And,
+    Term,
+    match_any,
+    match_date,
+    match_number,
+    parse_query,
+    validate_values,
+)
+from ._plumbing import (
+    NOT_FOUND,
+    ApiError,
+    ctx,
+    get_org,
+    paginate,
+    project_filter,
+    respond,
+    window,
+)
 
 __all__ = ["replay_shape", "routes"]
 

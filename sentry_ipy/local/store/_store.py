@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ._clock import now
-from ._schema import apply_schema, new_key_pair, seed
+from .._clock import now
+from ._tables import apply_schema, new_key_pair, seed
 
 __all__ = ["MAX_DB_ID", "SLUG_RE", "Store", "as_db_id"]
 

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ..api._plumbing import ApiError, ctx, respond
 from ._envelope import (
     MAX_ENVELOPE_SIZE,
     MAX_EVENT_SIZE,
@@ -28,8 +29,13 @@ from ._envelope import (
     parse_envelope,
     size_text,
 )
-from ._http import ApiError, ctx, respond
-from ._ingest import ITEM_CATEGORIES, guarded, process_envelope, record_outcome, save_event
+from ._pipeline import (
+    ITEM_CATEGORIES,
+    guarded,
+    process_envelope,
+    record_outcome,
+    save_event,
+)
 
 __all__ = ["routes"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 
-from ._clock import now
+from .._clock import now
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "apply_schema", "seed"]
 

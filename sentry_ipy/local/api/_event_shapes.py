@@ -12,9 +12,9 @@ import json
 from collections import Counter
 from typing import Any
 
-from ._clock import iso, now
-from ._grouping import event_message, exception_values, short_id
-from ._store import Store
+from .._clock import iso, now
+from ..ingest._grouping import event_message, exception_values, short_id
+from ..store._store import Store
 
 __all__ = ["event_shape", "event_tags", "issue_detail_shape", "issue_shape", "simple_event_shape"]
 

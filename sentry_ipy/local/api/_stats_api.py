@@ -13,53 +13,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ._clock import PeriodError, iso, parse_period
-from ._http import ApiError, ctx, get_org, respond, window
-from ._store import as_db_id
+from ..store._store import as_db_id
+from ._plumbing import ApiError, buckets, ctx, get_org, interval_seconds, respond, stamp
 
-__all__ = ["MAX_POINTS", "buckets", "interval_seconds", "routes", "stamp"]
+__all__ = ["routes"]
 
 _FIELDS = {"sum(quantity)", "sum(times_seen)"}
 _GROUP_BY = {"outcome", "category", "project", "reason"}
-#: Sentry's cap on buckets per series (``MAX_POINTS`` in its stats endpoints).
-MAX_POINTS = 10000
-
-
-def interval_seconds(request: Request) -> int:
-    """Read ``interval`` (default 1h) or raise a 400: 1h to 1d, dividing a day evenly."""
-    raw = request.query_params.get("interval") or "1h"
-    try:
-        seconds = int(parse_period(raw))
-    except PeriodError:
-        raise ApiError(400, f"Invalid interval {raw!r}: use 1h to 1d.") from None
-    if seconds < 3600:
-        raise ApiError(400, "The interval has to be at least one hour (1h); 10s-style resolutions no longer exist.")
-    if seconds > 86400 or 86400 % seconds:
-        raise ApiError(400, "The interval has to be at most one day and divide a day evenly.")
-    return seconds
-
-
-def buckets(request: Request, step: int, default: str = "14d") -> tuple[float, float, int]:
-    """The request's window aligned to ``step``: ``(start, end, number_of_buckets)``, or a 400."""
-    start, end = window(request, default)
-    if start is None or end is None:  # only an empty statsPeriod opens the window; stats need one
-        raise ApiError(400, "Invalid statsPeriod: it is empty; give one such as 14d, or start and end.")
-    first = float(int(start // step) * step)
-    last = float(int(end // step + 1) * step)
-    n = int((last - first) // step)
-    if n > MAX_POINTS:
-        raise ApiError(
-            400,
-            "Your interval and date range would create too many results; use a larger interval or a smaller date range.",
-        )
-    return first, last, n
-
-
-def stamp(ts: float) -> str:
-    """A bucket boundary as Sentry writes it (``2024-05-01T12:00:00Z``)."""
-    return (iso(ts) or "").replace(".000000", "")
-
-
 async def stats_v2(request: Request) -> JSONResponse:
     """Aggregate outcomes by the requested ``groupBy`` keys."""
     c, org = ctx(request), get_org(request)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._clock import iso
-from ._store import Store
+from .._clock import iso
+from ..store._store import Store
 
 __all__ = [
     "dsn",

@@ -2,14 +2,27 @@
 
 The pages take the exact JSON the ``/api/0/`` handlers return, so what a user
 sees in the browser is what the tools read; nothing here queries the store.
-Every value goes through :mod:`._html`, which escapes it.
+Every value goes through :mod:`._markup`, which escapes it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._html import Html, dl, esc, external, join, link, pre, section, segment, table, tag, when
+from ._markup import (
+    Html,
+    dl,
+    esc,
+    external,
+    join,
+    link,
+    pre,
+    section,
+    segment,
+    table,
+    tag,
+    when,
+)
 
 __all__ = ["event_body", "issue_facts", "issue_tags", "level_badge"]
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ._http import ApiError, ctx, get_org, get_project, json_body, paginate, respond
-from ._shapes import key_shape, org_shape, project_detail_shape, project_shape, team_shape
-from ._store import SLUG_RE
+from ..store._store import SLUG_RE
+from ._plumbing import ApiError, ctx, get_org, get_project, json_body, paginate, respond
+from ._shapes import (
+    key_shape,
+    org_shape,
+    project_detail_shape,
+    project_shape,
+    team_shape,
+)
 
 __all__ = ["routes"]
 
@@ -110,14 +115,6 @@ async def create_key(request: Request) -> JSONResponse:
     return respond(key_shape(c.store.create_key(project["id"], name), c.url), status=201)
 
 
-def _post_or_get(get: Any, post: Any) -> Any:
-    async def endpoint(request: Request) -> JSONResponse:
-        response: JSONResponse = await (post(request) if request.method == "POST" else get(request))
-        return response
-
-    return endpoint
-
-
 routes = [
     Route("/organizations/", list_orgs, methods=["GET"]),
     Route("/organizations/{org}/", get_organization, methods=["GET"]),
@@ -125,5 +122,6 @@ routes = [
     Route("/organizations/{org}/teams/", list_teams, methods=["GET"]),
     Route("/teams/{org}/{team}/projects/", create_project, methods=["POST"]),
     Route("/projects/{org}/{project}/", get_project_detail, methods=["GET"]),
-    Route("/projects/{org}/{project}/keys/", _post_or_get(list_keys, create_key), methods=["GET", "POST"]),
+    Route("/projects/{org}/{project}/keys/", list_keys, methods=["GET"]),
+    Route("/projects/{org}/{project}/keys/", create_key, methods=["POST"]),
 ]

@@ -8,7 +8,7 @@ tools read and no query logic is duplicated here.
 
 The pages need no token, unlike ``/api/0/``: the server binds to loopback
 only, the pages are read-only (GET), and a browser cannot send the bearer
-token. Everything shown is escaped (see :mod:`._html`), since event data is
+token. Everything shown is escaped (see :mod:`._markup`), since event data is
 whatever a notebook sent.
 """
 
@@ -25,17 +25,31 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from . import _routes_alerts as alerts
-from . import _routes_issues as issues
-from . import _routes_orgs as orgs
-from . import _routes_releases as releases
-from . import _routes_replays as replays
-from . import _routes_sessions as sessions
-from . import _routes_stats as stats
-from ._html import Html, dl, external, join, link, page, pre, section, segment, table, tag, url, when
-from ._html_events import event_body, issue_facts, issue_tags, level_badge
-from ._http import NOT_FOUND, ApiError, ctx
-from ._query import QueryError
+from ..api import _alerts_api as alerts
+from ..api import _issues_api as issues
+from ..api import _orgs_api as orgs
+from ..api import _releases_api as releases
+from ..api import _replays_api as replays
+from ..api import _sessions_api as sessions
+from ..api import _stats_api as stats
+from ..api._plumbing import NOT_FOUND, ApiError, ctx
+from ..search._query import QueryError
+from ._event_markup import event_body, issue_facts, issue_tags, level_badge
+from ._markup import (
+    Html,
+    dl,
+    external,
+    join,
+    link,
+    page,
+    pre,
+    section,
+    segment,
+    table,
+    tag,
+    url,
+    when,
+)
 
 __all__ = ["error_page", "routes"]
 

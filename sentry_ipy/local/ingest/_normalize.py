@@ -21,12 +21,14 @@ import math
 import re
 from typing import Any
 
-from ._clock import parse_timestamp
+from .._clock import parse_timestamp
 
 __all__ = [
     "MAX_SECS_IN_FUTURE",
     "MAX_SECS_IN_PAST",
+    "has_control_characters",
     "has_lone_surrogates",
+    "is_web_url",
     "normalize_event",
     "release_error",
     "replace_surrogates",
@@ -198,3 +200,18 @@ def normalize_event(payload: dict[str, Any], received: float, sent_at: Any = Non
     if errors:
         payload["errors"] = [*(payload.get("errors") or []), *errors]
     return ts
+
+
+#: An absolute web address: ``http(s)://`` and a host, nothing a browser would strip or reinterpret.
+_WEB_URL_RE = re.compile(r"https?://[^\s/?#\\]+(?:[/?#][^\s]*)?", re.IGNORECASE)
+_CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
+
+
+def has_control_characters(value: str) -> bool:
+    """Whether ``value`` holds a space or control character (which browsers strip or misread in URLs)."""
+    return _CONTROL_RE.search(value) is not None
+
+
+def is_web_url(value: Any) -> bool:
+    """Whether ``value`` is an ``http(s)://host...`` address without spaces or control characters."""
+    return isinstance(value, str) and not _CONTROL_RE.search(value) and _WEB_URL_RE.fullmatch(value) is not None

@@ -1,0 +1,1 @@
+"""Sentry's search syntax: parsing (:mod:`._query`) and issue matching (:mod:`._issue_search`)."""

@@ -28,12 +28,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    from .errors import SentryIpyError
+    from .errors import SentryIpyError, error_line
 
     try:
         return int(args.run(args) or 0)
     except SentryIpyError as exc:
-        print(f"sentry-ipy: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"sentry-ipy: {error_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -23,6 +23,8 @@ wording here is what users read.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 __all__ = [
     "APIError",
     "AuthenticationError",
@@ -36,6 +38,7 @@ __all__ = [
     "ToolInputError",
     "TransportError",
     "UnexpectedResponseError",
+    "error_line",
 ]
 
 
@@ -102,3 +105,30 @@ class ServerError(APIError):
 
 class UnexpectedResponseError(APIError):
     """The body was not the JSON the endpoint promises (HTML page, cut-off JSON)."""
+
+
+def error_line(exc: BaseException, *, named: bool = True, first_line: bool = False,
+               secrets: Iterable[str | None] = ()) -> str:
+    """The one line every face shows for an error: ``TypeName: message``, secrets scrubbed.
+
+    Every face (a magic's ``UsageError``, an MCP ``isError`` result, the CLI's
+    stderr line, a widget's status) formats errors here, as click's
+    ``format_message()`` does, so a change to the wording or the scrubbing
+    reaches all of them at once.
+
+    Args:
+        exc: the error.
+        named: lead with the exception's class name (MCP results leave it out:
+            a model needs the sentence, not our class names).
+        first_line: keep only the first line (a foreign exception's text can be long).
+        secrets: known secret values (token, DSN key) to replace besides token shapes.
+    """
+    from .scrub import redact_text
+
+    text = str(exc).strip()
+    if first_line:
+        text = text.splitlines()[0] if text else ""
+    text = redact_text(text, secrets)
+    if not named:
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

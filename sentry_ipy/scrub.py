@@ -35,6 +35,7 @@ __all__ = [
     "is_secret_key",
     "redact_assignments",
     "redact_text",
+    "replace_secrets",
     "scrub",
 ]
 
@@ -187,4 +188,26 @@ def scrub(value: Any, extra_keys: Iterable[str] = (), secrets: Iterable[str | No
         return [scrub(v, extra, known, _depth + 1) for v in value]
     if isinstance(value, str):
         return redact_text(redact_assignments(value, extra), known)
+    return value
+
+
+def replace_secrets(value: Any, secrets: Iterable[str | None]) -> Any:
+    """Return a copy of ``value`` with each known secret value replaced, keys and shapes untouched.
+
+    The light pass for answers that are data, not free text (an MCP result):
+    :func:`scrub` would also blank every secret-*named* key (a release's
+    ``authors``, a ``session`` count) and change the answer; this only makes sure
+    the token we hold is never echoed back.
+    """
+    known = tuple(s for s in secrets if s)
+    if not known:
+        return value
+    if isinstance(value, str):
+        for secret in known:
+            value = value.replace(secret, FILTERED)
+        return value
+    if isinstance(value, Mapping):
+        return {k: replace_secrets(v, known) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [replace_secrets(v, known) for v in value]
     return value

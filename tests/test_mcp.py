@@ -310,6 +310,30 @@ def test_one_tool_context_per_server() -> None:
     assert len(made) == 3 and len(set(made)) == 1
 
 
+def test_api_calls_deliver_queued_captures_first(api_ctx: ToolContext) -> None:
+    """MCP calls go through run_tool, so an API read sees every capture made before it."""
+
+    def pending(ctx: ToolContext, args: _Args) -> ToolResult:
+        telemetry = ctx.telemetry_in_use
+        return ToolResult(summary=f"pending {telemetry.stats.pending if telemetry else 'none'}")
+
+    def queue(ctx: ToolContext, args: _Args) -> ToolResult:  # a capture that does not wait
+        ctx.telemetry().capture_exception(ValueError(f"queued {args.pages}"))
+        return ToolResult(summary="queued")
+
+    tools = {"sentry_probe": _spec(pending), "sentry_queue": _spec(queue, "sentry_queue", "sdk")}
+    server = build_mcp_server(context=api_ctx, tools=tools)
+
+    async def body(client: Client) -> list[Any]:
+        out = []
+        for n in range(5):
+            await client.call_tool("sentry_queue", {"pages": n})
+            out.append(await client.call_tool("sentry_probe", {}))
+        return out
+
+    assert [r.content[0].text for r in run(server, body)] == ["pending 0"] * 5
+
+
 def test_sdk_tools_share_context_state_across_calls_and_event_loops() -> None:
     """sentry-sdk keeps scope in context variables; SDK tools must see what earlier calls set."""
     import contextvars

@@ -69,3 +69,21 @@ def test_frame_vars_are_checked_by_name_even_as_reprs() -> None:
     # sentry-sdk serialises frame variables as reprs: the tuple arrives as a string.
     frame_vars = {"auth": "('user', 'S3cretPassC')", "pw": "'S3cretPassD'", "n": "3"}
     assert scrub(frame_vars) == {"auth": FILTERED, "pw": FILTERED, "n": "3"}
+
+
+def test_error_line_is_the_one_sentence_every_face_shows() -> None:
+    from sentry_ipy.errors import ConfigurationError, error_line
+
+    exc = ConfigurationError("Header Bearer abcdefghijklmnop was refused; set another.\nsecond line")
+    assert error_line(exc, first_line=True) == "ConfigurationError: Header Bearer [Filtered] was refused; set another."
+    assert error_line(exc, named=False).endswith("second line")
+    assert error_line(KeyError("k1234secret"), secrets=["k1234secret"]) == "KeyError: '[Filtered]'"
+    assert error_line(ValueError()) == "ValueError"
+
+
+def test_replace_secrets_keeps_keys_and_shapes() -> None:
+    from sentry_ipy.scrub import replace_secrets
+
+    data = {"authors": ["a"], "session": 3, "note": "token tok-12345678 here", "rows": [("tok-12345678",)]}
+    assert replace_secrets(data, ["tok-12345678", None]) == {
+        "authors": ["a"], "session": 3, "note": "token [Filtered] here", "rows": [["[Filtered]"]]}

@@ -231,7 +231,7 @@ def test_resolving_relabels_the_row_or_drops_it_when_the_query_excludes_it(
         assert "left the list" in narrowed.detail.value and "<b>Status</b> resolved" in narrowed.detail.value
         assert "is now resolved. It left the list (query: is:unresolved)." in narrowed.status_line.value
     finally:
-        from sentry_ipy.tools._issue_actions import update_issue_status
+        from sentry_ipy.tools import update_issue_status
 
         update_issue_status(tctx, issue["shortId"], "unresolved")
 

@@ -85,14 +85,13 @@ def _start_local_backend() -> None:
     at best); one that runs can answer each tool call with the sentence, which
     the model relays to the user.
     """
-    from ..errors import SentryIpyError
-    from ..scrub import redact_text
+    from ..errors import SentryIpyError, error_line
     from ..tools import shared_local_server
 
     try:
         local = shared_local_server()
     except SentryIpyError as exc:
-        _say(f"{redact_text(str(exc))} Serving anyway: tools that need the backend answer with "
+        _say(f"{error_line(exc, named=False)} Serving anyway: tools that need the backend answer with "
              "this error.")
         return
     _say(f"no SENTRY_AUTH_TOKEN or SENTRY_URL set: the tools use the embedded local "
@@ -110,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from ..config import Settings
-    from ..errors import SentryIpyError
+    from ..errors import SentryIpyError, error_line
 
     token: str | None = None
     try:
@@ -127,9 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         server = build_mcp_server(settings, read_only=args.read_only, toolsets=args.toolsets)
     except SentryIpyError as exc:
-        from ..scrub import redact_text
-
-        _say(redact_text(str(exc)))
+        _say(error_line(exc, named=False))
         return 2
 
     if settings.uses_local_backend:

@@ -3,10 +3,9 @@
 Each registered tool becomes one MCP tool with the seed's name, its title and
 description, the registry's compact JSON Schema as ``inputSchema`` (so the
 schemas match the seed exactly) and the annotation hints that differ from the
-MCP defaults. A call validates the
-arguments with the tool's pydantic model (as :func:`run_tool` does), runs the
-synchronous tool on a worker thread and answers with short markdown plus the
-result's structured content.
+MCP defaults. A call goes through :func:`run_tool` (the path every face
+shares) on a worker thread and answers with short markdown plus the result's
+structured content.
 
 What a text-only client sees. Many clients (Claude Desktop among them) hand the
 model ``content`` only, never ``structuredContent``, so the text must stand on
@@ -48,10 +47,9 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetad
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
 from ..config import Settings
-from ..errors import ConfigurationError, SentryIpyError
-from ..scrub import FILTERED, redact_text
-from ..tools import ToolContext, ToolResult, ToolSpec, registry
-from ..tools._registry import parse_args
+from ..errors import ConfigurationError, SentryIpyError, error_line
+from ..scrub import redact_text, replace_secrets
+from ..tools import ToolContext, ToolResult, ToolSpec, registry, run_tool
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..tools import Progress
@@ -201,7 +199,7 @@ class _Dispatcher:
         """The token and DSN keys, including the local backend's once it runs."""
         out = set(self.settings.secrets)
         ctx = self._context
-        if ctx is not None and getattr(ctx, "_local", None) is not None:
+        if ctx is not None and ctx.running_local_server is not None:
             try:
                 out.update(ctx.effective_settings().secrets)
             except Exception:  # pragma: no cover - redaction must never fail a call
@@ -214,9 +212,9 @@ class _Dispatcher:
     def tokens(self) -> tuple[str, ...]:
         """Bearer tokens only: what a successful result must never carry."""
         out = {self.settings.auth_token}
-        ctx = self._context
-        if ctx is not None and getattr(ctx, "_local", None) is not None:
-            out.add(getattr(ctx._local, "token", None))
+        local = self._context.running_local_server if self._context is not None else None
+        if local is not None:
+            out.add(local.token)
         return tuple(t for t in out if t and len(t) >= 8)
 
     def _run_sdk(self, job: Callable[[], ToolResult]) -> ToolResult:
@@ -237,9 +235,7 @@ class _Dispatcher:
         def job() -> ToolResult:
             reset = _CALL_PROGRESS.set(report)
             try:
-                # run_tool() minus the lookup by name: we hold the spec already, which
-                # also lets tests serve hand-made specs outside the registry.
-                return spec.fn(self.context(), parse_args(spec, arguments))
+                return run_tool(spec, arguments, self.context())
             finally:
                 _CALL_PROGRESS.reset(reset)
 
@@ -249,7 +245,8 @@ class _Dispatcher:
             else:
                 result = await anyio.to_thread.run_sync(job)
         except SentryIpyError as exc:
-            raise ToolError(self.redact(str(exc)) or f"{spec.name} failed.") from None
+            raise ToolError(error_line(exc, named=False, secrets=self.secrets())
+                            or f"{spec.name} failed.") from None
         except Exception:
             log.error("tool %s raised an unexpected exception:\n%s", spec.name,
                       self.redact(traceback.format_exc()))
@@ -261,24 +258,9 @@ class _Dispatcher:
         texts = [result.to_markdown(following=following), *([rows] if rows else [])]
         data = result.to_dict(compact=True)
         tokens = self.tokens()
-        if tokens:
-            texts = _strip(texts, tokens)
-            data = _strip(data, tokens)
+        texts, data = replace_secrets(texts, tokens), replace_secrets(data, tokens)
         return CallToolResult(content=[TextContent(type="text", text=t) for t in texts],
                               structured_content=data)
-
-
-def _strip(value: Any, tokens: tuple[str, ...]) -> Any:
-    """Replace bearer tokens wherever they occur (values only, keys stay)."""
-    if isinstance(value, str):
-        for token in tokens:
-            value = value.replace(token, FILTERED)
-        return value
-    if isinstance(value, dict):
-        return {k: _strip(v, tokens) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_strip(v, tokens) for v in value]
-    return value
 
 
 def _thread_reporter(mcp_ctx: Context[Any, Any]) -> Progress:

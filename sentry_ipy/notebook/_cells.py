@@ -109,14 +109,10 @@ class CellCapture:
 
 def _sentence(exc: BaseException) -> str:
     """The error as one scrubbed line without a trailing period."""
-    from ..errors import SentryIpyError
-    from ..scrub import redact_text
+    from ..errors import SentryIpyError, error_line
 
-    lines = str(exc).strip().splitlines()
-    text = lines[0] if lines else ""
-    if not isinstance(exc, SentryIpyError) and type(exc).__name__ != "UsageError":
-        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return redact_text(text).rstrip(".")
+    ours = isinstance(exc, SentryIpyError) or type(exc).__name__ == "UsageError"
+    return error_line(exc, named=not ours, first_line=True).rstrip(".")
 
 
 def _version(module: str) -> str | None:

@@ -11,6 +11,8 @@ import ast
 import inspect
 import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import CodeType
 from typing import Any
 
@@ -18,10 +20,20 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from traitlets import Bool, Unicode, observe
 
+from ..errors import SentryIpyError, error_line
 from ._argparse import HelpShown, MagicParser, parse_line, parse_magic_line
 from ._cells import is_crash
 
 __all__ = ["SentryMagics"]
+
+
+@contextmanager
+def _usage_errors() -> Iterator[None]:
+    """Turn an expected error into the cell's one ``UsageError`` line (no traceback)."""
+    try:
+        yield
+    except SentryIpyError as exc:
+        raise UsageError(error_line(exc)) from None
 
 
 @magics_class
@@ -61,7 +73,7 @@ class SentryMagics(Magics):
 
     def _telemetry_in_use(self) -> Any:
         """The context's telemetry if it was created (never creates one)."""
-        return getattr(self._ctx, "_telemetry", None) if self._ctx is not None else None
+        return self._ctx.telemetry_in_use if self._ctx is not None else None
 
     def _switch_release(self, release: str) -> bool:
         """Change the release in place: open sessions (the kernel's or the user's) restart under it.
@@ -109,14 +121,11 @@ class SentryMagics(Magics):
         """The kernel's tool context, built from traits, then env, then .sentryclirc."""
         if self._ctx is None:
             from ..config import Settings
-            from ..errors import SentryIpyError
             from ..tools import ToolContext
 
-            try:
+            with _usage_errors():
                 settings = Settings.resolve(dsn=self.dsn, url=self.url, org=self.org, project=self.project,
                                             release=self.release, environment=self.environment)
-            except SentryIpyError as exc:
-                raise UsageError(f"{type(exc).__name__}: {exc}") from None
             self._ctx = ToolContext(settings, progress=_progress_printer(self.shell))
         return self._ctx
 
@@ -127,27 +136,25 @@ class SentryMagics(Magics):
     # ------------------------------------------------------------- running
     def run(self, tool_name: str, line: str, prog: str) -> Any:
         """Parse ``line`` for ``tool_name``, run it and return what the cell should show."""
-        from ..errors import SentryIpyError
         from ..tools import get_tool, run_tool
 
         try:
-            spec = get_tool(tool_name)
-            args, output = parse_magic_line(spec, prog, line)
-            if spec.family == "api" and "projectSlug" in spec.params.model_fields \
-                    and "projectSlug" not in args:
-                default = self.context.effective_settings().project
-                if default:
-                    args["projectSlug"] = default
-            try:
-                result = run_tool(spec.name, args, self.context)
-            finally:
-                progress = self.context.progress
-                if isinstance(progress, _Progress):
-                    progress.close()
+            with _usage_errors():
+                spec = get_tool(tool_name)
+                args, output = parse_magic_line(spec, prog, line)
+                if spec.family == "api" and "projectSlug" in spec.params.model_fields \
+                        and "projectSlug" not in args:
+                    default = self.context.effective_settings().project
+                    if default:
+                        args["projectSlug"] = default
+                try:
+                    result = run_tool(spec, args, self.context)
+                finally:
+                    progress = self.context.progress
+                    if isinstance(progress, _Progress):
+                        progress.close()
         except HelpShown:
             return None
-        except SentryIpyError as exc:
-            raise UsageError(f"{type(exc).__name__}: {exc}") from None
         value: Any = result.to_frame() if result.records is not None else result
         if output:
             assert self.shell is not None  # load_ipython_extension always gives the magics a shell
@@ -192,18 +199,14 @@ class SentryMagics(Magics):
                 "an exit" if isinstance(exc, SystemExit) else "a usage error")
             raise UsageError(f"%sentry_capture: the last error was {what}, nothing to send; give a "
                              "message to send instead.")
-        from ..errors import SentryIpyError
-
         name = type(exc).__name__
         hook = self.cell_capture
         if hook is not None and hook.last_error is exc and hook.last_event_id:
             print(f"{name} was already reported by the cell hook as event {hook.last_event_id}; "
                   "nothing new was sent.")
             return None
-        try:
+        with _usage_errors():
             event_id = self.context.telemetry().capture_exception(exc, level=ns.level)
-        except SentryIpyError as exc2:
-            raise UsageError(f"{type(exc2).__name__}: {exc2}") from None
         if event_id is None:
             print(f"sentry-sdk discarded {name} (already reported once, sampled out or dropped by a "
                   "before_send filter), so nothing was sent.")
@@ -218,8 +221,6 @@ class SentryMagics(Magics):
         Opt-in: ``%sentry_issues`` returns the same list as a DataFrame. Select an
         issue for its stack trace and events; Resolve/Unresolve change its status.
         """
-        from ..errors import SentryIpyError
-
         doc = (type(self).sentry_browse.__doc__ or "").splitlines()[0]
         parser = MagicParser(prog="%sentry_browse", description=doc)
         parser.add_argument("project", nargs="?", help="project slug (default: the configured project)")
@@ -236,14 +237,12 @@ class SentryMagics(Magics):
             from ._widgets import IssueBrowser
         except ImportError:
             raise UsageError("%sentry_browse needs ipywidgets: pip install ipywidgets") from None
-        try:
+        with _usage_errors():
             project = ns.project or self.context.effective_settings().project
             if not project:
                 raise UsageError("%sentry_browse: name a project (or set SENTRY_PROJECT).")
             browser = IssueBrowser(self.context, project, ns.query, sort=ns.sort, limit=ns.limit, load=False)
             browser.refresh()
-        except SentryIpyError as exc:
-            raise UsageError(f"{type(exc).__name__}: {exc}") from None
         return browser
 
     @line_cell_magic
@@ -256,7 +255,6 @@ class SentryMagics(Magics):
         re-raised, an interrupt marks it ``cancelled``. The line form only shows
         this help (``%sentry_txn -h``).
         """
-        from ..errors import SentryIpyError
         from ..tools import run_tool
 
         prog = "%%sentry_txn"
@@ -275,10 +273,8 @@ class SentryMagics(Magics):
         assert self.shell is not None  # load_ipython_extension always gives the magics a shell
         codes = _compile_cell_body(self.shell, cell, prog)  # before the transaction: a typo sends nothing
         name = " ".join(ns.name) or f"cell {self.shell.execution_count}"
-        try:
+        with _usage_errors():
             run_tool("sentry_start_transaction", {"name": name, "op": ns.op}, self.context)
-        except SentryIpyError as exc:
-            raise UsageError(f"{type(exc).__name__}: {exc}") from None
         status = "ok"
         try:
             value = _run_cell_body(self.shell, codes)
@@ -294,7 +290,7 @@ class SentryMagics(Magics):
                 done = run_tool("sentry_finish_transaction", {"status": status}, self.context)
                 print(done.summary)
             except SentryIpyError as exc:
-                print(f"sentry-ipy: {exc}")
+                print(f"sentry-ipy: {error_line(exc, named=False)}")
 
 
 def _compile_cell_body(shell: Any, cell: str, prog: str) -> tuple[CodeType, CodeType | None]:

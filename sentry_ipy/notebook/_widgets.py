@@ -4,7 +4,7 @@ The DataFrame magics stay the primary result; this is a convenience for
 clicking through issues. It holds no HTTP code: the list comes from
 ``sentry_list_issues``, the detail pane from ``sentry_get_issue`` and
 ``sentry_list_issue_events``, and Resolve/Unresolve from
-:func:`sentry_ipy.tools._issue_actions.update_issue_status`.
+:func:`sentry_ipy.tools.update_issue_status`.
 
 Widget callbacks are not cells: nothing shows their exceptions and a raising
 handler leaves a half-updated widget. Every handler therefore runs through
@@ -23,7 +23,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..errors import SentryIpyError
+from ..errors import SentryIpyError, error_line
 from ..tools import ToolContext, ToolResult, run_tool
 
 __all__ = ["SORTS", "IssueBrowser"]
@@ -181,7 +181,7 @@ class IssueBrowser:
         Raises:
             SentryIpyError: the update failed.
         """
-        from ..tools._issue_actions import update_issue_status
+        from ..tools import update_issue_status
 
         if not self.current:
             self._say("Select an issue first.")
@@ -247,7 +247,7 @@ class IssueBrowser:
         try:
             fn(*args)
         except SentryIpyError as exc:
-            self._say(f"{type(exc).__name__}: {_esc(_first_line(str(exc)))}", error=True)
+            self._say(_esc(error_line(exc, first_line=True)), error=True)
         except Exception as exc:  # noqa: BLE001 - a widget callback must survive any bug
             reported = ""
             try:

@@ -7,10 +7,12 @@
 from __future__ import annotations
 
 from ._context import Progress, ToolContext, shared_local_server
+from ._issue_actions import ISSUE_STATUSES, update_issue_status
 from ._registry import TOOL_MODULES, ToolSpec, get_tool, registry, run_tool, tool
 from ._result import ToolResult
 
 __all__ = [
+    "ISSUE_STATUSES",
     "TOOL_MODULES",
     "Progress",
     "ToolContext",
@@ -21,4 +23,5 @@ __all__ = [
     "run_tool",
     "shared_local_server",
     "tool",
+    "update_issue_status",
 ]

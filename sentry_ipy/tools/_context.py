@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
-from ..errors import ConfigurationError, SentryIpyError
+from ..errors import ConfigurationError, SentryIpyError, error_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..api import SentryClient
@@ -73,8 +73,7 @@ def _reason(exc: BaseException) -> str:
         return f"{exc.filename} is a file, not a folder"
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return error_line(exc, first_line=True)
 
 
 def shared_local_server() -> LocalServer:
@@ -124,6 +123,16 @@ class ToolContext:
         if self._local is None:
             self._local = shared_local_server()
         return self._local
+
+    @property
+    def running_local_server(self) -> LocalServer | None:
+        """The local backend this context already uses, if any; never starts one."""
+        return self._local
+
+    @property
+    def telemetry_in_use(self) -> Telemetry | None:
+        """The sentry-sdk handle if a call created it; never creates one."""
+        return self._telemetry
 
     def effective_settings(self) -> Settings:
         """Settings with the local backend's URL, token, org, project and DSN filled in."""

@@ -10,7 +10,6 @@ from typing import Any
 
 from ..errors import ToolInputError
 from ._context import ToolContext
-from ._lookup import not_found_as, resolve_issue
 from ._result import ToolResult
 
 __all__ = ["ISSUE_STATUSES", "update_issue_status"]
@@ -30,6 +29,8 @@ def update_issue_status(ctx: ToolContext, issue_id: str, status: str) -> ToolRes
         ToolInputError: the status is not one of :data:`ISSUE_STATUSES`.
         NotFoundError: the issue does not exist in the organization.
     """
+    from ._lookup import not_found_as, resolve_issue  # imports the HTTP client: on first use
+
     if status not in ISSUE_STATUSES:
         raise ToolInputError(f"Status {status!r} is not one of {', '.join(ISSUE_STATUSES)}.")
     client = ctx.api()

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._context import ToolContext
     from ._result import ToolResult
 
-__all__ = ["TOOL_MODULES", "ToolSpec", "get_tool", "registry", "run_tool", "tool"]
+__all__ = ["TOOL_MODULES", "ToolSpec", "get_tool", "parse_args", "registry", "run_tool", "tool"]
 
 Family = Literal["sdk", "api"]
 
@@ -182,9 +182,18 @@ def _verb(msg: str) -> str:
     return "" if msg.startswith(("value error", "input should", "must", "is ")) else "is invalid: "
 
 
-def run_tool(name: str, args: Mapping[str, Any] | None, ctx: ToolContext) -> ToolResult:
-    """Validate, run and return one tool's result: the single path every face uses."""
-    spec = get_tool(name)
+def run_tool(name_or_spec: str | ToolSpec, args: Mapping[str, Any] | None, ctx: ToolContext) -> ToolResult:
+    """Validate, run and return one tool's result: the single path every face uses.
+
+    ``name_or_spec`` is a spec (a face that looked it up already, or a hand-made one in a
+    test) or any name :func:`get_tool` accepts. Whatever every call needs (API
+    tools first deliver queued events, so a capture shows up in the next read)
+    happens here, so it reaches the notebook, MCP and Python alike.
+
+    Raises:
+        ToolInputError: unknown tool or invalid arguments, as one sentence.
+    """
+    spec = name_or_spec if isinstance(name_or_spec, ToolSpec) else get_tool(name_or_spec)
     params = parse_args(spec, args)
     if spec.family == "api":
         ctx.settle()

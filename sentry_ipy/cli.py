@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     local.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     local.add_argument("--port", type=int, default=9000, help="port (default 9000; 0 picks a free one)")
     local.add_argument("--data-dir", type=Path, help="SQLite folder (default: the user data dir)")
+    local.add_argument("--tls", action="store_true",
+                       help="serve https with a certificate from a CA kept in the data dir (for clients "
+                            "that insist on https); the CA's path is printed for NODE_EXTRA_CA_CERTS and friends")
     local.set_defaults(run=_local)
 
     doctor = sub.add_parser("doctor", help="show the resolved settings and check the connection",
@@ -84,7 +87,7 @@ def _local(args: argparse.Namespace) -> int:
     from .tools._context import start_local_server
 
     logging.getLogger("uvicorn.error").addFilter(_hide_process_line)
-    srv = start_local_server(args.data_dir, host=args.host, port=args.port, request_log=True)
+    srv = start_local_server(args.data_dir, host=args.host, port=args.port, request_log=True, tls=args.tls)
     data_dir = getattr(srv, "data_dir", args.data_dir)
     print(f"Embedded Sentry backend on {srv.url}  (data: {data_dir})", file=sys.stderr)
     print(f"Web UI: {srv.url}/", file=sys.stderr)
@@ -93,6 +96,13 @@ def _local(args: argparse.Namespace) -> int:
     print(f"  export SENTRY_ORG={srv.org_slug}", file=sys.stderr)
     print(f"  export SENTRY_AUTH_TOKEN={srv.token}", file=sys.stderr)
     print(f"  export SENTRY_DSN={srv.dsn()}", file=sys.stderr)
+    ca = getattr(srv, "ca_path", None)
+    if ca is not None:
+        from .local._tls import ca_environment
+
+        print(f"Trust its certificate authority ({ca}):", file=sys.stderr)
+        for name, value in ca_environment(ca).items():
+            print(f"  export {name}={value}", file=sys.stderr)
     print("Ctrl-C stops it.", file=sys.stderr)
     srv.serve_forever()  # returns after Ctrl-C, with the server stopped
     return 0

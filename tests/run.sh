@@ -6,7 +6,8 @@
 #   bash tests/run.sh -m browser # only the JupyterLab + Chromium widget test
 #
 # It creates .venv (the project, editable, with the test extra), .venv-bugsink (Bugsink, a real
-# independent ingest server, in its own venv), .test-cache/inspector (the npm MCP Inspector) and,
+# independent ingest server, in its own venv), .test-cache/inspector (the npm MCP Inspector),
+# .test-cache/sentry-cli and .test-cache/sentry-clients (Sentry's own clients, pinned) and,
 # as root, Debian's Chromium for the browser tests (tests/setup_chromium.sh).
 # Each step is idempotent and quiet when there is nothing to do.
 set -euo pipefail
@@ -29,6 +30,9 @@ bash tests/setup_bugsink.sh
 
 step "installing the MCP Inspector into .test-cache/inspector"
 bash tests/setup_inspector.sh
+
+step "installing Sentry's own clients into .test-cache/ (sentry-cli, npm sentry, @sentry/mcp-server)"
+bash tests/setup_sentry_clients.sh
 
 step "installing Chromium for the browser tests"
 bash tests/setup_chromium.sh

@@ -142,6 +142,8 @@ class LocalServer:
         token: bearer token for ``/api/0/``; persisted, generated if absent.
         workflows: False mimics an older self-hosted Sentry without the
             workflows/detectors API, so clients' fallback paths can be tested.
+        tls: serve https with a certificate from the data dir's own CA
+            (:attr:`ca_path`; see :mod:`._tls`) instead of plain http.
     """
 
     org_slug = "local"
@@ -154,6 +156,7 @@ class LocalServer:
         token: str | None = None,
         workflows: bool = True,
         request_log: bool = False,
+        tls: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         if self.data_dir.exists() and not self.data_dir.is_dir():
@@ -161,6 +164,8 @@ class LocalServer:
         self.host = host
         self.port = port
         self.workflows = workflows
+        self.tls = tls
+        self._tls_files: Any = None
         self._given_token = token
         self._token: str | None = None
         self._store: Store | None = None
@@ -207,8 +212,23 @@ class LocalServer:
 
     @property
     def url(self) -> str:
-        """Base URL (``http://127.0.0.1:PORT``), without ``/api/0``."""
-        return f"http://{self.host}:{self.port}"
+        """Base URL (``http://127.0.0.1:PORT``, ``https://`` with ``tls``), without ``/api/0``."""
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    @property
+    def ca_path(self) -> Path | None:
+        """The CA certificate clients must trust when ``tls`` is on (created on first access), else None.
+
+        Raises:
+            ConfigurationError: the data folder is a file, unwritable or unusable.
+        """
+        if not self.tls:
+            return None
+        if self._tls_files is None:
+            from ._tls import ensure_certificate
+
+            self._tls_files = self._in_data_dir(lambda: ensure_certificate(self.data_dir, self.host))
+        return Path(self._tls_files.ca)
 
     def dsn(self, project_slug: str = "notebook") -> str:
         """Return the DSN of the project's first active key.
@@ -236,10 +256,13 @@ class LocalServer:
         _quiet_loggers()
         context = Context(store=self.store, token=self.token, workflows=self.workflows)
         app = build_app(context)
+        tls: dict[str, Any] = {}
+        if self.ca_path is not None:
+            tls = {"ssl_certfile": str(self._tls_files.cert), "ssl_keyfile": str(self._tls_files.key)}
         config = uvicorn.Config(
             app, host=self.host, port=self.port, log_level="info" if self._access_log else "warning",
             access_log=self._access_log,
-            lifespan="off", log_config=None,
+            lifespan="off", log_config=None, **tls,
         )
         server = uvicorn.Server(config)
         return server, context

@@ -32,7 +32,7 @@ _LOCAL: LocalServer | None = None
 
 
 def start_local_server(data_dir: Path | str | None = None, *, host: str = "127.0.0.1",
-                       port: int = 0, request_log: bool = False) -> LocalServer:
+                       port: int = 0, request_log: bool = False, tls: bool = False) -> LocalServer:
     """Create and start an embedded backend; any failure becomes one ``ConfigurationError``.
 
     Every face starts the backend through here, so each can show one sentence
@@ -51,7 +51,7 @@ def start_local_server(data_dir: Path | str | None = None, *, host: str = "127.0
     folder: object = data_dir if data_dir is not None else "the default data dir"
     server: LocalServer | None = None
     try:
-        server = LocalServer(data_dir, host=host, port=port, request_log=request_log)
+        server = LocalServer(data_dir, host=host, port=port, request_log=request_log, tls=tls)
         folder = getattr(server, "data_dir", folder)
         return server.start()
     except Exception as exc:  # noqa: BLE001 - translated for every face

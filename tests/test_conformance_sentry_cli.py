@@ -1,0 +1,60 @@
+"""sentry-cli (PyPI ``sentry-cli``, pinned in tests/setup_sentry_clients.sh) against the local backend.
+
+Each command runs as a user would run it (``SENTRY_URL``, ``SENTRY_AUTH_TOKEN``,
+``SENTRY_ORG``, ``SENTRY_PROJECT`` exported, a private ``HOME``, no update
+check) and the test reads what it printed, not only its exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from tests._conformance import SENTRY_CLI, Seeded, client_env, need, run_client, seeded_backend
+
+pytestmark = pytest.mark.conformance
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    yield from seeded_backend(tmp_path_factory)
+
+
+def cli(seeded: Seeded, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    need(SENTRY_CLI)
+    env = client_env(seeded.srv, seeded.home, SENTRY_DSN=seeded.srv.dsn())
+    proc = run_client([str(SENTRY_CLI), *args], env)
+    if ok:
+        assert proc.returncode == 0, f"sentry-cli {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def test_send_event_and_envelope_are_stored(seeded: Seeded, tmp_path_factory: pytest.TempPathFactory) -> None:
+    cli(seeded, "send-event", "-m", "sent by sentry-cli", "--tag", "via:cli")
+    envelope = tmp_path_factory.mktemp("envelope") / "one.envelope"
+    event = {"event_id": "4c1f5fd4c19d4b1a8e0c3a4b7a5b9f01", "message": "envelope from sentry-cli", "level": "error"}
+    envelope.write_text(json.dumps({"event_id": event["event_id"]}) + "\n"
+                        + json.dumps({"type": "event"}) + "\n" + json.dumps(event) + "\n")
+    cli(seeded, "send-envelope", str(envelope))
+    stored = json.dumps(seeded.srv.store.events())
+    assert "sent by sentry-cli" in stored and "envelope from sentry-cli" in stored
+    listed = cli(seeded, "events", "list").stdout
+    assert "sent by sentry-cli" in listed and "ZeroDivisionError: division by zero" in listed
+
+
+def test_organizations_and_projects_list(seeded: Seeded) -> None:
+    orgs = cli(seeded, "organizations", "list").stdout
+    assert "| 1  | Local | local |" in orgs
+    projects = cli(seeded, "projects", "list").stdout
+    assert "| notebook |" in projects and "Local" in projects
+
+
+def test_release_new_list_info(seeded: Seeded) -> None:
+    assert "Created release cli@2.0.0" in cli(seeded, "releases", "new", "cli@2.0.0").stdout
+    listed = cli(seeded, "releases", "list").stdout
+    assert "cli@2.0.0" in listed and "app@1.0.0" in listed
+    info = cli(seeded, "releases", "info", "cli@2.0.0").stdout
+    assert "cli@2.0.0" in info

@@ -82,12 +82,20 @@ def test_reporting_speaks_again_after_it_worked(broken_ip: Any) -> None:
     capture = broken_ip._sentry_ipy_state[1]
     capture.failing = True  # told the user already
     sent: list[BaseException] = []
-    original = capture._capture
-    capture._capture = lambda exc, contexts, tags: sent.append(exc) or "event-id"
+
+    class Working:  # a telemetry that delivers: the backend came back
+        extra_scrub_keys = ()
+
+        def capture_exception(self, exc: BaseException, **kwargs: Any) -> str:
+            sent.append(exc)
+            return "event-id"
+
+    original = capture._telemetry
+    capture._telemetry = Working
     with capture_output():
         broken_ip.run_cell("1/0")
     assert sent and not capture.failing
-    capture._capture = original
+    capture._telemetry = original
     with capture_output() as again:
         broken_ip.run_cell("1/0")
     assert "could not report" in again.stderr

@@ -27,8 +27,9 @@ def load(shell: Any) -> None:
                                       magic_kind="line", magic_name=f"sentry_{alias}")
     if magics not in shell.configurables:
         shell.configurables.append(magics)
-    capture = CellCapture(shell, magics.capture_cell_error)
+    capture = CellCapture(shell, lambda: magics.context.telemetry())
     capture.enabled = magics.capture_cell_errors
+    capture.group_by_cell = magics.group_by_cell
     magics.cell_capture = capture
     shell.events.register("post_run_cell", capture)
     session = RunSession(magics)

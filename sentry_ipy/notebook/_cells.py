@@ -15,6 +15,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from ._causes import CascadeChain, Root, cell_fingerprint, cell_key, failing_cell_line, missing_name
+from ._variables import cell_names, summarise_variables
+
 __all__ = ["NOT_CRASHES", "CellCapture", "is_crash", "notebook_path"]
 
 log = logging.getLogger("sentry_ipy.notebook")
@@ -40,17 +43,27 @@ def notebook_path(user_ns: dict[str, Any]) -> str | None:
 
 
 class CellCapture:
-    """A ``post_run_cell`` callback that sends cell exceptions to Sentry.
+    """A ``post_run_cell`` callback that sends cell exceptions to Sentry, one issue per root cause.
+
+    A failing cell's event carries the notebook, cell and kernel context and a
+    summary of the cell's variables (:mod:`._variables`); for a notebook with a
+    known path (and ``group_by_cell`` on) it is fingerprinted by notebook +
+    cell (:mod:`._causes`). A failure that only echoes an earlier one (a
+    ``NameError`` on a name the failed cell never defined) is a cascade: it is
+    counted on the root cause's issue and the user gets one line saying so.
 
     Args:
         shell: the IPython shell.
-        capture: ``capture(exc, contexts, tags) -> event_id``; called only on error.
+        telemetry: returns the :class:`~sentry_ipy.telemetry.Telemetry` to send
+            through; called only when a cell failed.
     """
 
-    def __init__(self, shell: Any, capture: Callable[[BaseException, dict[str, Any], dict[str, str]], Any]) -> None:
+    def __init__(self, shell: Any, telemetry: Callable[[], Any]) -> None:
         self.shell = shell
-        self._capture = capture
+        self._telemetry = telemetry
         self.enabled = True
+        self.group_by_cell = True
+        self.chain = CascadeChain()
         self.last_event_id: str | None = None
         self.last_error: BaseException | None = None  # the exception last_event_id reports
         self.failing = False  # reporting failed and the user was told; quiet until it works
@@ -61,11 +74,74 @@ class CellCapture:
             return
         self.last_error, self.last_event_id = error, None
         try:
-            self.last_event_id = self._capture(error, *self._context(result))
+            self.last_event_id = self._report(result, error)
         except Exception as exc:  # noqa: BLE001 - never break the notebook because reporting failed
             self._report_failure(exc)
         else:
             self.failing = False
+
+    def _report(self, result: Any, error: BaseException) -> str | None:
+        """Send the cell's error (or count it as a cascade); return the event ID sent, if any."""
+        user_ns = getattr(self.shell, "user_ns", None) or {}
+        contexts, tags = self._context(result)
+        cell = contexts["cell"]
+        source = self._python_source(getattr(getattr(result, "info", None), "raw_cell", None) or "")
+        line = failing_cell_line(error, user_ns)
+        key = cell_key(cell["cell_id"], cell["execution_count"])
+        root = self.chain.root_of(error, user_ns)
+        if root is not None:
+            self.chain.record(root, source, line)  # what this cell failed to define echoes the same root
+            return self._report_cascade(root, error, key, contexts, tags)
+        telemetry = self._telemetry()
+        path = contexts["notebook"]["path"]
+        fingerprint = cell_fingerprint(path, key, error, user_ns) if path and self.group_by_cell else None
+        contexts["variables"] = summarise_variables(cell_names(source), user_ns,
+                                                    extra_keys=telemetry.extra_scrub_keys)
+        root = Root(error=type(error).__name__, cell=key, execution_count=cell["execution_count"],
+                    event_id=None, fingerprint=fingerprint)
+        self.chain.record(root, source, line)
+        root.event_id = telemetry.capture_exception(error, contexts=contexts, tags=tags,
+                                                    fingerprint=fingerprint)
+        return root.event_id
+
+    def _report_cascade(self, root: Root, error: BaseException, key: str, contexts: dict[str, Any],
+                        tags: dict[str, str]) -> str | None:
+        """Count a cascade on its root's issue: a breadcrumb, a warning in that issue, one line here.
+
+        With a fingerprint (a notebook with a known path) the warning joins the
+        root's issue; without one Sentry's default grouping decides the root's
+        issue, which we cannot address, so only the breadcrumb is recorded (later
+        events carry it).
+        """
+        root.cascades += 1
+        text = _sentence(error)
+        where = f"cell {root.execution_count}" if root.execution_count is not None else "an earlier cell"
+        telemetry = self._telemetry()
+        data = {"cell": key, "name": missing_name(error), "root_cell": root.cell, "root_error": root.error,
+                "root_event_id": root.event_id, "cascades": root.cascades}
+        telemetry.add_breadcrumb(f"{text} (cascade of the {root.error} in {where})",
+                                 category="notebook.cascade", level="warning", data=data)
+        event_id = None
+        if root.fingerprint:
+            contexts["cascade"] = data
+            event_id, _ = telemetry.capture_message(
+                f"Cascade of {root.error}: {text}", level="warning", tags={**tags, "notebook.cascade": "yes"},
+                contexts=contexts, fingerprint=root.fingerprint)
+        reported = f" (event {root.event_id})" if root.event_id else ""
+        print(f"sentry-ipy: {text} follows from the {root.error} in {where}{reported}; counted on that "
+              "issue, not reported as a new one.", file=sys.stderr)
+        return event_id
+
+    def _python_source(self, raw: str) -> str:
+        """The cell as Python (magics and ``!`` lines transformed), for parsing its names."""
+        try:
+            return str(self.shell.transform_cell(raw))
+        except Exception:  # noqa: BLE001 - an untransformable cell has no names to offer
+            return raw
+
+    def reset(self) -> None:
+        """Forget the cascade chain (a new kernel run)."""
+        self.chain.clear()
 
     def _report_failure(self, exc: Exception) -> None:
         """Say once, in one line, that reporting fails; the traceback only with debug logging.

@@ -47,6 +47,8 @@ class SentryMagics(Magics):
     release = Unicode(None, allow_none=True, config=True, help="Release stamped on events (else SENTRY_RELEASE).")
     environment = Unicode(None, allow_none=True, config=True, help="Environment (else SENTRY_ENVIRONMENT).")
     capture_cell_errors = Bool(True, config=True, help="Send exceptions raised by cells to Sentry.")
+    group_by_cell = Bool(True, config=True, help="For a notebook with a known path, group cell errors "
+                         "by notebook + cell + exception type + top in-app frame (one issue per cell bug).")
     track_sessions = Bool(True, config=True, help="With a release configured, make each kernel run a "
                           "release-health session (crash-free rates per release).")
 
@@ -105,10 +107,11 @@ class SentryMagics(Magics):
             except Exception:  # noqa: BLE001, S110 - best effort, the settings change must go through
                 pass
 
-    @observe("capture_cell_errors")
+    @observe("capture_cell_errors", "group_by_cell")
     def _capture_changed(self, change: Any) -> None:
         if self.cell_capture is not None:
-            self.cell_capture.enabled = bool(change["new"])
+            setattr(self.cell_capture, "enabled" if change["name"] == "capture_cell_errors" else
+                    "group_by_cell", bool(change["new"]))
 
     def reset_context(self) -> None:
         """Drop the tool context so the next call resolves settings again."""
@@ -128,10 +131,6 @@ class SentryMagics(Magics):
                                             release=self.release, environment=self.environment)
             self._ctx = ToolContext(settings, progress=_progress_printer(self.shell))
         return self._ctx
-
-    def capture_cell_error(self, exc: BaseException, contexts: dict[str, Any], tags: dict[str, str]) -> Any:
-        """Send one cell exception (used by the ``post_run_cell`` hook)."""
-        return self.context.telemetry().capture_exception(exc, contexts=contexts, tags=tags)
 
     # ------------------------------------------------------------- running
     def run(self, tool_name: str, line: str, prog: str) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -290,7 +290,7 @@ class Telemetry:
     @contextmanager
     def _event_scope(self, level: str | None, tags: Mapping[str, Any] | None,
                      contexts: Mapping[str, Any] | None, user: Mapping[str, Any] | None,
-                     notes: Notes) -> Iterator[Scope]:
+                     notes: Notes, fingerprint: Sequence[str] | None = None) -> Iterator[Scope]:
         """A forked scope for one capture: per-call data never leaks into later events."""
         self._ready()
         prepared_tags = prepare_tags(tags, notes)
@@ -308,18 +308,23 @@ class Telemetry:
                 scope.set_context(name, context)
             if prepared_user:
                 scope.set_user(prepared_user)
+            if fingerprint:
+                scope.fingerprint = [str(part) for part in fingerprint]
             yield scope
 
     def capture_exception(self, exc: BaseException | None = None, *, level: str | None = None,
                           tags: Mapping[str, Any] | None = None, contexts: Mapping[str, Any] | None = None,
-                          user: Mapping[str, Any] | None = None) -> str | None:
+                          user: Mapping[str, Any] | None = None,
+                          fingerprint: Sequence[str] | None = None) -> str | None:
         """Send a Python exception (default: the one being handled) with its traceback.
+
+        ``fingerprint`` replaces Sentry's default grouping for this event.
 
         Returns:
             the event ID, or ``None`` if sentry-sdk discarded it (sampling, dedupe).
         """
         exc = exc if exc is not None else sys.exc_info()[1]
-        with self._event_scope(level, tags, contexts, user, Notes()) as scope:
+        with self._event_scope(level, tags, contexts, user, Notes(), fingerprint) as scope:
             return scope.capture_exception(exc)
 
     def capture_error_text(self, error: str, *, level: str = "error", tags: Mapping[str, Any] | None = None,
@@ -339,11 +344,12 @@ class Telemetry:
 
     def capture_message(self, message: str, *, level: str = "info", tags: Mapping[str, Any] | None = None,
                         contexts: Mapping[str, Any] | None = None,
-                        user: Mapping[str, Any] | None = None) -> tuple[str | None, Notes]:
+                        user: Mapping[str, Any] | None = None,
+                        fingerprint: Sequence[str] | None = None) -> tuple[str | None, Notes]:
         """Send a message event; returns (event ID, notes on what was cut)."""
         notes = Notes()
         text = prepare_text(message, "message", notes)
-        with self._event_scope(level, tags, contexts, user, notes) as scope:
+        with self._event_scope(level, tags, contexts, user, notes, fingerprint) as scope:
             return scope.capture_message(text), notes
 
     # -- tracing ------------------------------------------------------------------

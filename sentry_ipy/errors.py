@@ -18,6 +18,8 @@ wording here is what users read.
         ├── ConflictError         409: the thing exists already
         ├── RateLimitError        429 after retries (.retry_after)
         ├── ServerError           5xx after retries
+        ├── UnsupportedFeatureError  the server lacks the route (404/405 or a web page
+        │                            on a Sentry-compatible server), not the object
         └── UnexpectedResponseError  HTML or malformed JSON where JSON was due
 """
 
@@ -38,6 +40,7 @@ __all__ = [
     "ToolInputError",
     "TransportError",
     "UnexpectedResponseError",
+    "UnsupportedFeatureError",
     "error_line",
 ]
 
@@ -101,6 +104,23 @@ class RateLimitError(APIError):
 
 class ServerError(APIError):
     """5xx that outlasted the retries."""
+
+
+class UnsupportedFeatureError(APIError):
+    """The server does not offer this route or feature (a Sentry-compatible server, an older Sentry).
+
+    Raised when a server that otherwise speaks the API answers a route with 405,
+    or with a web page (any status) where JSON was due: the *route* is missing,
+    so "not found", "check the scopes" or "not a Sentry server" would all be false.
+
+    Attributes:
+        feature: what the tool wanted, in words ("replays API"), when known.
+    """
+
+    def __init__(self, message: str, *, status: int, url: str, detail: str | None = None,
+                 feature: str | None = None) -> None:
+        super().__init__(message, status=status, url=url, detail=detail)
+        self.feature = feature
 
 
 class UnexpectedResponseError(APIError):

@@ -1,27 +1,32 @@
-"""A scripted loopback HTTP server: queued replies, recorded raw requests.
+"""A scripted loopback HTTP server: queued or routed replies, recorded raw requests.
 
 Used where the embedded backend cannot play a case (rate limits, timeouts,
-a server without Discover): real HTTP on 127.0.0.1, nothing of ours mocked.
-Import the ``server`` fixture into a test module to get one started per test;
-``scripted_settings`` and ``scripted_client`` talk to it.
+a server without Discover, a Sentry-compatible server's own behaviour): real
+HTTP on 127.0.0.1, nothing of ours mocked. Replies come from the first matching
+:meth:`ScriptedServer.route`, else from the queue, else from ``catch_all`` (a web
+app's page, say), else 599. Import the ``server`` fixture into a test module to
+get one started per test; ``scripted_settings`` and ``scripted_client`` talk to it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from sentry_ipy.api import SentryClient
 from sentry_ipy.config import Settings
 
-__all__ = ["TOKEN", "Reply", "ScriptedServer", "Seen", "scripted_client", "scripted_settings", "server"]
+__all__ = ["TOKEN", "Reply", "Responder", "ScriptedServer", "Seen", "html_page", "scripted_client",
+           "scripted_settings", "server"]
 
 #: The auth token the scripted clients send (an org token's shape, so scrubbing applies).
 TOKEN = "sntryu_0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -53,6 +58,34 @@ class Seen:
     headers: dict[str, str]
     body: bytes
 
+    @property
+    def route(self) -> str:
+        """The path without its query string."""
+        return urlsplit(self.path).path
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        """The query string's parameters (each a list, as repeated keys allow)."""
+        return parse_qs(urlsplit(self.path).query, keep_blank_values=True)
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        """The first value of query parameter ``name``."""
+        return (self.query.get(name) or [default])[0]
+
+    def json(self) -> Any:
+        """The request body as JSON (``None`` when empty)."""
+        return json.loads(self.body) if self.body else None
+
+
+#: Answers one routed request: ``(request, match of the route's pattern) -> Reply``.
+Responder = Callable[[Seen, "re.Match[str]"], Reply]
+
+
+def html_page(status: int = 200, text: str = "Sign in") -> Reply:
+    """A web app's page (its catch-all answer for paths it does not route)."""
+    return Reply(status, raw=f"<!DOCTYPE html><html><body>{text}</body></html>".encode(),
+                 headers={"Content-Type": "text/html; charset=utf-8"})
+
 
 class ScriptedServer:
     """A loopback HTTP server answering from a queue; an empty queue answers 599."""
@@ -60,6 +93,9 @@ class ScriptedServer:
     def __init__(self) -> None:
         self.replies: list[Reply] = []
         self.requests: list[Seen] = []
+        self.routes: list[tuple[str, re.Pattern[str], Reply | Responder]] = []
+        #: The answer when no route matches and the queue is empty (else 599).
+        self.catch_all: Reply | None = None
         self._lock = threading.Lock()
         outer = self
 
@@ -67,9 +103,10 @@ class ScriptedServer:
             def _serve(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
+                seen = Seen(self.command, self.path, dict(self.headers), body)
                 with outer._lock:
-                    outer.requests.append(Seen(self.command, self.path, dict(self.headers), body))
-                    reply = outer.replies.pop(0) if outer.replies else Reply(599, {"detail": "no reply queued"})
+                    outer.requests.append(seen)
+                    reply = outer._answer(seen)
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.hangup:
@@ -95,7 +132,7 @@ class ScriptedServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-            do_GET = do_POST = do_PUT = _serve
+            do_GET = do_POST = do_PUT = do_DELETE = _serve
 
             def log_message(self, *args: Any) -> None:
                 return None
@@ -104,6 +141,20 @@ class ScriptedServer:
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
+
+    def _answer(self, seen: Seen) -> Reply:
+        """The routed reply, else the next queued one, else the catch-all, else 599 (under the lock)."""
+        for method, pattern, reply in self.routes:
+            match = pattern.fullmatch(seen.route)
+            if match and method in (seen.method, "*"):
+                return reply(seen, match) if callable(reply) else reply
+        if self.replies:
+            return self.replies.pop(0)
+        return self.catch_all or Reply(599, {"detail": "no reply queued"})
+
+    def route(self, method: str, pattern: str, reply: Reply | Responder) -> None:
+        """Answer ``method`` (``*`` for any) on paths fully matching ``pattern`` with ``reply``."""
+        self.routes.append((method, re.compile(pattern), reply))
 
     def queue(self, *replies: Reply) -> None:
         with self._lock:

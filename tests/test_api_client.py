@@ -26,6 +26,7 @@ from sentry_ipy.errors import (
     ServerError,
     TransportError,
     UnexpectedResponseError,
+    UnsupportedFeatureError,
 )
 from tests._scripted import TOKEN, Reply, ScriptedServer, scripted_client
 from tests._scripted import server  # noqa: F401  (fixture)
@@ -210,10 +211,68 @@ def test_html_page(server: ScriptedServer, waits: list[float]) -> None:
 
 
 def test_html_error_page_status(server: ScriptedServer, waits: list[float]) -> None:
-    server.queue(Reply(404, raw=b"<html><body>Not Found</body></html>", headers={"Content-Type": "text/html"}))
-    with scripted_client(server.url, waits) as client, pytest.raises(NotFoundError) as info:
+    """A 404 web page from a server that never spoke JSON (the probe gets a page too) is no Sentry."""
+    page = Reply(404, raw=b"<html><body>Not Found</body></html>", headers={"Content-Type": "text/html"})
+    server.queue(page, page)
+    with scripted_client(server.url, waits) as client, pytest.raises(UnexpectedResponseError) as info:
         client.get("x")
     assert info.value.detail is None and "<html" not in str(info.value)
+    assert "not a Sentry server" in str(info.value)
+    assert [r.path for r in server.requests] == ["/api/0/x/", "/api/0/organizations/"]
+
+
+@pytest.mark.parametrize("status", [200, 403, 404])
+def test_web_page_on_a_json_server_is_a_missing_route(server: ScriptedServer, waits: list[float],
+                                                      status: int) -> None:
+    """After JSON answers, a catch-all page (any status) names the missing route, not a scope or ID."""
+    server.queue(Reply(body=[{"slug": "acme"}]),
+                 Reply(status, raw=b"<!doctype html><p>Sign in</p>",
+                       headers={"Content-Type": "text/html; charset=utf-8"}))
+    with scripted_client(server.url, waits) as client:
+        client.get("organizations")
+        with pytest.raises(UnsupportedFeatureError) as info:
+            client.post("projects", "acme", "web", "rules", json={})
+    text = str(info.value)
+    assert text == (f"This server ({server.url}) has no API route POST /api/0/projects/acme/web/rules/ "
+                    f"(it answered {status} with a web page), so it does not offer that feature.")
+    assert not isinstance(info.value, (NotFoundError, PermissionDeniedError))
+
+
+def test_first_web_page_is_checked_against_the_organizations_list(server: ScriptedServer,
+                                                                 waits: list[float]) -> None:
+    """No JSON seen yet: one probe of organizations/ tells a missing route from a wrong URL."""
+    server.queue(Reply(404, raw=b"<html>nope</html>", headers={"Content-Type": "text/html"}),
+                 Reply(body=[{"slug": "acme"}]))
+    with scripted_client(server.url, waits) as client, pytest.raises(UnsupportedFeatureError):
+        client.get("organizations", "acme", "shortids", "X-1")
+    assert [r.path for r in server.requests] == ["/api/0/organizations/acme/shortids/X-1/",
+                                                 "/api/0/organizations/"]
+
+
+def test_405_is_a_missing_route(server: ScriptedServer, waits: list[float]) -> None:
+    server.queue(Reply(405, {"detail": 'Method "GET" not allowed.'}))
+    with scripted_client(server.url, waits) as client, pytest.raises(UnsupportedFeatureError,
+                                                                 match=r"has no API route GET .*405"):
+        client.get("organizations", "acme", "issues", "7")
+
+
+def test_pydantic_detail_lists_read_as_one_sentence(server: ScriptedServer, waits: list[float]) -> None:
+    expected = ", ".join(f"'{v}'" for v in ("last_seen", "-last_seen", "first_seen", "-first_seen"))
+    detail = [{"type": "enum", "loc": ["query", "sort"], "msg": f"Input should be {expected}",
+               "input": "date", "ctx": {"expected": expected}},
+              {"type": "int_parsing", "loc": ["query", "limit"], "msg": "Input should be a valid integer"}]
+    server.queue(Reply(422, {"detail": detail}), Reply(422, {"detail": [{"loc": ["body", "x"],
+                                                                         "msg": "word " * 100}]}))
+    with scripted_client(server.url, waits) as client:
+        with pytest.raises(APIError) as info:
+            client.get("organizations", "acme", "issues")
+        with pytest.raises(APIError) as long:
+            client.get("organizations", "acme", "issues")
+    assert info.value.detail == (f"sort: Input should be {expected}; limit: Input should be a valid "
+                                 "integer")
+    assert "[{" not in str(info.value) and "'type'" not in str(info.value)
+    assert long.value.detail is not None and long.value.detail.endswith("word …")
+    assert len(long.value.detail) <= 302
 
 
 # ------------------------------------------------------------------ encoding

@@ -319,10 +319,11 @@ def test_list_error_events_in_project(tctx: ToolContext, seeded: Seeded) -> None
 
 def test_list_error_events_falls_back_without_discover() -> None:
     """A server whose Discover answers 404 is read through the legacy project list."""
+    recent = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with ScriptedServer() as srv:
         srv.queue(Reply(body={"id": "7", "slug": "old", "name": "old", "platform": "python"}),
                   Reply(404, {"detail": "The requested resource does not exist"}),
-                  Reply(body=[{"eventID": "a" * 32, "title": "boom", "dateCreated": "2025-01-01T00:00:00Z",
+                  Reply(body=[{"eventID": "a" * 32, "title": "boom", "dateCreated": recent,
                                "groupID": "3", "tags": [{"key": "level", "value": "error"}],
                                "event.type": "error"}],
                         headers={"Link": '<x>; rel="next"; results="false"; cursor="0:100:0"'}))
@@ -332,8 +333,8 @@ def test_list_error_events_falls_back_without_discover() -> None:
             result = run_tool("sentry_list_error_events_in_project", {"projectSlug": "old"}, context)
         finally:
             context.close()
-    assert "Discover is unavailable" in result.summary
-    assert result.records == [{"id": "a" * 32, "title": "boom", "timestamp": "2025-01-01T00:00:00Z",
+    assert "has no Discover" in result.summary and "14d window applied here" in result.summary
+    assert result.records == [{"id": "a" * 32, "title": "boom", "timestamp": recent,
                                "level": "error", "issue": None, "issue.id": "3", "culprit": None,
                                "message": None, "release": None, "environment": None}]
     paths = [r.path.split("?")[0] for r in srv.requests]
@@ -350,7 +351,7 @@ def test_list_error_events_reports_a_bad_query_instead_of_falling_back(local_ser
                      {"projectSlug": "notebook", "query": "count():>abc"}, context)
     finally:
         context.close()
-    assert err.value.status == 400 and "Discover is unavailable" not in str(err.value)
+    assert err.value.status == 400 and "no Discover" not in str(err.value)
 
 
 # ------------------------------------------------------------------ releases

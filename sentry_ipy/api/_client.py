@@ -31,11 +31,14 @@ from ..errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    SentryIpyError,
     ServerError,
     TransportError,
     UnexpectedResponseError,
+    UnsupportedFeatureError,
 )
 from ..scrub import redact_text
+from ._features import ServerFeatures
 from ._links import next_cursor
 from ._paths import encode_segment
 from ._wire import ExchangeError, exchange, origin, retry_after
@@ -74,6 +77,9 @@ class SentryClient:
         self._region_url: str | None = None
         self._region_lock = threading.Lock()
         self._sleep = sleep
+        #: True once this server answered JSON: a web page after that is a missing route.
+        self._speaks_json = False
+        self.features = ServerFeatures(origin(self.web_url))
         headers = {"User-Agent": "sentry-ipy/0.1", "Accept": "application/json"}
         if settings.auth_token:
             headers["Authorization"] = f"Bearer {settings.auth_token}"
@@ -159,12 +165,53 @@ class SentryClient:
 
         Raises:
             APIError: a subclass per status, with one clear sentence.
+            UnsupportedFeatureError: the server lacks the route (405, or a web page
+                where JSON was due on a server that otherwise answers JSON).
             TransportError: no answer after the retries.
         """
         response = self._send(method, self.url(*segments), params, json)
+        if _is_html(response):
+            raise self._web_page(response)
+        if "json" in response.headers.get("content-type", ""):
+            self._speaks_json = True
+        if response.status_code == 405:
+            raise self._missing_route(response, "405, method not allowed")
         if response.status_code >= 400:
             raise self._error(response, scope)
         return response
+
+    def _web_page(self, response: httpx.Response) -> APIError:
+        """A web page where JSON was due: a missing route on an API server, else not an API at all.
+
+        A Sentry-compatible server answers routes it lacks with its web app's
+        catch-all (200, 403 or 404 ``text/html``), so on a server that has answered
+        JSON before (or answers it at ``organizations/`` now) the page means "no
+        such feature here", never a scope, org or ID problem.
+        """
+        if self._answers_json():
+            return self._missing_route(response, f"{response.status_code} with a web page")
+        return UnexpectedResponseError(
+            f"{origin(response.request.url)} answered with an HTML page instead of JSON; "
+            "the URL is probably not a Sentry server (check SENTRY_URL).",
+            status=response.status_code, url=str(response.request.url))
+
+    def _answers_json(self) -> bool:
+        """True when this server speaks the API: seen before, or one probe of ``organizations/``."""
+        if not self._speaks_json:
+            try:
+                probe = self._send("GET", self.base_url + "organizations/", None, None)
+                self._speaks_json = (probe.status_code == 200 and not _is_html(probe)
+                                     and isinstance(probe.json(), list))
+            except (SentryIpyError, ValueError):
+                return False
+        return self._speaks_json
+
+    def _missing_route(self, response: httpx.Response, how: str) -> UnsupportedFeatureError:
+        path = f"{response.request.method} {response.request.url.path}"
+        return UnsupportedFeatureError(
+            f"This server ({origin(response.request.url)}) has no API route {path} (it answered "
+            f"{how}), so it does not offer that feature.",
+            status=response.status_code, url=str(response.request.url))
 
     def get(self, *segments: object, params: Params = None, scope: str | None = None) -> Any:
         """GET and decode JSON, whatever its shape (prefer :meth:`get_object`)."""
@@ -330,13 +377,8 @@ class SentryClient:
     def _decode(self, response: httpx.Response) -> Any:
         if response.status_code == 204 or not response.content:
             return None
-        ctype = response.headers.get("content-type", "")
-        text_start = response.content[:200].lstrip().lower()
-        if "html" in ctype or text_start.startswith((b"<!doctype", b"<html")):
-            raise UnexpectedResponseError(
-                f"{origin(response.request.url)} answered with an HTML page instead of JSON; "
-                "the URL is probably not a Sentry server (check SENTRY_URL).",
-                status=response.status_code, url=str(response.request.url))
+        if _is_html(response):
+            raise self._web_page(response)
         try:
             return response.json()
         except ValueError:
@@ -390,23 +432,61 @@ class SentryClient:
         return APIError(redact_text(msg, secrets), status=status, url=url, detail=detail)
 
 
+def _is_html(response: httpx.Response) -> bool:
+    """True when the body is a web page (by content type or by its first bytes)."""
+    if "html" in response.headers.get("content-type", ""):
+        return True
+    return response.content[:200].lstrip().lower().startswith((b"<!doctype", b"<html"))
+
+
+_DETAIL_CHARS = 300
+#: Location parts that say where a field came from, not which field it is (pydantic/FastAPI).
+_LOCATIONS = frozenset({"query", "body", "path", "header", "cookie"})
+
+
 def _detail(response: httpx.Response) -> str | None:
-    """Sentry's error text: ``{"detail": ...}``, or a serializer's ``{field: [msgs]}``."""
+    """The server's error text as one line.
+
+    Sentry sends ``{"detail": "..."}`` or a serializer's ``{field: [msgs]}``;
+    pydantic-based servers send ``{"detail": [{"loc": [...], "msg": ...}]}``,
+    read here as ``sort: Input should be 'a' or 'b'``.
+    """
     try:
         body = response.json()
     except ValueError:
         return None
-    if isinstance(body, dict):
-        if isinstance(body.get("detail"), str):
-            return body["detail"]
-        if isinstance(body.get("detail"), dict) and isinstance(body["detail"].get("message"), str):
-            return body["detail"]["message"]
-        parts = []
-        for key, value in body.items():
-            msgs = value if isinstance(value, list) else [value]
-            parts.append(f"{key}: {' '.join(str(m) for m in msgs)}")
-        return "; ".join(parts)[:300] or None
-    return None
+    if not isinstance(body, dict):
+        return None
+    detail = body.get("detail")
+    if isinstance(detail, str):
+        return _clip(detail)
+    if isinstance(detail, dict) and isinstance(detail.get("message"), str):
+        return _clip(detail["message"])
+    if isinstance(detail, list):
+        return _clip("; ".join(_validation_item(item) for item in detail)) or None
+    parts = []
+    for key, value in body.items():
+        msgs = value if isinstance(value, list) else [value]
+        parts.append(f"{key}: {' '.join(str(m) for m in msgs)}")
+    return _clip("; ".join(parts)) or None
+
+
+def _validation_item(item: Any) -> str:
+    """One pydantic error entry as ``field: message``."""
+    if not isinstance(item, dict):
+        return str(item)
+    loc = raw if isinstance(raw := item.get("loc"), list) else []
+    field = ".".join(str(p) for p in loc if str(p) not in _LOCATIONS)
+    msg = str(item.get("msg") or item.get("type") or "is invalid").rstrip(".")
+    return f"{field}: {msg}" if field else msg
+
+
+def _clip(text: str) -> str:
+    """At most :data:`_DETAIL_CHARS` characters, cut between words, never mid-word."""
+    text = " ".join(text.split())
+    if len(text) <= _DETAIL_CHARS:
+        return text
+    return text[:_DETAIL_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + " …"
 
 
 def _shape(value: Any) -> str:

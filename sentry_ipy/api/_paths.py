@@ -52,8 +52,9 @@ def parse_issue_ref(text: str) -> IssueRef:
     """Read an issue ID, a short ID, or any of Sentry's issue URL forms.
 
     URL forms: ``https://{org}.sentry.io/issues/{id}/``,
-    ``https://host/organizations/{org}/issues/{id}/`` and the very old
-    ``https://sentry.io/{org}/{project}/issues/{id}/``; each may end in
+    ``https://host/organizations/{org}/issues/{id}/``, the very old
+    ``https://sentry.io/{org}/{project}/issues/{id}/`` and the permalink of
+    Sentry-compatible servers ``https://host/{project}/issues/{id}``; each may end in
     ``/events/{eventId}/`` and carry ``?project=``.
     """
     raw = text.strip()
@@ -75,10 +76,12 @@ def parse_issue_ref(text: str) -> IssueRef:
     org = project = None
     if "organizations" in segs[:i] and segs.index("organizations") + 1 < i:
         org = segs[segs.index("organizations") + 1]
-    elif i >= 1:
-        org = segs[0]
-        if i >= 2:
-            project = segs[1]
+    elif i >= 2:
+        org, project = segs[0], segs[1]
+    elif i == 1:
+        # ``{base}/{project}/issues/{id}``: Sentry-compatible servers' permalinks name the
+        # project there, not the org, so the configured org stays in charge.
+        project = segs[0]
     else:
         label = (parts.hostname or "").split(".")[0]
         host_parts = (parts.hostname or "").split(".")

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..api import IssueRef, parse_issue_ref
+from ..api import IssueRef, capabilities, parse_issue_ref
 from ..errors import NotFoundError, ToolInputError, UnexpectedResponseError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,6 +30,7 @@ __all__ = [
     "parse_time",
     "project_info",
     "resolve_issue",
+    "say",
     "stack_summary",
 ]
 
@@ -83,18 +84,19 @@ def issue_ref(text: str, client: SentryClient) -> tuple[IssueRef, str]:
 def resolve_issue(client: SentryClient, text: str) -> tuple[str, str, IssueRef, dict[str, Any] | None]:
     """Turn any issue reference into ``(numeric id, org, ref, issue or None)``.
 
-    Short IDs go through ``/shortids/``, which also returns the issue, so the
-    caller need not fetch it again.
+    Short IDs go through the server's short-ID capability, which also returns
+    the issue, so the caller need not fetch it again.
     """
     ref, org = issue_ref(text, client)
     if ref.issue_id.isdigit():
         return ref.issue_id, org, ref, None
-    with not_found_as(f"Short ID {ref.issue_id!r} was not found in organization {org!r}; "
-                      "check the org and the ID (case does not matter)."):
-        body = client.get_object("organizations", org, "shortids", ref.issue_id.upper(),
-                                 scope="event:read", require={"groupId": (str, int)})
-    group = body.get("group")
-    return str(body.get("groupId")), org, ref, group if isinstance(group, dict) else None
+    issue_id, group = capabilities.short_id_issue(client, org, ref.issue_id)
+    return issue_id, org, ref, group
+
+
+def say(notes: list[str]) -> str:
+    """Notes on what the server did not apply (or we applied for it), as sentences after a summary."""
+    return "".join(f" {n}" for n in notes)
 
 
 def parse_time(value: str, name: str) -> datetime:

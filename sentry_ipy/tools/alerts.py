@@ -1,4 +1,5 @@
-"""Issue alerts through the workflows API, with the legacy rules API as fallback.
+"""Issue alerts through the workflows API, falling back to the legacy rules API, then to the
+project alerts API of Sentry-compatible servers (GlitchTip).
 
 The seed posted to ``/projects/{o}/{p}/rules/`` (deprecated, dropped from the
 public schema in 2026). Current Sentry creates a *workflow* linked to the
@@ -15,14 +16,14 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ..errors import NotFoundError, ToolInputError, UnexpectedResponseError
+from ..errors import NotFoundError, ToolInputError, UnexpectedResponseError, UnsupportedFeatureError
 from ._context import ToolContext
 from ._lookup import project_info
 from ._params import Number, Params, environment_field, project_field
 from ._registry import tool
 from ._result import ToolResult
 
-__all__ = ["ACTION_TYPES", "CONDITION_TYPES", "LEGACY_ACTIONS", "AlertRuleParams",
+__all__ = ["ACTION_TYPES", "CONDITION_TYPES", "LEGACY_ACTIONS", "AlertRuleParams", "alerts_body",
            "canonical_actions", "canonical_conditions", "legacy_body", "workflow_body"]
 
 _COND = "sentry.rules.conditions."
@@ -102,34 +103,47 @@ def create_alert_rule(ctx: ToolContext, p: AlertRuleParams) -> ToolResult:
     note = ""
     api = "workflows"
     created: dict[str, Any] | None = None
-    try:
-        detectors = client.get_rows("organizations", client.org, "detectors",
-                                    params={"project": project["id"], "query": "type:issue_stream"},
-                                    scope="alerts:read")
-        stream = next((d for d in detectors if d.get("type") == "issue_stream"), None)
-        if stream is None:
-            note = " (the project has no issue_stream detector, so the legacy rules API was used)"
-        else:
-            body, snapped = workflow_body(p, conditions, actions, _detector_id(client, stream))
-            _, created = client.post_object("organizations", client.org, "workflows", json=body,
-                                            scope="alerts:write")
-            if snapped != p.frequency:
-                note = f" (frequency {p.frequency} min is not offered by workflows; used {snapped})"
-    except NotFoundError:
-        note = " (this server has no workflows API, so the legacy rules API was used)"
-    if created is None:
+    features = client.features
+    if not features.lacks("workflows"):
+        try:
+            detectors = client.get_rows("organizations", client.org, "detectors",
+                                        params={"project": project["id"],
+                                                "query": "type:issue_stream"},
+                                        scope="alerts:read")
+            stream = next((d for d in detectors if d.get("type") == "issue_stream"), None)
+            if stream is None:
+                note = " (the project has no issue_stream detector, so the legacy rules API was used)"
+            else:
+                body, snapped = workflow_body(p, conditions, actions, _detector_id(client, stream))
+                _, created = client.post_object("organizations", client.org, "workflows",
+                                                json=body, scope="alerts:write")
+                if snapped != p.frequency:
+                    note = f" (frequency {p.frequency} min is not offered by workflows; used {snapped})"
+        except (NotFoundError, UnsupportedFeatureError):
+            features.learn_missing("workflows")
+    if created is None and not features.lacks("rules"):
         api = "rules"
+        note = note or " (this server has no workflows API, so the legacy rules API was used)"
         try:
             _, created = client.post_object("projects", client.org, project["slug"], "rules",
                                             json=legacy_body(p, conditions, actions),
                                             scope="alerts:write")
-        except NotFoundError as exc:
-            raise NotFoundError(f"Project {project['slug']!r} in organization {client.org!r} "
-                                "accepts neither workflows nor legacy alert rules.",
-                                status=exc.status, url=exc.url, detail=exc.detail) from None
+        except (NotFoundError, UnsupportedFeatureError):
+            features.learn_missing("rules")
+    if created is None:
+        api = "alerts"
+        body, note = alerts_body(p, conditions, actions)
+        try:
+            _, created = client.post_object("projects", client.org, project["slug"], "alerts",
+                                            json=body, scope="alerts:write")
+        except (NotFoundError, UnsupportedFeatureError) as exc:
+            cause = exc if isinstance(exc, UnsupportedFeatureError) else None
+            raise features.missing("issue alert API (neither workflows, rules nor project alerts)",
+                                   cause) from None
     rule_id = created.get("id")
-    link = (client.web_link(f"issues/automations/{rule_id}/") if api == "workflows"
-            else client.web_link(f"alerts/rules/{project['slug']}/{rule_id}/details/"))
+    link = {"workflows": client.web_link(f"issues/automations/{rule_id}/"),
+            "rules": client.web_link(f"alerts/rules/{project['slug']}/{rule_id}/details/"),
+            "alerts": client.web_link(f"settings/projects/{project['slug']}/alerts/")}[api]
     what = ", ".join(c["type"] for c in conditions)
     to = ", ".join(f"{a['type']} to {a.get('targetType') or 'target'}" for a in actions)
     return ToolResult(
@@ -233,6 +247,37 @@ def workflow_body(p: AlertRuleParams, conditions: list[dict[str, Any]],
     if p.environment:
         body["environment"] = p.environment
     return body, frequency
+
+
+def alerts_body(p: AlertRuleParams, conditions: list[dict[str, Any]],
+                actions: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
+    """The body for servers whose only alert API is ``POST /projects/{o}/{p}/alerts/`` (GlitchTip).
+
+    Such an alert fires when an issue gets ``quantity`` events within
+    ``timespanMinutes`` and emails the project's members; the returned note
+    says how the requested conditions were read, since only frequency maps exactly.
+    """
+    if any(a["type"] != "email" or "id" in a for a in actions):
+        raise ToolInputError("This server's alerts API can only send email; leave 'actions' out "
+                             "or use 'email'.")
+    quantity, minutes = 1, int(p.frequency)
+    frequency = next((c for c in conditions if c["type"] == "event_frequency_count"), None)
+    if frequency is not None and isinstance(frequency["comparison"], dict):
+        quantity = int(frequency["comparison"].get("value") or 1)
+        minutes = _minutes(frequency["comparison"].get("interval")) or minutes
+    kinds = ", ".join(c["type"] for c in conditions)
+    note = (f" (this server has neither workflows nor rules; its alerts API fires when an issue "
+            f"gets {quantity} event{'s' if quantity != 1 else ''} within {minutes} min, which "
+            f"stands for {kinds})")
+    return {"name": p.name, "timespanMinutes": minutes, "quantity": quantity,
+            "alertRecipients": [{"recipientType": "email"}]}, note
+
+
+def _minutes(interval: Any) -> int | None:
+    """``1m``, ``5m``, ``1h``, ``1d``, ``1w``, ``30d`` (legacy frequency intervals) in minutes."""
+    text = str(interval or "")
+    factor = {"m": 1, "h": 60, "d": 1440, "w": 10080}.get(text[-1:])
+    return int(text[:-1]) * factor if factor and text[:-1].isdigit() else None
 
 
 def legacy_body(p: AlertRuleParams, conditions: list[dict[str, Any]],

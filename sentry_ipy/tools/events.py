@@ -6,10 +6,10 @@ from typing import Any
 
 from pydantic import Field
 
-from ..api import normalise_hex_id
+from ..api import capabilities, normalise_hex_id
 from ..errors import APIError, NotFoundError
 from ._context import ToolContext
-from ._lookup import dicts, not_found_as, project_info, stack_summary
+from ._lookup import say, dicts, not_found_as, project_info, stack_summary
 from ._params import Number, Params, limit_field, period_field, project_field
 from ._registry import tool
 from ._result import ToolResult, plural
@@ -47,7 +47,7 @@ def get_event(ctx: ToolContext, p: GetEventParams) -> ToolResult:
                                       scope="org:read", require={"event": dict})
         event = found["event"]
         note = f" (found in project {found.get('projectSlug')!r}, not {p.projectSlug!r})"
-    data = event_digest(event)
+    data = event_digest(capabilities.camel_row(event))
     links = {}
     if data.get("groupID"):
         links["Issue"] = client.web_link(f"issues/{data['groupID']}/events/{event_id}/")
@@ -78,7 +78,6 @@ def event_digest(event: dict[str, Any]) -> dict[str, Any]:
                       for c in dicts(data.get("values"))]
         if entry.get("type") == "message" and not message:
             message = data.get("formatted")
-    release = event.get("release")
     return {
         "eventID": event.get("eventID") or event.get("id"),
         "groupID": event.get("groupID"),
@@ -89,7 +88,7 @@ def event_digest(event: dict[str, Any]) -> dict[str, Any]:
         "platform": event.get("platform"),
         "dateCreated": event.get("dateCreated"),
         "dateReceived": event.get("dateReceived"),
-        "release": release.get("version") if isinstance(release, dict) else release,
+        "release": _release(event, tags),
         "environment": tags.get("environment"),
         "culprit": event.get("culprit"),
         "user": event.get("user"),
@@ -166,24 +165,26 @@ def list_error_events(ctx: ToolContext, p: ListErrorEventsParams) -> ToolResult:
                                      *[("field", f) for f in ERROR_FIELDS]]
     if p.query:
         params.append(("query", p.query))
-    source = "Discover"
-    try:
-        rows, truncated = client.collect("organizations", client.org, "events", params=params,
-                                         limit=p.limit, unwrap="data", scope="org:read",
-                                         progress=ctx.progress)
-    except APIError as exc:
-        if not _discover_missing(exc):
-            raise  # e.g. a 400 about the query itself: the user needs that sentence
-        source = "the project event list (Discover is unavailable)"
-        legacy = [(k, v) for k, v in (("query", p.query), ("statsPeriod", p.statsPeriod)) if v]
-        raw, truncated = client.collect("projects", client.org, project["slug"], "events",
-                                        params=legacy, limit=p.limit, scope="project:read",
-                                        progress=ctx.progress)
-        rows = [_legacy_row(e) for e in raw if e.get("event.type", "error") != "transaction"]
+    notes: list[str] = []
+    rows: list[dict[str, Any]] | None = None
+    if not client.features.lacks("discover"):
+        try:
+            rows, truncated = client.collect("organizations", client.org, "events", params=params,
+                                             limit=p.limit, unwrap="data", scope="org:read",
+                                             progress=ctx.progress)
+        except APIError as exc:
+            if not capabilities.discover_missing(client, exc):
+                raise  # e.g. a 400 about the query itself: the user needs that sentence
+    if rows is None:
+        listing = capabilities.error_events_without_discover(
+            client, client.org, project["slug"], period=p.statsPeriod, query=p.query,
+            limit=p.limit, progress=ctx.progress)
+        rows, truncated, notes = [_legacy_row(e) for e in listing.rows], listing.truncated, listing.notes
     first = rows[0].get("id") if rows else None
+    source = "the project event list" if notes else "Discover"
     return ToolResult(
         summary=f"Found {plural(len(rows), 'error event', more=truncated)} in project "
-                f"{project['slug']!r} over {p.statsPeriod} (from {source}).",
+                f"{project['slug']!r} over {p.statsPeriod} (from {source}).{say(notes)}",
         records=rows, frame="error_events", truncated=truncated,
         columns=("id", "timestamp", "level", "issue", "title"),
         links={"Issues": client.web_link(f"issues/?project={project['id']}")},
@@ -195,17 +196,15 @@ def _legacy_row(event: dict[str, Any]) -> dict[str, Any]:
     """Shape a legacy ``/projects/{o}/{p}/events/`` row like a Discover row."""
     tags = {t.get("key"): t.get("value") for t in dicts(event.get("tags"))}
     return {"id": event.get("eventID") or event.get("id"), "title": event.get("title"),
-            "timestamp": event.get("dateCreated"), "level": tags.get("level"),
+            "timestamp": event.get("dateCreated"), "level": event.get("level") or tags.get("level"),
             "issue": None, "issue.id": event.get("groupID"), "culprit": event.get("culprit"),
-            "message": event.get("message"), "release": tags.get("release"),
+            "message": event.get("message"), "release": _release(event, tags),
             "environment": tags.get("environment")}
 
 
-def _discover_missing(exc: APIError) -> bool:
-    """True when the server lacks Discover (or its errors dataset), not when the query is bad.
-
-    Older self-hosted Sentry answers 404, or 400 naming the dataset; a 400 about
-    the query must reach the user instead of silently becoming "0 events".
-    """
-    detail = (exc.detail or "").lower()
-    return exc.status == 404 or (exc.status == 400 and "dataset" in detail)
+def _release(event: dict[str, Any], tags: dict[Any, Any]) -> Any:
+    """The event's release version: top-level (a string or ``{version}``), else its tag."""
+    release = event.get("release")
+    if isinstance(release, dict):
+        release = release.get("version")
+    return release or tags.get("release")

@@ -7,9 +7,11 @@ from urllib.parse import urlencode
 
 from pydantic import Field
 
-from ..errors import NotFoundError, SentryIpyError, ToolInputError
+from ..api import capabilities
+from ..errors import APIError, NotFoundError, SentryIpyError, ToolInputError, UnsupportedFeatureError
 from ._context import ToolContext
-from ._lookup import count_of, not_found_as, project_info, resolve_issue, stack_summary
+from ._lookup import (count_of, dicts, not_found_as, project_info, resolve_issue, say,
+                      stack_summary)
 from ._params import Number, Params, environment_field, limit_field, period_field, project_field
 from ._registry import tool
 from ._result import ToolResult, plural
@@ -52,18 +54,17 @@ def list_issues(ctx: ToolContext, p: ListIssuesParams) -> ToolResult:
     client = ctx.api()
     project = project_info(client, p.projectSlug)
     params: list[tuple[str, Any]] = [("project", project["id"])]
-    if p.query is not None:
-        params.append(("query", p.query))
-    params += [(k, v) for k, v in (("sort", p.sort), ("statsPeriod", p.statsPeriod),
-                                   ("environment", p.environment)) if v]
-    rows, truncated = client.collect("organizations", client.org, "issues", params=params,
-                                     limit=p.limit, page_size_param="limit", scope="event:read",
-                                     progress=ctx.progress)
+    params += [(k, v) for k, v in (("statsPeriod", p.statsPeriod), ("environment", p.environment))
+               if v]
+    listing = capabilities.list_issues(client, client.org, params,
+                                       query="is:unresolved" if p.query is None else p.query,
+                                       sort=p.sort, limit=p.limit, progress=ctx.progress)
+    rows, truncated = listing.rows, listing.truncated
     query = "is:unresolved (default)" if p.query is None else (repr(p.query) if p.query else "all")
     first = rows[0].get("shortId") or rows[0].get("id") if rows else None
     return ToolResult(
         summary=f"Found {plural(len(rows), 'issue', more=truncated)} in project {project['slug']!r} "
-                f"(query: {query}).",
+                f"(query: {query}).{say(listing.notes)}",
         records=rows, frame="issues", columns=ISSUE_COLUMNS, truncated=truncated,
         links={"Issues": client.web_link(f"issues/?project={project['id']}")},
         hints=[f'Next: sentry_get_issue with {{"issueId": "{first}"}}.'] if first else [])
@@ -84,13 +85,12 @@ def get_issue(ctx: ToolContext, p: GetIssueParams) -> ToolResult:
     issue_id, org, ref, issue = resolve_issue(client, p.issueId)
     if issue is None:
         with not_found_as(f"Issue {ref.issue_id!r} was not found in organization {org!r}."):
-            issue = client.get_object("organizations", org, "issues", issue_id, scope="event:read")
+            issue = capabilities.get_issue(client, org, issue_id)
     event_key = ref.event_id or "latest"
     try:
-        event = client.get_object("organizations", org, "issues", issue_id, "events", event_key,
-                                  scope="event:read")
-    except NotFoundError:
-        event = None
+        event: dict[str, Any] | None = capabilities.issue_event(client, org, issue_id, event_key)
+    except (NotFoundError, UnsupportedFeatureError):
+        event = None  # the issue is the answer; its latest event only adds the stack trace
     data = dict(issue)
     if event:
         data["eventId"] = event.get("eventID") or event.get("id")
@@ -152,9 +152,8 @@ def list_issue_events(ctx: ToolContext, p: ListIssueEventsParams) -> ToolResult:
     issue_id, org, ref, _ = resolve_issue(client, p.issueId)
     params = [(k, v) for k, v in (("query", p.query), ("statsPeriod", p.statsPeriod)) if v]
     with not_found_as(f"Issue {ref.issue_id!r} was not found in organization {org!r}."):
-        rows, truncated = client.collect("organizations", org, "issues", issue_id, "events",
-                                         params=params, limit=p.limit, scope="event:read",
-                                         progress=ctx.progress)
+        rows, truncated = capabilities.issue_events(client, org, issue_id, params=params,
+                                                    limit=p.limit, progress=ctx.progress)
     first = rows[0].get("eventID") if rows else None
     return ToolResult(
         summary=f"Found {plural(len(rows), 'event', more=truncated)} for issue {ref.issue_id}.",
@@ -190,25 +189,73 @@ def search_errors_in_file(ctx: ToolContext, p: SearchErrorsInFileParams) -> Tool
         ("dataset", "errors"), ("project", project["id"]), ("query", query),
         ("statsPeriod", p.statsPeriod), ("sort", "-last_seen"),
         *[("field", f) for f in ("issue", "issue.id", "project", "last_seen()", "count()")]]
-    rows, truncated = client.collect("organizations", client.org, "events", params=params,
-                                     limit=p.limit, unwrap="data", scope="org:read",
-                                     progress=ctx.progress)
-    rows = merge_by_issue(rows)
-    titles = _issue_titles(client, project["id"], [r.get("issue.id") for r in rows], p.statsPeriod)
-    rows = [{"issue": r.get("issue"), "issue.id": r.get("issue.id"),
-             "title": titles.get(str(r.get("issue.id"))), **r} for r in rows]
+    notes: list[str] = []
+    rows: list[dict[str, Any]] | None = None
+    if not client.features.lacks("discover"):
+        try:
+            rows, truncated = client.collect("organizations", client.org, "events", params=params,
+                                             limit=p.limit, unwrap="data", scope="org:read",
+                                             progress=ctx.progress)
+        except APIError as exc:
+            if not capabilities.discover_missing(client, exc):
+                raise
+    if rows is None:
+        rows, truncated, notes = _file_errors_without_discover(client, project["slug"], name,
+                                                               p.statsPeriod, p.limit, ctx)
+    else:
+        rows = merge_by_issue(rows)
+        titles = _issue_titles(client, project["id"], [r.get("issue.id") for r in rows],
+                               p.statsPeriod)
+        rows = [{"issue": r.get("issue"), "issue.id": r.get("issue.id"),
+                 "title": titles.get(str(r.get("issue.id"))), **r} for r in rows]
     total = sum(count_of(r.get("count()"), "an event count") for r in rows)
     first = rows[0].get("issue") if rows else None
     return ToolResult(
         summary=f"Found {plural(len(rows), 'issue', more=truncated)} ({plural(total, 'event')}) "
                 f"with {name!r} in their stack traces in project {project['slug']!r} over "
-                f"{p.statsPeriod}.",
+                f"{p.statsPeriod}.{say(notes)}",
         records=rows, frame="file_errors", truncated=truncated,
         columns=("issue", "title", "count()", "last_seen()"),
         links={"Issues": client.web_link("issues/?" + urlencode({"project": project["id"],
                                                                  "query": query}))},
         hints=[f'Next: sentry_get_issue with {{"issueId": "{first}"}}.'] if first else
         [f"No errors in {name!r}; try a shorter path or a longer statsPeriod."])
+
+
+def _file_errors_without_discover(client: Any, slug: str, name: str, period: str, limit: int,
+                                  ctx: ToolContext) -> tuple[list[dict[str, Any]], bool, list[str]]:
+    """Discover-shaped rows (one per issue) from the project's full events, for servers without it.
+
+    Each event's stack frames are matched on our side (the file name as a path
+    suffix), so the count is of the events scanned, which the note says.
+    """
+    events = capabilities.error_events_without_discover(
+        client, client.org, slug, period=period, query=None, limit=capabilities.EVENT_SCAN,
+        full=True, keep=lambda e: _passes_through(e, name), progress=ctx.progress)
+    rows = merge_by_issue([{"issue": None, "issue.id": e.get("groupID"), "title": e.get("title"),
+                            "project": slug, "last_seen()": e.get("dateCreated"), "count()": 1}
+                           for e in events.rows])
+    notes = [*events.notes, "Stack traces were matched on this side, event by event."]
+    return rows[:limit], len(rows) > limit or events.truncated, notes
+
+
+def _passes_through(event: dict[str, Any], name: str) -> bool:
+    """True when a frame of the event's exception names a file ending in ``name``."""
+    for entry in dicts(event.get("entries")):
+        if entry.get("type") != "exception":
+            continue
+        for exc in dicts(_field(entry, "data", "values")):
+            for frame in dicts(_field(exc, "stacktrace", "frames")):
+                paths = (frame.get("filename"), frame.get("absPath"), frame.get("abs_path"))
+                if any(isinstance(v, str) and v.endswith(name) for v in paths):
+                    return True
+    return False
+
+
+def _field(obj: dict[str, Any], outer: str, inner: str) -> Any:
+    """``obj[outer][inner]`` when ``obj[outer]`` is an object, else ``None``."""
+    value = obj.get(outer)
+    return value.get(inner) if isinstance(value, dict) else None
 
 
 _TITLE_BATCH = 100  # issue IDs per title lookup (keeps the URL short)

@@ -80,8 +80,11 @@ def create_project(ctx: ToolContext, p: CreateProjectParams) -> ToolResult:
                             f"{client.org!r}; pick another slug or use the existing project.",
                             status=exc.status, url=exc.url, detail=exc.detail) from None
     slug = project.get("slug") or p.slug
+    renamed = (f" The server changed the slug: it is {slug!r}, not {p.slug!r} (that slug is "
+               "probably taken); use the new one."
+               if slug != p.slug else "")
     return ToolResult(
-        summary=f"Created project {slug!r} (ID {project.get('id')}) for team {p.team!r}.",
+        summary=f"Created project {slug!r} (ID {project.get('id')}) for team {p.team!r}.{renamed}",
         data=project, frame="projects", columns=PROJECT_FIELDS,
         links={"Project settings": client.web_link(f"settings/projects/{slug}/")},
         hints=[f'Next: sentry_setup_project with {{"projectSlug": "{slug}"}} for the DSN.'])

@@ -7,7 +7,7 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import Field
 
-from ..errors import ToolInputError
+from ..errors import ConflictError, SentryIpyError, ServerError, ToolInputError
 from ._context import ToolContext
 from ._lookup import not_found_as, parse_time, project_info
 from ._params import Number, Params, limit_field, project_field
@@ -16,6 +16,8 @@ from ._result import ToolResult, plural
 
 __all__ = ["CreateReleaseParams", "ListReleasesParams", "check_url", "check_version"]
 
+#: Releases read, at most, to match a query a server ignored.
+_RELEASE_SCAN = 2000
 RELEASE_COLUMNS = ("version", "dateCreated", "dateReleased", "newGroups", "status")
 
 
@@ -55,8 +57,15 @@ def create_release(ctx: ToolContext, p: CreateReleaseParams) -> ToolResult:
         body["dateReleased"] = parse_time(p.dateReleased, "dateReleased").isoformat()
     with not_found_as(f"Organization {client.org!r} or one of the projects "
                       f"{', '.join(projects)} was not found; call sentry_list_projects."):
-        status, release = client.post_object("organizations", client.org, "releases", json=body,
-                                             scope="project:releases")
+        try:
+            status, release = client.post_object("organizations", client.org, "releases",
+                                                 json=body, scope="project:releases")
+        except (ConflictError, ServerError) as exc:
+            # Sentry answers 208 for an existing version; other servers answer 409 or 500.
+            found = _existing_release(client, version)
+            if found is None:
+                raise exc from None
+            status, release = 208, found
     existed = status == 208
     what = "already existed (nothing changed)" if existed else "was created"
     return ToolResult(
@@ -64,6 +73,15 @@ def create_release(ctx: ToolContext, p: CreateReleaseParams) -> ToolResult:
         data={**release, "alreadyExisted": existed}, frame="releases", columns=CREATED_FIELDS,
         links={"Release": client.web_link(f"releases/{quote(version, safe='')}/")},
         hints=[f"Send events with release={version!r} (sentry_set_release) so issues link to it."])
+
+
+def _existing_release(client: Any, version: str) -> dict[str, Any] | None:
+    """The release ``version`` if the server has it, else ``None`` (any error counts as no)."""
+    try:
+        return client.get_object("organizations", client.org, "releases", version,
+                                 scope="project:releases", require={"version": str})
+    except SentryIpyError:
+        return None
 
 
 def check_version(version: str) -> str:
@@ -106,13 +124,30 @@ def list_releases(ctx: ToolContext, p: ListReleasesParams) -> ToolResult:
     """
     client = ctx.api()
     project = project_info(client, p.projectSlug)
-    params: list[tuple[str, Any]] = [("project", project["id"])]
-    if p.query:
-        params.append(("query", p.query))
-    rows, truncated = client.collect("organizations", client.org, "releases", params=params,
-                                     limit=p.limit, scope="project:releases", progress=ctx.progress)
+    text = (p.query or "").strip()
+    # The project route filters by project on every server; the org route's
+    # ?project= is ignored by some, which listed other projects' releases.
+    route = ("projects", client.org, project["slug"], "releases")
+    ignored = 0
+    if not text:
+        rows, truncated = client.collect(*route, limit=p.limit, scope="project:releases",
+                                         progress=ctx.progress)
+    else:
+        rows, truncated = [], False
+        for row in client.paginate(*route, params={"query": text}, limit=_RELEASE_SCAN,
+                                   scope="project:releases", progress=ctx.progress):
+            if text.lower() not in str(row.get("version") or "").lower():
+                ignored += 1  # Sentry matches query as a substring of the version; this server did not
+            elif len(rows) == p.limit:
+                truncated = True
+                break
+            else:
+                rows.append(row)
+    note = (f" This server ignored query {text!r}; the versions were matched here "
+            f"({ignored} others left out)." if ignored else "")
     return ToolResult(
-        summary=f"Found {plural(len(rows), 'release', more=truncated)} in project {project['slug']!r}.",
+        summary=f"Found {plural(len(rows), 'release', more=truncated)} in project "
+                f"{project['slug']!r}{f' matching {text!r}' if text else ''}.{note}",
         records=rows, frame="releases", columns=RELEASE_COLUMNS, truncated=truncated,
         links={"Releases": client.web_link(f"releases/?project={project['id']}")},
         hints=[] if rows else ["Create one with sentry_create_release."])

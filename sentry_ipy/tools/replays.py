@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
+from ..errors import UnsupportedFeatureError
 from ._context import ToolContext
 from ._lookup import count_of, project_info
 from ._params import Number, Params, environment_field, limit_field, period_field
@@ -39,9 +40,12 @@ def list_replays(ctx: ToolContext, p: ListReplaysParams) -> ToolResult:
         params.append(("project", project["id"]))
         where = f"project {project['slug']!r}"
     params += [(k, v) for k, v in (("query", p.query), ("environment", p.environment)) if v]
-    rows, truncated = client.collect("organizations", client.org, "replays", params=params,
-                                     limit=p.limit, unwrap="data", scope="org:read",
-                                     progress=ctx.progress)
+    try:
+        rows, truncated = client.collect("organizations", client.org, "replays", params=params,
+                                         limit=p.limit, unwrap="data", scope="org:read",
+                                         progress=ctx.progress)
+    except UnsupportedFeatureError as exc:
+        raise client.features.missing("replays API", exc) from None
     for row in rows:
         row.setdefault("url", client.web_link(f"explore/replays/{row.get('id')}/"))
     errors = sum(count_of(r.get("count_errors"), "a replay's error count") for r in rows)

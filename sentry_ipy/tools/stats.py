@@ -20,7 +20,7 @@ from ._params import Params
 from ._registry import tool
 from ._result import ToolResult, plural
 
-__all__ = ["RETENTION", "STAT_OUTCOMES", "StatsParams", "series_records", "stats_window"]
+__all__ = ["RETENTION", "STAT_OUTCOMES", "StatsParams", "series_records", "stats_window", "ungrouped"]
 
 ALL_OUTCOMES = ("accepted", "filtered", "rate_limited", "invalid", "abuse", "client_discard",
                 "cardinality_limited")
@@ -82,18 +82,27 @@ def get_organization_stats(ctx: ToolContext, p: StatsParams) -> ToolResult:
     body = client.get_object("organizations", client.org, "stats_v2", params=params,
                              scope="org:read")
     wanted = STAT_OUTCOMES[p.stat]
-    records, totals = series_records(body, wanted, url=client.url("organizations", client.org,
-                                                                   "stats_v2"))
-    total = sum(totals.values())
-    by = ", ".join(f"{k} {v}" for k, v in totals.items() if v) or "none"
-    summary = (f"{plural(total, p.category)} {p.stat} in {where} from {_iso(start)} to {_iso(end)} "
-               f"({interval} buckets; outcomes: {by}).")
+    url = client.url("organizations", client.org, "stats_v2")
+    if ungrouped(body):
+        wanted = ("total",)
+        records, totals = series_records(body, wanted, url=url)
+        summary = (f"{plural(totals['total'], p.category)} in {where} from {_iso(start)} to "
+                   f"{_iso(end)} ({interval} buckets) in total: this server ignored "
+                   f"groupBy=outcome, so its count is not split by outcome and is not a "
+                   f"{p.stat} count.")
+    else:
+        records, totals = series_records(body, wanted, url=url)
+        total = sum(totals.values())
+        by = ", ".join(f"{k} {v}" for k, v in totals.items() if v) or "none"
+        summary = (f"{plural(total, p.category)} {p.stat} in {where} from {_iso(start)} to "
+                   f"{_iso(end)} ({interval} buckets; outcomes: {by}).")
     if notes:
         summary += " " + " ".join(notes)
     return ToolResult(
         summary=summary, records=records, frame="stats", columns=("time", "count", *wanted[:4]),
         links={"Stats": client.web_link("stats/")},
-        hints=[f"{p.stat} = sum of outcomes {', '.join(wanted)} (stats_v2)."])
+        hints=[] if wanted == ("total",) else
+        [f"{p.stat} = sum of outcomes {', '.join(wanted)} (stats_v2)."])
 
 
 def stats_window(since: str | None, until: str | None, now: datetime) -> tuple[datetime, datetime]:
@@ -128,6 +137,8 @@ def series_records(body: dict[str, Any], outcomes: tuple[str, ...], *,
                    url: str = "") -> tuple[list[dict[str, Any]], dict[str, int]]:
     """One row per interval: ``time``, ``count`` (the wanted outcomes summed) and each outcome.
 
+    ``outcomes == ("total",)`` reads every group as one total (see :func:`ungrouped`).
+
     Returns the rows and the per-outcome totals. A count that is not a number
     is an ``UnexpectedResponseError`` (naming ``url``), never a silent zero.
     """
@@ -136,7 +147,7 @@ def series_records(body: dict[str, Any], outcomes: tuple[str, ...], *,
     totals = {o: 0 for o in outcomes}
     for group in dicts(body.get("groups")):
         by = raw_by if isinstance(raw_by := group.get("by"), dict) else {}
-        outcome = by.get("outcome")
+        outcome = "total" if outcomes == ("total",) else by.get("outcome")
         if not isinstance(outcome, str) or outcome not in per_outcome:
             continue
         series_map = raw_series if isinstance(raw_series := group.get("series"), dict) else {}
@@ -153,6 +164,16 @@ def series_records(body: dict[str, Any], outcomes: tuple[str, ...], *,
         row.update({o: per_outcome[o][i] for o in outcomes})
         rows.append(row)
     return rows, totals
+
+
+def ungrouped(body: dict[str, Any]) -> bool:
+    """True when the server sent groups but split none by outcome (it ignored ``groupBy``).
+
+    Such groups are the total; dropping them would report 0 where the server counted events.
+    """
+    groups = list(dicts(body.get("groups")))
+    return bool(groups) and not any(isinstance(g.get("by"), dict) and g["by"].get("outcome")
+                                    for g in groups)
 
 
 def _iso(moment: datetime) -> str:

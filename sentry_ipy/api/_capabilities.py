@@ -37,6 +37,7 @@ __all__ = [
     "SHORT_ID_SCAN",
     "Listing",
     "camel_row",
+    "discover",
     "discover_missing",
     "error_events_without_discover",
     "get_issue",
@@ -266,6 +267,24 @@ def _server_sort(client: SentryClient, sort: str | None, notes: list[str]) -> st
 
 
 # ------------------------------------------------------------------ events
+def discover(client: SentryClient, org: str, params: list[tuple[str, Any]], *, limit: int,
+             progress: Progress | None = None) -> tuple[list[dict[str, Any]], bool] | None:
+    """Discover's rows for ``params`` (every page up to ``limit``), or ``None`` when the server lacks it.
+
+    Raises:
+        APIError: Discover exists and refused the request (a bad query: the user's answer).
+    """
+    if client.features.lacks("discover"):
+        return None
+    try:
+        return client.collect("organizations", org, "events", params=params, limit=limit,
+                              unwrap="data", scope="org:read", progress=progress)
+    except APIError as exc:
+        if not discover_missing(client, exc):
+            raise
+    return None
+
+
 def discover_missing(client: SentryClient, exc: APIError) -> bool:
     """True (and remembered) when ``exc`` says the server lacks Discover, not that the query is bad.
 

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from ..api import capabilities, normalise_hex_id
-from ..errors import APIError, NotFoundError
+from ..errors import NotFoundError
 from ._context import ToolContext
 from ._lookup import say, dicts, not_found_as, project_info, stack_summary
 from ._params import Number, Params, limit_field, period_field, project_field
@@ -166,15 +166,8 @@ def list_error_events(ctx: ToolContext, p: ListErrorEventsParams) -> ToolResult:
     if p.query:
         params.append(("query", p.query))
     notes: list[str] = []
-    rows: list[dict[str, Any]] | None = None
-    if not client.features.lacks("discover"):
-        try:
-            rows, truncated = client.collect("organizations", client.org, "events", params=params,
-                                             limit=p.limit, unwrap="data", scope="org:read",
-                                             progress=ctx.progress)
-        except APIError as exc:
-            if not capabilities.discover_missing(client, exc):
-                raise  # e.g. a 400 about the query itself: the user needs that sentence
+    found = capabilities.discover(client, client.org, params, limit=p.limit, progress=ctx.progress)
+    rows, truncated = found if found is not None else (None, False)
     if rows is None:
         listing = capabilities.error_events_without_discover(
             client, client.org, project["slug"], period=p.statsPeriod, query=p.query,

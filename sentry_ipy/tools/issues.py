@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from pydantic import Field
 
 from ..api import capabilities
-from ..errors import APIError, NotFoundError, SentryIpyError, ToolInputError, UnsupportedFeatureError
+from ..errors import NotFoundError, SentryIpyError, ToolInputError, UnsupportedFeatureError
 from ._context import ToolContext
 from ._lookup import (count_of, dicts, not_found_as, project_info, resolve_issue, say,
                       stack_summary)
@@ -190,15 +190,8 @@ def search_errors_in_file(ctx: ToolContext, p: SearchErrorsInFileParams) -> Tool
         ("statsPeriod", p.statsPeriod), ("sort", "-last_seen"),
         *[("field", f) for f in ("issue", "issue.id", "project", "last_seen()", "count()")]]
     notes: list[str] = []
-    rows: list[dict[str, Any]] | None = None
-    if not client.features.lacks("discover"):
-        try:
-            rows, truncated = client.collect("organizations", client.org, "events", params=params,
-                                             limit=p.limit, unwrap="data", scope="org:read",
-                                             progress=ctx.progress)
-        except APIError as exc:
-            if not capabilities.discover_missing(client, exc):
-                raise
+    found = capabilities.discover(client, client.org, params, limit=p.limit, progress=ctx.progress)
+    rows, truncated = found if found is not None else (None, False)
     if rows is None:
         rows, truncated, notes = _file_errors_without_discover(client, project["slug"], name,
                                                                p.statsPeriod, p.limit, ctx)

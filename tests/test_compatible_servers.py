@@ -102,7 +102,7 @@ class CompatibleServer(ScriptedServer):
                    Reply(405, {"detail": 'Method "GET" not allowed.'}))
         self.route("GET", f"{api}/issues/(?P<id>\\d+)/", self._legacy_issue)
         self.route("GET", f"{api}/issues/(?P<id>\\d+)/events/",
-                   lambda seen, _: _paged(self, seen, EVENTS[:8]))
+                   lambda seen, _: _paged(self, seen, EVENTS))  # ignores query and statsPeriod
         self.route("GET", f"{api}/issues/(?P<id>\\d+)/events/latest/", Reply(body=EVENTS[0]))
         self.route("GET", f"{api}/organizations/{ORG}/shortids/.*", html_page(404, "Not Found"))
         self.route("GET", f"{api}/organizations/{ORG}/(events|replays)/", html_page(404, "Not Found"))
@@ -236,7 +236,13 @@ def test_issue_events_read_snake_case_rows_over_real_cursors(gctx: ToolContext,
     assert [r["eventID"] for r in rows] == [e["event_id"] for e in EVENTS[:5]]
     assert rows[0]["dateCreated"] == EVENTS[0]["date_created"] and result.truncated
     every = call(gctx, "sentry_list_issue_events", issueId="1", limit=100)
-    assert len(every.records or []) == 8 and not every.truncated
+    assert len(every.records or []) == 10 and not every.truncated
+    window = call(gctx, "sentry_list_issue_events", issueId="1", statsPeriod="14d", query="checkout")
+    assert [r["eventID"] for r in window.records or []] == [
+        e["event_id"] for e in EVENTS[:8] if "checkout" in e["message"]]
+    structured = call(gctx, "sentry_list_issue_events", issueId="1", query="level:error")
+    assert ("This server only has the legacy issue events route, so whether it applied the query "
+            "'level:error' was not checked.") in structured.summary
     assert "GET /api/0/organizations/acme/issues/1/events/" in glitch.paths()  # the HTML catch-all
 
 
@@ -343,7 +349,7 @@ def test_releases_are_this_projects_and_match_the_query_here(gctx: ToolContext) 
     assert [r["version"] for r in result.records or []] == ["web@2.0", "web@1.0"]
     matched = call(gctx, "sentry_list_releases", projectSlug="web", query="1.")
     assert [r["version"] for r in matched.records or []] == ["web@1.0"]
-    assert "This server ignored query '1.'; the versions were matched here (1 others left out)." \
+    assert "This server ignored query '1.'; the versions were matched here (1 other left out)." \
            in matched.summary
 
 
@@ -353,6 +359,13 @@ def test_create_release_of_an_existing_version_reports_it_as_existing(gctx: Tool
     assert "was created" in first.summary and (first.data or {})["alreadyExisted"] is False
     assert again.summary.startswith("Release 'web@3.0' already existed (nothing changed)")
     assert (again.data or {})["alreadyExisted"] is True
+
+
+def test_projects_query_the_server_ignored_is_applied_here(gctx: ToolContext) -> None:
+    result = call(gctx, "sentry_list_projects", query="OTH")
+    assert [r["slug"] for r in result.records or []] == ["other"]
+    assert "This server ignored query 'OTH'; names and slugs were matched here (1 other left out)." \
+           in result.summary
 
 
 def test_create_project_says_when_the_server_changed_the_slug(gctx: ToolContext) -> None:

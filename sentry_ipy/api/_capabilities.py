@@ -107,20 +107,32 @@ def issue_event(client: SentryClient, org: str, issue_id: str, key: str) -> dict
             "issues", issue_id, "events", key, scope="event:read")))])
 
 
-def issue_events(client: SentryClient, org: str, issue_id: str, *, params: list[tuple[str, Any]],
-                 limit: int, progress: Progress | None = None) -> tuple[list[dict[str, Any]], bool]:
-    """An issue's events, every page up to ``limit``, by whichever route the server offers."""
+def issue_events(client: SentryClient, org: str, issue_id: str, *, query: str | None,
+                 period: str | None, limit: int, progress: Progress | None = None) -> Listing:
+    """An issue's events, every page up to ``limit``, by whichever route the server offers.
 
-    def legacy() -> tuple[list[dict[str, Any]], bool]:
-        rows, more = client.collect("issues", issue_id, "events", params=params, limit=limit,
-                                    scope="event:read", progress=progress)
-        return [camel_row(r) for r in rows], more
+    On the legacy route (which some servers serve without its filters) the
+    window and a plain-text query are applied here as well; a structured query
+    is sent on and the note says it could not be checked.
+    """
+    params = [(k, v) for k, v in (("query", query), ("statsPeriod", period)) if v]
 
-    return client.features.first("issue events API", [
-        ("org issue events", lambda: client.collect("organizations", org, "issues", issue_id,
-                                                    "events", params=params, limit=limit,
-                                                    scope="event:read", progress=progress)),
-        ("legacy issue events", legacy)])
+    def current() -> Listing:
+        rows, more = client.collect("organizations", org, "issues", issue_id, "events",
+                                    params=params, limit=limit, scope="event:read",
+                                    progress=progress)
+        return Listing(rows, more)
+
+    def legacy() -> Listing:
+        listing = _scan_events(client, ("issues", issue_id, "events"), period=period, query=query,
+                               limit=limit, scope="event:read", progress=progress)
+        if query and ":" in query:
+            listing.notes.append(f"This server only has the legacy issue events route, so "
+                                 f"whether it applied the query {query!r} was not checked.")
+        return listing
+
+    return client.features.first("issue events API", [("org issue events", current),
+                                                       ("legacy issue events", legacy)])
 
 
 def short_id_issue(client: SentryClient, org: str, short_id: str) -> tuple[str, dict[str, Any] | None]:
@@ -325,41 +337,56 @@ def error_events_without_discover(client: SentryClient, org: str, project_slug: 
                                   progress: Progress | None = None) -> Listing:
     """A project's error events from its event list, for servers without Discover.
 
-    That list may ignore ``statsPeriod`` and ``query``, so the window is applied
-    here (the list is newest first, so the scan stops at the window's start),
-    a plain-text query is matched here on message and title (what Sentry's own
-    legacy list does), and a structured query, which only Discover can apply,
-    is named in a note instead of being claimed. ``keep`` filters further
-    (a file name in the stack trace); at most :data:`EVENT_SCAN` events are read.
+    That list may ignore ``statsPeriod`` and ``query``: the window and a
+    plain-text query (Sentry's own legacy list matches it on the message) are
+    applied here, and a structured query, which only Discover can apply, is
+    named in a note instead of being claimed. ``keep`` filters further (a file
+    name in the stack trace).
     """
-    start = period_start(period)
-    notes = [f"This server has no Discover, so the project's event list was read and the "
-             f"{period} window applied here."]
     text = (query or "").strip()
     structured = ":" in text
-    params: list[tuple[str, Any]] = [("statsPeriod", period)]
-    if text and not structured:
-        params.append(("query", text))
+    listing = _scan_events(client, ("projects", org, project_slug, "events"), period=period,
+                           query=None if structured else text, limit=limit, full=full, keep=keep,
+                           scope="project:read", progress=progress)
+    listing.notes.insert(0, f"This server has no Discover, so the project's event list was read "
+                            f"and the {period} window applied here.")
+    if structured:
+        listing.notes.append(f"The query {text!r} needs Discover, which this server lacks, so it "
+                             "was not applied: these are all error events in the window.")
+    return listing
+
+
+def _scan_events(client: SentryClient, segments: tuple[str, ...], *, period: str | None,
+                 query: str | None, limit: int, scope: str, full: bool = False,
+                 keep: Callable[[dict[str, Any]], bool] | None = None,
+                 progress: Progress | None = None) -> Listing:
+    """Error events of an event list (newest first), filtered here as the server may not have.
+
+    The window ends the scan at its start; a plain-text ``query`` must appear in
+    the message or title; ``keep`` filters further. At most :data:`EVENT_SCAN`
+    events are read, and the note says so when that bound cut the scan.
+    """
+    start = period_start(period) if period else None
+    text = (query or "").strip()
+    plain = bool(text) and ":" not in text
+    params: list[tuple[str, Any]] = [(k, v) for k, v in (("statsPeriod", period), ("query", text))
+                                     if v]
     if full:
         params.append(("full", "true"))
-    if structured:
-        notes.append(f"The query {text!r} needs Discover, which this server lacks, so it was not "
-                     "applied: these are all error events in the window.")
     rows: list[dict[str, Any]] = []
+    notes: list[str] = []
     scanned = 0
     more = False
-    for raw in client.paginate("projects", org, project_slug, "events", params=params,
-                               limit=EVENT_SCAN, scope="project:read", progress=progress):
+    for raw in client.paginate(*segments, params=params, limit=EVENT_SCAN, scope=scope,
+                               progress=progress):
         scanned += 1
         event = camel_row(raw)
         when = _moment(event.get("dateCreated"))
-        if when is not None and when < start:
+        if start is not None and when is not None and when < start:
             break
         if event.get("event.type", "error") == "transaction":
             continue
-        if text and not structured and not _has_text(event, text):
-            continue
-        if keep is not None and not keep(event):
+        if (plain and not _has_text(event, text)) or (keep is not None and not keep(event)):
             continue
         if len(rows) == limit:
             more = True

@@ -150,13 +150,15 @@ def list_issue_events(ctx: ToolContext, p: ListIssueEventsParams) -> ToolResult:
     """
     client = ctx.api()
     issue_id, org, ref, _ = resolve_issue(client, p.issueId)
-    params = [(k, v) for k, v in (("query", p.query), ("statsPeriod", p.statsPeriod)) if v]
     with not_found_as(f"Issue {ref.issue_id!r} was not found in organization {org!r}."):
-        rows, truncated = capabilities.issue_events(client, org, issue_id, params=params,
-                                                    limit=p.limit, progress=ctx.progress)
+        listing = capabilities.issue_events(client, org, issue_id, query=p.query,
+                                            period=p.statsPeriod, limit=p.limit,
+                                            progress=ctx.progress)
+    rows, truncated = listing.rows, listing.truncated
     first = rows[0].get("eventID") if rows else None
     return ToolResult(
-        summary=f"Found {plural(len(rows), 'event', more=truncated)} for issue {ref.issue_id}.",
+        summary=f"Found {plural(len(rows), 'event', more=truncated)} for issue {ref.issue_id}."
+                f"{say(listing.notes)}",
         records=rows, frame="events", columns=EVENT_COLUMNS, truncated=truncated,
         links={"Events": client.web_link(f"issues/{issue_id}/events/")},
         hints=[f"Next: sentry_get_event with the projectSlug and {{\"eventId\": \"{first}\"}}."]

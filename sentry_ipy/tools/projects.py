@@ -41,10 +41,18 @@ def list_projects(ctx: ToolContext, p: ListProjectsParams) -> ToolResult:
     params = {"query": p.query} if p.query else None
     rows, truncated = client.collect("organizations", client.org, "projects", params=params,
                                      limit=p.limit, scope="org:read", progress=ctx.progress)
+    note = ""
+    text = (p.query or "").strip().lower()
+    if text and ":" not in text:
+        kept = [r for r in rows if text in f"{r.get('name') or ''} {r.get('slug') or ''}".lower()]
+        if len(kept) < len(rows):  # the server ignored query: it is applied here
+            note = (f" This server ignored query {p.query!r}; names and slugs were matched here "
+                    f"({plural(len(rows) - len(kept), 'other')} left out).")
+            rows = kept
     first = rows[0]["slug"] if rows else "<slug>"
     return ToolResult(
         summary=f"Found {plural(len(rows), 'project', more=truncated)} in "
-                f"organization {client.org!r}.",
+                f"organization {client.org!r}.{note}",
         records=rows, frame="projects", truncated=truncated,
         columns=("slug", "name", "id", "platform", "dateCreated"),
         links={"Projects": client.web_link("projects/")},

@@ -144,7 +144,7 @@ def list_releases(ctx: ToolContext, p: ListReleasesParams) -> ToolResult:
             else:
                 rows.append(row)
     note = (f" This server ignored query {text!r}; the versions were matched here "
-            f"({ignored} others left out)." if ignored else "")
+            f"({plural(ignored, 'other')} left out)." if ignored else "")
     return ToolResult(
         summary=f"Found {plural(len(rows), 'release', more=truncated)} in project "
                 f"{project['slug']!r}{f' matching {text!r}' if text else ''}.{note}",

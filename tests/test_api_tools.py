@@ -189,9 +189,21 @@ def test_list_issues_follows_every_page(tctx: ToolContext, seeded: Seeded) -> No
     assert len(records) == DISTINCT + 2 and result.truncated is False
     assert len({r["id"] for r in records}) == len(records)
     assert pages and pages[0][0] == 100
-    default = run_tool("sentry_list_issues", {"projectSlug": seeded.slug}, tctx)
+    every = run_tool("sentry_list_issues", {"projectSlug": seeded.slug}, tctx)  # Python: all pages
+    assert len(every.records or []) == DISTINCT + 2 and every.truncated is False
+    assert every.to_frame().attrs["truncated"] is False and every.truncation_note() is None
+    compact = ToolContext(tctx.settings, local_server=tctx.local_server, fetch_all=False)  # as MCP
+    try:
+        default = run_tool("sentry_list_issues", {"projectSlug": seeded.slug}, compact)
+    finally:
+        compact.close()
     assert len(default.records or []) == 100 and default.truncated is True
     assert "is:unresolved (default)" in default.summary
+    attrs = default.to_frame().attrs
+    assert attrs["truncated"] is True and attrs["limit"] == 100 and attrs["rows"] == 100
+    assert attrs["server"] == tctx.local_server.url and attrs["query"]["projectSlug"] == seeded.slug
+    assert attrs["fetched_at"].tzinfo is not None
+    assert "holds 100 rows and stopped at limit=100" in (default.truncation_note() or "")
     by_id = run_tool("sentry_list_issues", {"projectSlug": seeded.project_id, "limit": 500}, tctx)
     assert len(by_id.records or []) == DISTINCT + 2
     warnings = run_tool("sentry_list_issues", {"projectSlug": seeded.slug, "query": "level:warning",
@@ -307,7 +319,13 @@ def test_list_error_events_in_project(tctx: ToolContext, seeded: Seeded) -> None
     assert len(records) == TOTAL_ERRORS and result.truncated is False and "Discover" in result.summary
     stamps = [r["timestamp"] for r in records]
     assert stamps == sorted(stamps, reverse=True)
-    default = run_tool("sentry_list_error_events_in_project", {"projectSlug": seeded.slug}, tctx)
+    every = run_tool("sentry_list_error_events_in_project", {"projectSlug": seeded.slug}, tctx)
+    assert len(every.records or []) == TOTAL_ERRORS and every.truncated is False
+    compact = ToolContext(tctx.settings, local_server=tctx.local_server, fetch_all=False)  # as MCP
+    try:
+        default = run_tool("sentry_list_error_events_in_project", {"projectSlug": seeded.slug}, compact)
+    finally:
+        compact.close()
     assert len(default.records or []) == 50 and default.truncated is True
     warnings = run_tool("sentry_list_error_events_in_project",
                         {"projectSlug": seeded.slug, "query": "level:warning", "limit": 1000}, tctx)
@@ -336,7 +354,10 @@ def test_list_error_events_falls_back_without_discover() -> None:
     assert "has no Discover" in result.summary and "14d window applied here" in result.summary
     assert result.records == [{"id": "a" * 32, "title": "boom", "timestamp": recent,
                                "level": "error", "issue": None, "issue.id": "3", "culprit": None,
-                               "message": None, "release": None, "environment": None}]
+                               "message": None, "release": None, "environment": None,
+                               "platform": None, "tags": [{"key": "level", "value": "error"}]}]
+    assert "full=true" in srv.requests[-1].path  # the frame's tag and context columns
+    assert result.to_frame()["tags.level"].tolist() == ["error"]
     paths = [r.path.split("?")[0] for r in srv.requests]
     assert paths == ["/api/0/projects/acme/old/", "/api/0/organizations/acme/events/",
                      "/api/0/projects/acme/old/events/"]
@@ -491,7 +512,6 @@ def test_results_are_json_safe(tctx: ToolContext, seeded: Seeded) -> None:
 def test_empty_frames_keep_columns() -> None:
     for name, schema in frames.FRAMES.items():
         frame = frames.to_frame([], name)
-        assert list(frame.columns) == [c for c, _ in schema]
-        assert [str(t) for t in frame.dtypes] == [
-            "string" if d == "string" else d for _, d in schema], name
+        assert list(frame.columns) == list(schema.names)
+        assert [str(t) for t in frame.dtypes] == [d for _, d in schema.fixed], name
     assert list(itertools.islice(frames.flatten({"a": {"b": {"c": {"d": 1}}}}), 1)) == ["a.b.c"]

@@ -181,34 +181,15 @@ def test_help_shows_choices_and_patterns_of_undescribed_fields(ip: Any,
     assert r"matching ^\d+[smhdw]$" in out
 
 
-def test_progress_bar_only_with_a_frontend(capsys: pytest.CaptureFixture[str]) -> None:
-    from sentry_ipy.notebook._magics import _progress_printer
+def test_progress_only_with_a_frontend_and_from_the_second_page(capsys: pytest.CaptureFixture[str]) -> None:
+    from sentry_ipy.notebook._progress import FetchProgress
 
     class Terminal:  # no kernel, and pytest's stderr is not a TTY
         kernel = None
 
-    class Kernel:
-        kernel = object()
-
-    _progress_printer(Terminal())(5, 10, "rows")
-    assert capsys.readouterr().err == ""
-    progress = _progress_printer(Kernel())
-    progress(5, 10, "rows")
-    progress(10, 10, "rows")
-    assert "Sentry" in capsys.readouterr().err
-
-
-def test_progress_bar_waits_for_a_second_page_and_closes_after_the_magic(
-        capsys: pytest.CaptureFixture[str]) -> None:
-    from sentry_ipy.notebook._magics import _progress_printer
-
-    class Kernel:
-        kernel = object()
-
-    progress = _progress_printer(Kernel())
-    progress(40, 100, "page 1")  # one page: quick, no bar
-    assert capsys.readouterr().err == ""
-    progress(80, 100, "page 2")
-    assert "Sentry" in capsys.readouterr().err and progress.bar is not None
-    progress.close()  # what the magic does when run_tool returns or raises
-    assert progress.bar is None and progress.calls == 0
+    progress = FetchProgress(Terminal())
+    progress(5, None, "page 1")
+    progress(10, None, "page 2")
+    progress.close(12)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""

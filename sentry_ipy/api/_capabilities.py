@@ -65,6 +65,10 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 _ID_KEYS = {"event_id": "eventID", "group_id": "groupID", "project_id": "projectID"}
 
 
+#: An absolute time window, ``(start, end)`` in UTC.
+Window = tuple[datetime, datetime]
+
+
 @dataclass
 class Listing:
     """Rows from a capability, whether more exist, and what the result must say about them."""
@@ -108,14 +112,17 @@ def issue_event(client: SentryClient, org: str, issue_id: str, key: str) -> dict
 
 
 def issue_events(client: SentryClient, org: str, issue_id: str, *, query: str | None,
-                 period: str | None, limit: int, progress: Progress | None = None) -> Listing:
+                 period: str | None, limit: int | None, progress: Progress | None = None,
+                 window: Window | None = None, full: bool = False) -> Listing:
     """An issue's events, every page up to ``limit``, by whichever route the server offers.
 
     On the legacy route (which some servers serve without its filters) the
     window and a plain-text query are applied here as well; a structured query
-    is sent on and the note says it could not be checked.
+    is sent on and the note says it could not be checked. ``window`` (start, end)
+    replaces ``period``; ``full`` asks for whole events (contexts included).
     """
-    params = [(k, v) for k, v in (("query", query), ("statsPeriod", period)) if v]
+    params = [*([("query", query)] if query else []), *_time_params(period, window),
+              *([("full", "true")] if full else [])]
 
     def current() -> Listing:
         rows, more = client.collect("organizations", org, "issues", issue_id, "events",
@@ -125,7 +132,8 @@ def issue_events(client: SentryClient, org: str, issue_id: str, *, query: str | 
 
     def legacy() -> Listing:
         listing = _scan_events(client, ("issues", issue_id, "events"), period=period, query=query,
-                               limit=limit, scope="event:read", progress=progress)
+                               limit=limit, scope="event:read", progress=progress, window=window,
+                               full=full)
         if query and ":" in query:
             listing.notes.append(f"This server only has the legacy issue events route, so "
                                  f"whether it applied the query {query!r} was not checked.")
@@ -188,7 +196,7 @@ def _scan_for_short_id(client: SentryClient, org: str, short_id: str,
 
 
 def list_issues(client: SentryClient, org: str, params: list[tuple[str, Any]], *,
-                query: str, sort: str | None, limit: int,
+                query: str, sort: str | None, limit: int | None,
                 progress: Progress | None = None) -> Listing:
     """A project's issues: ``query`` sent explicitly, ``sort`` in the server's own words.
 
@@ -226,7 +234,7 @@ def list_issues(client: SentryClient, org: str, params: list[tuple[str, Any]], *
 
 
 def _unresolved_here(client: SentryClient, org: str, params: list[tuple[str, Any]],
-                     sort: str | None, limit: int, notes: list[str],
+                     sort: str | None, limit: int | None, notes: list[str],
                      progress: Progress | None) -> Listing:
     """Unresolved issues filtered on our side, paging until ``limit`` of them are found."""
     rows: list[dict[str, Any]] = []
@@ -279,7 +287,7 @@ def _server_sort(client: SentryClient, sort: str | None, notes: list[str]) -> st
 
 
 # ------------------------------------------------------------------ events
-def discover(client: SentryClient, org: str, params: list[tuple[str, Any]], *, limit: int,
+def discover(client: SentryClient, org: str, params: list[tuple[str, Any]], *, limit: int | None,
              progress: Progress | None = None) -> tuple[list[dict[str, Any]], bool] | None:
     """Discover's rows for ``params`` (every page up to ``limit``), or ``None`` when the server lacks it.
 
@@ -332,9 +340,11 @@ def _moment(value: Any) -> datetime | None:
 
 
 def error_events_without_discover(client: SentryClient, org: str, project_slug: str, *,
-                                  period: str, query: str | None, limit: int, full: bool = False,
+                                  period: str, query: str | None, limit: int | None,
+                                  full: bool = False,
                                   keep: Callable[[dict[str, Any]], bool] | None = None,
-                                  progress: Progress | None = None) -> Listing:
+                                  progress: Progress | None = None,
+                                  window: Window | None = None) -> Listing:
     """A project's error events from its event list, for servers without Discover.
 
     That list may ignore ``statsPeriod`` and ``query``: the window and a
@@ -347,9 +357,11 @@ def error_events_without_discover(client: SentryClient, org: str, project_slug: 
     structured = ":" in text
     listing = _scan_events(client, ("projects", org, project_slug, "events"), period=period,
                            query=None if structured else text, limit=limit, full=full, keep=keep,
-                           scope="project:read", progress=progress)
+                           scope="project:read", progress=progress, window=window)
+    shown = (f"{window[0]:%Y-%m-%d %H:%M:%S} to {window[1]:%Y-%m-%d %H:%M:%S} UTC" if window
+             else period)
     listing.notes.insert(0, f"This server has no Discover, so the project's event list was read "
-                            f"and the {period} window applied here.")
+                            f"and the {shown} window applied here.")
     if structured:
         listing.notes.append(f"The query {text!r} needs Discover, which this server lacks, so it "
                              "was not applied: these are all error events in the window.")
@@ -357,20 +369,20 @@ def error_events_without_discover(client: SentryClient, org: str, project_slug: 
 
 
 def _scan_events(client: SentryClient, segments: tuple[str, ...], *, period: str | None,
-                 query: str | None, limit: int, scope: str, full: bool = False,
+                 query: str | None, limit: int | None, scope: str, full: bool = False,
                  keep: Callable[[dict[str, Any]], bool] | None = None,
-                 progress: Progress | None = None) -> Listing:
+                 progress: Progress | None = None, window: Window | None = None) -> Listing:
     """Error events of an event list (newest first), filtered here as the server may not have.
 
     The window ends the scan at its start; a plain-text ``query`` must appear in
     the message or title; ``keep`` filters further. At most :data:`EVENT_SCAN`
     events are read, and the note says so when that bound cut the scan.
     """
-    start = period_start(period) if period else None
+    start, end = window if window else (period_start(period) if period else None, None)
     text = (query or "").strip()
     plain = bool(text) and ":" not in text
-    params: list[tuple[str, Any]] = [(k, v) for k, v in (("statsPeriod", period), ("query", text))
-                                     if v]
+    params: list[tuple[str, Any]] = [*_time_params(period, window),
+                                     *([("query", text)] if text else [])]
     if full:
         params.append(("full", "true"))
     rows: list[dict[str, Any]] = []
@@ -384,6 +396,8 @@ def _scan_events(client: SentryClient, segments: tuple[str, ...], *, period: str
         when = _moment(event.get("dateCreated"))
         if start is not None and when is not None and when < start:
             break
+        if end is not None and when is not None and when > end:
+            continue  # the server ignored end: newer than the window
         if event.get("event.type", "error") == "transaction":
             continue
         if (plain and not _has_text(event, text)) or (keep is not None and not keep(event)):
@@ -397,6 +411,13 @@ def _scan_events(client: SentryClient, segments: tuple[str, ...], *, period: str
             more = True
             notes.append(f"Only the {EVENT_SCAN} most recent events were scanned.")
     return Listing(rows, more, notes)
+
+
+def _time_params(period: str | None, window: Window | None) -> list[tuple[str, Any]]:
+    """``start``/``end`` for an absolute window, else ``statsPeriod`` (Sentry takes one or the other)."""
+    if window is not None:
+        return [("start", f"{window[0]:%Y-%m-%dT%H:%M:%S.%fZ}"), ("end", f"{window[1]:%Y-%m-%dT%H:%M:%S.%fZ}")]
+    return [("statsPeriod", period)] if period else []
 
 
 def _has_text(event: dict[str, Any], text: str) -> bool:

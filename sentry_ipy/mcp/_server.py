@@ -192,7 +192,7 @@ class _Dispatcher:
         """The server's ToolContext, created on first use and shared by every call."""
         with self._lock:
             if self._context is None:
-                self._context = ToolContext(self.settings, progress=self._progress)
+                self._context = ToolContext(self.settings, progress=self._progress, fetch_all=False)
             return self._context
 
     def secrets(self) -> tuple[str, ...]:

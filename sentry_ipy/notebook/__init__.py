@@ -16,6 +16,7 @@ def load(shell: Any) -> None:
     from ._cells import CellCapture
     from ._magics import SentryMagics
     from ._sessions import RunSession
+    from ._startup import SdkStart
     from .aliases import MAGIC_ALIASES
 
     magics = SentryMagics(shell=shell)
@@ -32,10 +33,12 @@ def load(shell: Any) -> None:
     capture.group_by_cell = magics.group_by_cell
     magics.cell_capture = capture
     shell.events.register("post_run_cell", capture)
+    start = SdkStart(magics)
+    shell.events.register("pre_run_cell", start)  # before the session hook, which may need it
     session = RunSession(magics)
     magics.run_session = session
     shell.events.register("pre_run_cell", session)
-    setattr(shell, _STATE_KEY, (magics, capture, session))
+    setattr(shell, _STATE_KEY, (magics, capture, session, start))
 
 
 def unload(shell: Any) -> None:
@@ -43,8 +46,9 @@ def unload(shell: Any) -> None:
     state = getattr(shell, _STATE_KEY, None)
     if state is None:
         return
-    magics, capture, session = state
-    for event, callback in (("post_run_cell", capture), ("pre_run_cell", session)):
+    magics, capture, session, start = state
+    for event, callback in (("post_run_cell", capture), ("pre_run_cell", session),
+                            ("pre_run_cell", start)):
         try:
             shell.events.unregister(event, callback)
         except ValueError:

@@ -23,6 +23,7 @@ from traitlets import Bool, Unicode, observe
 from ..errors import SentryIpyError, error_line
 from ._argparse import HelpShown, MagicParser, parse_line, parse_magic_line
 from ._cells import is_crash
+from ._progress import FetchProgress
 
 __all__ = ["SentryMagics"]
 
@@ -129,7 +130,7 @@ class SentryMagics(Magics):
             with _usage_errors():
                 settings = Settings.resolve(dsn=self.dsn, url=self.url, org=self.org, project=self.project,
                                             release=self.release, environment=self.environment)
-            self._ctx = ToolContext(settings, progress=_progress_printer(self.shell))
+            self._ctx = ToolContext(settings, progress=FetchProgress(self.shell))
         return self._ctx
 
     # ------------------------------------------------------------- running
@@ -146,15 +147,20 @@ class SentryMagics(Magics):
                     default = self.context.effective_settings().project
                     if default:
                         args["projectSlug"] = default
+                result = None
                 try:
                     result = run_tool(spec, args, self.context)
                 finally:
                     progress = self.context.progress
-                    if isinstance(progress, _Progress):
-                        progress.close()
+                    if isinstance(progress, FetchProgress):
+                        progress.close(None if result is None or result.records is None
+                                       else len(result.records))
         except HelpShown:
             return None
         value: Any = result.to_frame() if result.records is not None else result
+        note = result.truncation_note()
+        if note:
+            print(note)
         if output:
             assert self.shell is not None  # load_ipython_extension always gives the magics a shell
             self.shell.user_ns[output] = value
@@ -373,52 +379,3 @@ def _tool_table() -> Any:
             for s in registry().values()]
     return ToolResult(summary=f"{len(rows)} tools; `%sentry TOOL -h` shows a tool's options.", records=rows,
                       columns=("tool", "magic", "family", "what"))
-
-
-class _Progress:
-    """Progress for long fetches: a tqdm bar when tqdm is installed and someone can watch it.
-
-    That means a kernel with a frontend (``tqdm.auto`` draws a widget there
-    when ipywidgets is installed, text otherwise) or an interactive terminal.
-    Under scripts, tests or piped output a bar would only litter the output
-    with carriage returns, so there is none. The bar appears from the second
-    page on (a one-page answer is quick and needs none) and :meth:`close`
-    removes it when the magic is done, however the fetch ended.
-    """
-
-    def __init__(self, shell: Any) -> None:
-        self.shell = shell
-        self.bar: Any = None
-        self.calls = 0
-
-    def __call__(self, done: int, total: int | None, message: str) -> None:
-        self.calls += 1
-        if self.calls < 2 or not _has_frontend(self.shell):
-            return
-        if self.bar is None:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                return
-            self.bar = tqdm(total=total, unit="rows", leave=False, desc="Sentry")
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        """Remove the bar (if one was shown) and get ready for the next fetch."""
-        if self.bar is not None:
-            self.bar.close()
-        self.bar = None
-        self.calls = 0
-
-
-def _progress_printer(shell: Any) -> _Progress:
-    """The progress callback the magics hand to their tool context."""
-    return _Progress(shell)
-
-
-def _has_frontend(shell: Any) -> bool:
-    """True in a Jupyter kernel (a frontend shows its output) or an IPython terminal on a TTY."""
-    if getattr(shell, "kernel", None) is not None:
-        return True
-    stream = sys.stderr
-    return bool(getattr(stream, "isatty", None) and stream.isatty())

@@ -97,12 +97,16 @@ class ToolContext:
         settings: resolved settings; ``Settings.resolve()`` when omitted.
         progress: optional callback for long fetches.
         local_server: an already running local backend to use instead of the shared one.
+        fetch_all: list tools fetch every page unless the call gives a ``limit``
+            (the notebook and Python, where a frame must hold all of the data); the
+            MCP server turns it off, so a model gets the tool's compact default.
     """
 
     def __init__(self, settings: Settings | None = None, *, progress: Progress | None = None,
-                 local_server: LocalServer | None = None) -> None:
+                 local_server: LocalServer | None = None, fetch_all: bool = True) -> None:
         self.settings = settings if settings is not None else Settings.resolve()
         self.progress: Progress = progress or _no_progress
+        self.fetch_all = fetch_all
         self._local = local_server
         self._api: SentryClient | None = None
         self._telemetry: Telemetry | None = None
@@ -133,6 +137,17 @@ class ToolContext:
     def telemetry_in_use(self) -> Telemetry | None:
         """The sentry-sdk handle if a call created it; never creates one."""
         return self._telemetry
+
+    def row_limit(self, params: Any) -> int | None:
+        """The ``limit`` a list tool pages to: the caller's, else ``None`` (all) when fetching all.
+
+        A limit the caller left out is the schema's default (50 events, 100 issues)
+        only where :attr:`fetch_all` is off (MCP); a frame otherwise holds every row.
+        """
+        limit = getattr(params, "limit", None)
+        if self.fetch_all and "limit" not in params.model_fields_set:
+            return None
+        return limit
 
     def effective_settings(self) -> Settings:
         """Settings with the local backend's URL, token, org, project and DSN filled in."""

@@ -197,4 +197,18 @@ def run_tool(name_or_spec: str | ToolSpec, args: Mapping[str, Any] | None, ctx: 
     params = parse_args(spec, args)
     if spec.family == "api":
         ctx.settle()
-    return spec.fn(ctx, params)
+    result = spec.fn(ctx, params)
+    if result.records is not None and spec.family == "api":
+        result.fetch = fetch_info(ctx, params)
+    return result
+
+
+def fetch_info(ctx: ToolContext, params: BaseModel) -> dict[str, Any]:
+    """What a list result was fetched with, for the frame's ``attrs``: the limit paged to,
+    the arguments as validated, the server and the UTC time of the fetch."""
+    from datetime import datetime, timezone
+
+    limit = ctx.row_limit(params) if "limit" in type(params).model_fields else None
+    query = {k: v for k, v in params.model_dump(mode="json").items() if v is not None}
+    return {"limit": limit, "query": query, "server": ctx.effective_settings().url,
+            "fetched_at": datetime.now(timezone.utc)}

@@ -45,6 +45,8 @@ class ToolResult:
         truncated: True when more rows existed than ``limit`` allowed.
         details: markdown-only ``label -> text`` lines after the fields (an event's
             tags, breadcrumbs...); the text is untrusted and rendered escaped or fenced.
+        fetch: how list records were fetched (``limit``, ``query``, ``server``,
+            ``fetched_at``), filled in by ``run_tool``; a frame carries it as ``attrs``.
     """
 
     summary: str
@@ -56,6 +58,7 @@ class ToolResult:
     hints: list[str] = field(default_factory=list)
     truncated: bool = False
     details: dict[str, str] = field(default_factory=dict)
+    fetch: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self, budget: int | None = STRUCTURED_BUDGET, *, compact: bool = False) -> dict[str, Any]:
         """Structured content: JSON-safe, for MCP and for Python callers.
@@ -89,7 +92,17 @@ class ToolResult:
         from .. import frames
 
         rows = self.records if self.records is not None else ([self.data] if self.data else [])
-        return frames.to_frame(rows, self.frame)
+        attrs = {"truncated": self.truncated, "rows": len(rows), **self.fetch} if self.fetch else None
+        return frames.to_frame(rows, self.frame, attrs)
+
+    def truncation_note(self) -> str | None:
+        """One line for a frame that stopped at a ``limit``: more rows exist, and how to get them."""
+        if not self.truncated or self.records is None:
+            return None
+        limit = self.fetch.get("limit")
+        why = f"stopped at limit={limit}" if limit else "stopped early"
+        return (f"sentry-ipy: this frame holds {len(self.records)} rows and {why}; the server has more "
+                "(leave out limit, or narrow the query or window, to get all of them).")
 
     def to_markdown(self, max_rows: int = _MD_ROWS, *, following: int = 0) -> str:
         """Short markdown for a model or a terminal: summary, a capped table, links, hints.

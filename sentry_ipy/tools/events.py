@@ -7,18 +7,22 @@ from typing import Any
 from pydantic import Field
 
 from ..api import capabilities, normalise_hex_id
-from ..errors import NotFoundError
+from ..errors import APIError, NotFoundError
 from ._context import ToolContext
 from ._lookup import say, dicts, not_found_as, project_info, stack_summary
 from ._params import Number, Params, limit_field, period_field, project_field
 from ._registry import tool
 from ._result import ToolResult, plural
+from ._window import (When, collect_newest_first, describe, end_field, start_field, window_bounds,
+                      window_params)
 
 __all__ = ["GetEventParams", "ListErrorEventsParams", "event_digest"]
 
 #: Discover columns for the error list, in display order.
 ERROR_FIELDS = ("id", "title", "timestamp", "level", "issue", "issue.id", "culprit", "message",
-                "release", "environment")
+                "release", "environment", "project", "platform")
+#: What a full event adds to a Discover row for analysis: tags, contexts and the user as columns.
+DETAIL_KEYS = ("tags", "contexts", "user")
 
 
 class GetEventParams(Params):
@@ -149,6 +153,8 @@ class ListErrorEventsParams(Params):
     limit: Number = limit_field(50, "events")
     query: str | None = None
     statsPeriod: str = period_field("14d")
+    start: When = start_field()
+    end: When = end_field()
 
 
 @tool("sentry_list_error_events_in_project", params=ListErrorEventsParams,
@@ -161,23 +167,33 @@ def list_error_events(ctx: ToolContext, p: ListErrorEventsParams) -> ToolResult:
     client = ctx.api()
     project = project_info(client, p.projectSlug)
     params: list[tuple[str, Any]] = [("dataset", "errors"), ("project", project["id"]),
-                                     ("sort", "-timestamp"), ("statsPeriod", p.statsPeriod),
-                                     *[("field", f) for f in ERROR_FIELDS]]
+                                     ("sort", "-timestamp"), *[("field", f) for f in ERROR_FIELDS]]
     if p.query:
         params.append(("query", p.query))
     notes: list[str] = []
-    found = capabilities.discover(client, client.org, params, limit=p.limit, progress=ctx.progress)
-    rows, truncated = found if found is not None else (None, False)
-    if rows is None:
+
+    def discover(window: list[tuple[str, str]], limit: int | None) -> tuple[list[dict[str, Any]], bool]:
+        found = capabilities.discover(client, client.org, [*params, *window], limit=limit,
+                                      progress=ctx.progress)
+        if found is None:
+            raise _NoDiscover
+        return found
+
+    try:
+        rows, truncated = collect_newest_first(discover, p, "14d", ctx.row_limit(p))
+    except _NoDiscover:
         listing = capabilities.error_events_without_discover(
-            client, client.org, project["slug"], period=p.statsPeriod, query=p.query,
-            limit=p.limit, progress=ctx.progress)
-        rows, truncated, notes = [_legacy_row(e) for e in listing.rows], listing.truncated, listing.notes
+            client, client.org, project["slug"], period=p.statsPeriod, window=window_bounds(p),
+            query=p.query, limit=ctx.row_limit(p), full=ctx.fetch_all, progress=ctx.progress)
+        rows, truncated, notes = ([_legacy_row(e, ctx.fetch_all) for e in listing.rows],
+                                  listing.truncated, listing.notes)
+    if ctx.fetch_all and not notes:
+        _add_details(ctx, project["slug"], rows, p)
     first = rows[0].get("id") if rows else None
     source = "the project event list" if notes else "Discover"
     return ToolResult(
         summary=f"Found {plural(len(rows), 'error event', more=truncated)} in project "
-                f"{project['slug']!r} over {p.statsPeriod} (from {source}).{say(notes)}",
+                f"{project['slug']!r} {describe(p, '14d')} (from {source}).{say(notes)}",
         records=rows, frame="error_events", truncated=truncated,
         columns=("id", "timestamp", "level", "issue", "title"),
         links={"Issues": client.web_link(f"issues/?project={project['id']}")},
@@ -185,14 +201,60 @@ def list_error_events(ctx: ToolContext, p: ListErrorEventsParams) -> ToolResult:
                f'"{first}"}}.'] if first else [])
 
 
-def _legacy_row(event: dict[str, Any]) -> dict[str, Any]:
-    """Shape a legacy ``/projects/{o}/{p}/events/`` row like a Discover row."""
+class _NoDiscover(Exception):
+    """The server has no Discover: read the project's event list instead."""
+
+
+def _add_details(ctx: ToolContext, project_slug: str, rows: list[dict[str, Any]],
+                 p: ListErrorEventsParams) -> None:
+    """Give Discover rows their event's tags, contexts and user, for tag columns in the frame.
+
+    Discover returns only the fields asked for, and custom tag keys are unknown in
+    advance. Full events come from the project's event list (``full=true``, 100 per
+    request, same window, newest first), as many as there are rows; rows it did not
+    cover (a query the list reads differently) get their event one by one. Progress
+    is reported throughout; an event that cannot be fetched leaves its row as it was.
+    """
+    if not rows:
+        return
+    client = ctx.api()
+    found: dict[str, dict[str, Any]] = {}
+    if not p.query:
+        full, _ = client.collect("projects", client.org, project_slug, "events",
+                                 params=[*window_params(p, "14d"), ("full", "true")],
+                                 limit=len(rows), scope="project:read", progress=ctx.progress)
+        found = {str(e.get("eventID") or e.get("id")).replace("-", ""): e for e in full}
+    missing = [r for r in rows if str(r.get("id")) not in found]
+    for done, row in enumerate(missing, 1):
+        try:
+            found[str(row.get("id"))] = client.get_object(
+                "projects", client.org, project_slug, "events", str(row.get("id")),
+                scope="project:read")
+        except APIError:
+            continue
+        if done % 100 == 0:
+            ctx.progress(done, len(missing), "event details")
+    for row in rows:
+        event = found.get(str(row.get("id")))
+        if event is not None:
+            row.update({k: event.get(k) for k in DETAIL_KEYS if event.get(k) is not None})
+
+
+def _legacy_row(event: dict[str, Any], details: bool) -> dict[str, Any]:
+    """Shape a legacy ``/projects/{o}/{p}/events/`` row like a Discover row.
+
+    With ``details`` (the faces that build frames) the row keeps the event's tags,
+    contexts and user, as :func:`_add_details` gives Discover rows.
+    """
     tags = {t.get("key"): t.get("value") for t in dicts(event.get("tags"))}
-    return {"id": event.get("eventID") or event.get("id"), "title": event.get("title"),
-            "timestamp": event.get("dateCreated"), "level": event.get("level") or tags.get("level"),
-            "issue": None, "issue.id": event.get("groupID"), "culprit": event.get("culprit"),
-            "message": event.get("message"), "release": _release(event, tags),
-            "environment": tags.get("environment")}
+    row = {"id": event.get("eventID") or event.get("id"), "title": event.get("title"),
+           "timestamp": event.get("dateCreated"), "level": event.get("level") or tags.get("level"),
+           "issue": None, "issue.id": event.get("groupID"), "culprit": event.get("culprit"),
+           "message": event.get("message"), "release": _release(event, tags),
+           "environment": tags.get("environment"), "platform": event.get("platform")}
+    if details:
+        row.update({k: event[k] for k in DETAIL_KEYS if event.get(k) is not None})
+    return row
 
 
 def _release(event: dict[str, Any], tags: dict[Any, Any]) -> Any:

@@ -15,6 +15,7 @@ from ._lookup import (count_of, dicts, not_found_as, project_info, resolve_issue
 from ._params import Number, Params, environment_field, limit_field, period_field, project_field
 from ._registry import tool
 from ._result import ToolResult, plural
+from ._window import When, describe, end_field, start_field, window_bounds, window_params
 
 __all__ = [
     "GetIssueParams",
@@ -42,6 +43,8 @@ class ListIssuesParams(Params):
     sort: IssueSort | None = Field(None, description="date = last seen")
     statsPeriod: str | None = period_field(None)
     environment: str | None = environment_field()
+    start: When = start_field()
+    end: When = end_field()
 
 
 @tool("sentry_list_issues", params=ListIssuesParams, title="List issues", family="api",
@@ -54,11 +57,11 @@ def list_issues(ctx: ToolContext, p: ListIssuesParams) -> ToolResult:
     client = ctx.api()
     project = project_info(client, p.projectSlug)
     params: list[tuple[str, Any]] = [("project", project["id"])]
-    params += [(k, v) for k, v in (("statsPeriod", p.statsPeriod), ("environment", p.environment))
-               if v]
+    params += [("environment", p.environment)] if p.environment else []
+    params += window_params(p)
     listing = capabilities.list_issues(client, client.org, params,
                                        query="is:unresolved" if p.query is None else p.query,
-                                       sort=p.sort, limit=p.limit, progress=ctx.progress)
+                                       sort=p.sort, limit=ctx.row_limit(p), progress=ctx.progress)
     rows, truncated = listing.rows, listing.truncated
     query = "is:unresolved (default)" if p.query is None else (repr(p.query) if p.query else "all")
     first = rows[0].get("shortId") or rows[0].get("id") if rows else None
@@ -139,6 +142,8 @@ class ListIssueEventsParams(Params):
     limit: Number = limit_field(50, "events")
     query: str | None = None
     statsPeriod: str | None = period_field(None)
+    start: When = start_field()
+    end: When = end_field()
 
 
 @tool("sentry_list_issue_events", params=ListIssueEventsParams, title="List issue events",
@@ -152,7 +157,8 @@ def list_issue_events(ctx: ToolContext, p: ListIssueEventsParams) -> ToolResult:
     issue_id, org, ref, _ = resolve_issue(client, p.issueId)
     with not_found_as(f"Issue {ref.issue_id!r} was not found in organization {org!r}."):
         listing = capabilities.issue_events(client, org, issue_id, query=p.query,
-                                            period=p.statsPeriod, limit=p.limit,
+                                            period=p.statsPeriod, window=window_bounds(p),
+                                            full=ctx.fetch_all, limit=ctx.row_limit(p),
                                             progress=ctx.progress)
     rows, truncated = listing.rows, listing.truncated
     first = rows[0].get("eventID") if rows else None
@@ -170,6 +176,8 @@ class SearchErrorsInFileParams(Params):
     filename: str = Field(description="Name or path suffix")
     limit: Number = limit_field(100, "issues")
     statsPeriod: str = period_field("14d")
+    start: When = start_field()
+    end: When = end_field()
 
 
 @tool("sentry_search_errors_in_file", params=SearchErrorsInFileParams, title="Search errors in file",
@@ -189,26 +197,26 @@ def search_errors_in_file(ctx: ToolContext, p: SearchErrorsInFileParams) -> Tool
     # title), so `limit` counts issues and count() is exact; titles come after.
     params: list[tuple[str, Any]] = [
         ("dataset", "errors"), ("project", project["id"]), ("query", query),
-        ("statsPeriod", p.statsPeriod), ("sort", "-last_seen"),
+        *window_params(p, "14d"), ("sort", "-last_seen"),
         *[("field", f) for f in ("issue", "issue.id", "project", "last_seen()", "count()")]]
     notes: list[str] = []
-    found = capabilities.discover(client, client.org, params, limit=p.limit, progress=ctx.progress)
+    found = capabilities.discover(client, client.org, params, limit=ctx.row_limit(p), progress=ctx.progress)
     rows, truncated = found if found is not None else (None, False)
     if rows is None:
-        rows, truncated, notes = _file_errors_without_discover(client, project["slug"], name,
-                                                               p.statsPeriod, p.limit, ctx)
+        rows, truncated, notes = _file_errors_without_discover(client, project["slug"], name, p,
+                                                               ctx.row_limit(p), ctx)
     else:
         rows = merge_by_issue(rows)
         titles = _issue_titles(client, project["id"], [r.get("issue.id") for r in rows],
-                               p.statsPeriod)
+                               window_params(p, "14d"))
         rows = [{"issue": r.get("issue"), "issue.id": r.get("issue.id"),
                  "title": titles.get(str(r.get("issue.id"))), **r} for r in rows]
     total = sum(count_of(r.get("count()"), "an event count") for r in rows)
     first = rows[0].get("issue") if rows else None
     return ToolResult(
         summary=f"Found {plural(len(rows), 'issue', more=truncated)} ({plural(total, 'event')}) "
-                f"with {name!r} in their stack traces in project {project['slug']!r} over "
-                f"{p.statsPeriod}.{say(notes)}",
+                f"with {name!r} in their stack traces in project {project['slug']!r} "
+                f"{describe(p, '14d')}.{say(notes)}",
         records=rows, frame="file_errors", truncated=truncated,
         columns=("issue", "title", "count()", "last_seen()"),
         links={"Issues": client.web_link("issues/?" + urlencode({"project": project["id"],
@@ -217,20 +225,24 @@ def search_errors_in_file(ctx: ToolContext, p: SearchErrorsInFileParams) -> Tool
         [f"No errors in {name!r}; try a shorter path or a longer statsPeriod."])
 
 
-def _file_errors_without_discover(client: Any, slug: str, name: str, period: str, limit: int,
-                                  ctx: ToolContext) -> tuple[list[dict[str, Any]], bool, list[str]]:
+def _file_errors_without_discover(client: Any, slug: str, name: str, p: SearchErrorsInFileParams,
+                                  limit: int | None, ctx: ToolContext
+                                  ) -> tuple[list[dict[str, Any]], bool, list[str]]:
     """Discover-shaped rows (one per issue) from the project's full events, for servers without it.
 
     Each event's stack frames are matched on our side (the file name as a path
     suffix), so the count is of the events scanned, which the note says.
     """
     events = capabilities.error_events_without_discover(
-        client, client.org, slug, period=period, query=None, limit=capabilities.EVENT_SCAN,
+        client, client.org, slug, period=p.statsPeriod, window=window_bounds(p), query=None,
+        limit=capabilities.EVENT_SCAN,
         full=True, keep=lambda e: _passes_through(e, name), progress=ctx.progress)
     rows = merge_by_issue([{"issue": None, "issue.id": e.get("groupID"), "title": e.get("title"),
                             "project": slug, "last_seen()": e.get("dateCreated"), "count()": 1}
                            for e in events.rows])
     notes = [*events.notes, "Stack traces were matched on this side, event by event."]
+    if limit is None:
+        return rows, events.truncated, notes
     return rows[:limit], len(rows) > limit or events.truncated, notes
 
 
@@ -256,8 +268,8 @@ def _field(obj: dict[str, Any], outer: str, inner: str) -> Any:
 _TITLE_BATCH = 100  # issue IDs per title lookup (keeps the URL short)
 
 
-def _issue_titles(client: Any, project_id: str, issue_ids: list[Any], period: str
-                  ) -> dict[str, str]:
+def _issue_titles(client: Any, project_id: str, issue_ids: list[Any],
+                  window: list[tuple[str, str]]) -> dict[str, str]:
     """``issue ID -> title`` for Discover rows, from the issues endpoint, best effort.
 
     Sentry answers ``group=`` IDs directly; servers without it (older ones, the
@@ -269,7 +281,7 @@ def _issue_titles(client: Any, project_id: str, issue_ids: list[Any], period: st
     for at in range(0, len(ids), _TITLE_BATCH):
         batch = ids[at:at + _TITLE_BATCH]
         params: list[tuple[str, Any]] = [
-            ("project", project_id), ("statsPeriod", period),
+            ("project", project_id), *window,
             ("query", f"issue.id:[{','.join(batch)}]"), *[("group", i) for i in batch]]
         try:
             found, _ = client.collect("organizations", client.org, "issues", params=params,

@@ -40,7 +40,7 @@ def list_projects(ctx: ToolContext, p: ListProjectsParams) -> ToolResult:
     client = ctx.api()
     params = {"query": p.query} if p.query else None
     rows, truncated = client.collect("organizations", client.org, "projects", params=params,
-                                     limit=p.limit, scope="org:read", progress=ctx.progress)
+                                     limit=ctx.row_limit(p), scope="org:read", progress=ctx.progress)
     note = ""
     text = (p.query or "").strip().lower()
     if text and ":" not in text:

@@ -125,12 +125,13 @@ def list_releases(ctx: ToolContext, p: ListReleasesParams) -> ToolResult:
     client = ctx.api()
     project = project_info(client, p.projectSlug)
     text = (p.query or "").strip()
+    limit = ctx.row_limit(p)
     # The project route filters by project on every server; the org route's
     # ?project= is ignored by some, which listed other projects' releases.
     route = ("projects", client.org, project["slug"], "releases")
     ignored = 0
     if not text:
-        rows, truncated = client.collect(*route, limit=p.limit, scope="project:releases",
+        rows, truncated = client.collect(*route, limit=limit, scope="project:releases",
                                          progress=ctx.progress)
     else:
         rows, truncated = [], False
@@ -138,7 +139,7 @@ def list_releases(ctx: ToolContext, p: ListReleasesParams) -> ToolResult:
                                    scope="project:releases", progress=ctx.progress):
             if text.lower() not in str(row.get("version") or "").lower():
                 ignored += 1  # Sentry matches query as a substring of the version; this server did not
-            elif len(rows) == p.limit:
+            elif len(rows) == limit:
                 truncated = True
                 break
             else:

@@ -10,6 +10,7 @@ from ..errors import UnsupportedFeatureError
 from ._context import ToolContext
 from ._lookup import count_of, project_info
 from ._params import Number, Params, environment_field, limit_field, period_field
+from ._window import When, describe, end_field, start_field, window_params
 from ._registry import tool
 from ._result import ToolResult, plural
 
@@ -23,6 +24,8 @@ class ListReplaysParams(Params):
     statsPeriod: str = period_field("14d")
     environment: str | None = environment_field()
     sort: str = "-started_at"
+    start: When = start_field()
+    end: When = end_field()
 
 
 @tool("sentry_list_organization_replays", params=ListReplaysParams, title="List replays",
@@ -33,7 +36,7 @@ def list_replays(ctx: ToolContext, p: ListReplaysParams) -> ToolResult:
     E.g. {"query":"count_errors:>0"}
     """
     client = ctx.api()
-    params: list[tuple[str, Any]] = [("statsPeriod", p.statsPeriod), ("sort", p.sort)]
+    params: list[tuple[str, Any]] = [*window_params(p, "14d"), ("sort", p.sort)]
     where = f"organization {client.org!r}"
     if p.project:
         project = project_info(client, p.project)
@@ -42,7 +45,7 @@ def list_replays(ctx: ToolContext, p: ListReplaysParams) -> ToolResult:
     params += [(k, v) for k, v in (("query", p.query), ("environment", p.environment)) if v]
     try:
         rows, truncated = client.collect("organizations", client.org, "replays", params=params,
-                                         limit=p.limit, unwrap="data", scope="org:read",
+                                         limit=ctx.row_limit(p), unwrap="data", scope="org:read",
                                          progress=ctx.progress)
     except UnsupportedFeatureError as exc:
         raise client.features.missing("replays API", exc) from None
@@ -50,8 +53,8 @@ def list_replays(ctx: ToolContext, p: ListReplaysParams) -> ToolResult:
         row.setdefault("url", client.web_link(f"explore/replays/{row.get('id')}/"))
     errors = sum(count_of(r.get("count_errors"), "a replay's error count") for r in rows)
     return ToolResult(
-        summary=f"Found {plural(len(rows), 'replay', more=truncated)} in {where} over "
-                f"{p.statsPeriod} ({plural(errors, 'error')} seen in them).",
+        summary=f"Found {plural(len(rows), 'replay', more=truncated)} in {where} "
+                f"{describe(p, '14d')} ({plural(errors, 'error')} seen in them).",
         records=rows, frame="replays", truncated=truncated,
         columns=("id", "started_at", "duration", "count_errors", "url"),
         links={"Replays": client.web_link("explore/replays/")},

@@ -25,16 +25,10 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from api_pagination import _word  # noqa: E402  (a distinct letters-only word per number)
+
 REAL = 1000
-
-
-def _word(i: int) -> str:
-    letters = ""
-    while True:
-        i, r = divmod(i, 26)
-        letters += chr(ord("a") + r)
-        if i == 0:
-            return letters
 
 
 def real_issues(n: int) -> list[dict[str, Any]]:

@@ -21,9 +21,9 @@ from ._plumbing import (
     ctx,
     get_org,
     get_project,
-    json_body,
     paginate,
     project_filter,
+    read_json_body,
     respond,
 )
 
@@ -62,7 +62,7 @@ def _workflows(request: Request, org_id: int) -> list[dict[str, Any]]:
     return [json.loads(r["body"]) for r in rows]
 
 
-async def list_detectors(request: Request) -> JSONResponse:
+def list_detectors(request: Request) -> JSONResponse:
     """``GET organizations/{o}/detectors/`` (``project=``, ``query=type:...``)."""
     c, org = ctx(request), get_org(request)
     pids = [p["id"] for p in project_filter(request, org)]
@@ -92,10 +92,10 @@ def _conditions(raw: Any, where: str) -> list[dict[str, Any]]:
     ]
 
 
-async def create_workflow(request: Request) -> JSONResponse:
+def create_workflow(request: Request) -> JSONResponse:
     """``POST organizations/{o}/workflows/``: validate and store an alert workflow."""
     c, org = ctx(request), get_org(request)
-    body = await json_body(request)
+    body = read_json_body(request)
     errors: dict[str, list[str]] = {}
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -155,7 +155,7 @@ async def create_workflow(request: Request) -> JSONResponse:
     return respond(shape, status=201)
 
 
-async def list_workflows(request: Request) -> JSONResponse:
+def list_workflows(request: Request) -> JSONResponse:
     """``GET organizations/{o}/workflows/`` (``project=``/``projectSlug`` filter, ``query`` on name)."""
     c, org = ctx(request), get_org(request)
     items = _workflows(request, org["id"])
@@ -191,10 +191,10 @@ def _rule_errors(body: dict[str, Any]) -> dict[str, list[str]]:
     return errors
 
 
-async def create_rule(request: Request) -> JSONResponse:
+def create_rule(request: Request) -> JSONResponse:
     """``POST projects/{o}/{p}/rules/``: the legacy issue alert."""
     c, project = ctx(request), get_project(request)
-    body = await json_body(request)
+    body = read_json_body(request)
     errors = _rule_errors(body)
     if errors:
         raise ApiError(400, errors)
@@ -213,7 +213,7 @@ async def create_rule(request: Request) -> JSONResponse:
     return respond(shape, status=201)
 
 
-async def list_rules(request: Request) -> JSONResponse:
+def list_rules(request: Request) -> JSONResponse:
     """``GET projects/{o}/{p}/rules/``."""
     c, project = ctx(request), get_project(request)
     rows = c.store.query("SELECT body FROM rules WHERE project_id = ? ORDER BY id", (project["id"],))

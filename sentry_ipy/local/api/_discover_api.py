@@ -178,7 +178,7 @@ def _having_matches(term: Term, group: dict[str, Any]) -> bool:
     return match_number(term, value)
 
 
-async def discover(request: Request) -> JSONResponse:
+def discover(request: Request) -> JSONResponse:
     """Answer a Discover query on the errors or transactions dataset."""
     c, org = ctx(request), get_org(request)
     dataset = request.query_params.get("dataset") or "errors"

@@ -13,9 +13,12 @@ from .._clock import now
 from ..ingest._grouping import short_id, short_id_seq
 from ..search._issue_search import IssueCandidate, validate_issue_query
 from ..search._query import Term, parse_query
+from ..store._issue_queries import SORT_COLUMNS, issue_filter
+from ..store._pages import ListRows, SqlRows, keyset_page
 from ..store._store import MAX_DB_ID, as_db_id
 from ._event_shapes import (
     event_shape,
+    hourly_stats,
     issue_detail_shape,
     issue_shape,
     simple_event_shape,
@@ -26,19 +29,19 @@ from ._plumbing import (
     Context,
     bool_param,
     ctx,
+    cursor_param,
     get_org,
     get_project,
-    json_body,
-    paginate,
+    int_param,
     project_filter,
+    read_json_body,
     respond,
+    respond_page,
     window,
 )
 
 __all__ = ["find_issue", "routes"]
 
-_SORTS = {"date": "last_seen", "new": "first_seen", "freq": "times_seen", "user": "user_count",
-          "trends": "last_seen", "inbox": "last_seen", "recommended": "last_seen", "priority": "last_seen"}
 
 
 def find_issue(c: Context, org: dict[str, Any], ident: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -66,8 +69,13 @@ def find_issue(c: Context, org: dict[str, Any], ident: str) -> tuple[dict[str, A
     return issue, project
 
 
-async def list_issues(request: Request) -> JSONResponse:
-    """``GET organizations/{o}/issues/`` with query, sort, period and ``limit`` paging."""
+def list_issues(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/issues/`` with query, sort, period and ``limit`` paging.
+
+    The search runs in SQL (:func:`issue_filter`) and only the page's rows are
+    shaped, with one stats query for all of them; terms SQL cannot decide are
+    checked in Python over the rows SQL kept.
+    """
     c, org = ctx(request), get_org(request)
     projects = {p["id"]: p for p in project_filter(request, org)}
     query = request.query_params.get("query")
@@ -78,38 +86,37 @@ async def list_issues(request: Request) -> JSONResponse:
     if envs:
         terms.append(Term("environment", tuple(envs)))
     sort = request.query_params.get("sort") or "date"
-    if sort not in _SORTS:
+    if sort not in SORT_COLUMNS:
         raise ApiError(400, f"Invalid sort {sort!r}: use date, new, freq or user.")
-    marks = ",".join("?" * len(projects)) or "NULL"
-    rows = c.store.query(
-        f"SELECT i.*, (SELECT COUNT(*) FROM issue_users u WHERE u.issue_id = i.id) AS user_count"
-        f" FROM issues i WHERE i.project_id IN ({marks})",
-        list(projects),
-    )
-    selected = [
-        r for r in rows
-        if (start is None or r["last_seen"] >= start)
-        and (end is None or r["first_seen"] <= end)
-        and IssueCandidate(c.store, r, projects[r["project_id"]]).matches(terms)
-    ]
-    selected.sort(key=lambda r: (r[_SORTS[sort]], r["id"]), reverse=True)
-    expand = frozenset(request.query_params.getlist("expand"))
-    shapes = [issue_shape(r, projects[r["project_id"]], c.store, c.url, org["slug"], expand) for r in selected]
-    return paginate(request, shapes, size_param="limit", default_size=25)
+    size, cursor = int_param(request, "limit", 25), cursor_param(request)
+    found = issue_filter(terms, projects, start, end)
+    with c.store.snapshot():
+        rows = SqlRows(c.store.query, "i.*", "issues i", found.sql, found.params, SORT_COLUMNS[sort], "i.id")
+        if found.residual:
+            kept = [r for r in rows.window(None, 0, -1, False)
+                    if IssueCandidate(c.store, r, projects[r["project_id"]]).matches(found.residual)]
+            page = keyset_page(ListRows(kept), cursor, size)
+        else:
+            page = keyset_page(rows, cursor, size)
+        expand = frozenset(request.query_params.getlist("expand"))
+        stats = hourly_stats(c.store, [int(r["id"]) for r in page.rows])
+        shapes = [issue_shape(r, projects[r["project_id"]], c.store, c.url, org["slug"], expand, stats[int(r["id"])])
+                  for r in page.rows]
+    return respond_page(request, page, shapes)
 
 
-async def get_issue(request: Request) -> JSONResponse:
+def get_issue(request: Request) -> JSONResponse:
     """``GET organizations/{o}/issues/{id}/`` (numeric or short ID)."""
     c, org = ctx(request), get_org(request)
     issue, project = find_issue(c, org, request.path_params["issue"])
     return respond(issue_detail_shape(issue, project, c.store, c.url, org["slug"]))
 
 
-async def update_issue(request: Request) -> JSONResponse:
+def update_issue(request: Request) -> JSONResponse:
     """``PUT organizations/{o}/issues/{id}/``: change status (and substatus)."""
     c, org = ctx(request), get_org(request)
     issue, project = find_issue(c, org, request.path_params["issue"])
-    body = await json_body(request)
+    body = read_json_body(request)
     status = body.get("status")
     if status is not None:
         if status in ("resolvedInNextRelease", "resolved"):
@@ -135,7 +142,8 @@ async def update_issue(request: Request) -> JSONResponse:
     return respond(issue_detail_shape(issue, project, c.store, c.url, org["slug"]))
 
 
-def _event_rows(c: Context, where: str, params: list[Any], request: Request) -> list[dict[str, Any]]:
+def _event_list(c: Context, request: Request, where: str, params: list[Any], org_id: int) -> JSONResponse:
+    """One page of events, newest first, filtered in SQL; only the page is shaped."""
     start, end = window(request, None)
     if start is not None:
         where += " AND timestamp >= ? AND timestamp <= ?"
@@ -144,32 +152,31 @@ def _event_rows(c: Context, where: str, params: list[Any], request: Request) -> 
     if envs:
         where += f" AND environment IN ({','.join('?' * len(envs))})"
         params = [*params, *envs]
-    rows = c.store.query(f"SELECT * FROM events WHERE {where} ORDER BY timestamp DESC, id DESC", params)
-    query = (request.query_params.get("query") or "").strip().lower()
-    if query:
-        rows = [r for r in rows if query in (r["message"] or "").lower() or query in (r["title"] or "").lower()]
-    return rows
-
-
-def _event_list(c: Context, request: Request, rows: list[dict[str, Any]], org_id: int) -> JSONResponse:
+    query = (request.query_params.get("query") or "").strip()
+    if query:  # the same case-insensitive substring test as before, in the query
+        where += " AND sq_contains(?, IFNULL(message, '')) + sq_contains(?, IFNULL(title, '')) > 0"
+        params = [*params, query, query]
+    size, cursor = int_param(request, "per_page", 100), cursor_param(request)
     full = bool_param(request, "full")
-    shapes = []
-    for row in rows:
-        shape = event_shape(row, c.store, org_id) if full else simple_event_shape(row, json.loads(row["payload"]))
-        if full:
-            shape["event.type"] = row["type"]
-        shapes.append(shape)
-    return paginate(request, shapes)
+    with c.store.snapshot():
+        page = keyset_page(SqlRows(c.store.query, "*", "events", where, params, "timestamp", "id"), cursor, size)
+        shapes = []
+        for row in page.rows:
+            shape = event_shape(row, c.store, org_id) if full else simple_event_shape(row, json.loads(row["payload"]))
+            if full:
+                shape["event.type"] = row["type"]
+            shapes.append(shape)
+    return respond_page(request, page, shapes)
 
 
-async def list_issue_events(request: Request) -> JSONResponse:
+def list_issue_events(request: Request) -> JSONResponse:
     """``GET organizations/{o}/issues/{id}/events/``, newest first."""
     c, org = ctx(request), get_org(request)
     issue, _ = find_issue(c, org, request.path_params["issue"])
-    return _event_list(c, request, _event_rows(c, "issue_id = ?", [issue["id"]], request), org["id"])
+    return _event_list(c, request, "issue_id = ?", [issue["id"]], org["id"])
 
 
-async def get_issue_event(request: Request) -> JSONResponse:
+def get_issue_event(request: Request) -> JSONResponse:
     """``GET organizations/{o}/issues/{id}/events/{event_id|latest|oldest|recommended}/``."""
     c, org = ctx(request), get_org(request)
     issue, _ = find_issue(c, org, request.path_params["issue"])
@@ -185,7 +192,7 @@ async def get_issue_event(request: Request) -> JSONResponse:
     return respond(event_shape(row, c.store, org["id"]))
 
 
-async def resolve_short_id(request: Request) -> JSONResponse:
+def resolve_short_id(request: Request) -> JSONResponse:
     """``GET organizations/{o}/shortids/{short_id}/`` (case-insensitive)."""
     c, org = ctx(request), get_org(request)
     ident = request.path_params["short_id"]
@@ -203,7 +210,7 @@ async def resolve_short_id(request: Request) -> JSONResponse:
     )
 
 
-async def resolve_event_id(request: Request) -> JSONResponse:
+def resolve_event_id(request: Request) -> JSONResponse:
     """``GET organizations/{o}/eventids/{event_id}/``."""
     c, org = ctx(request), get_org(request)
     event_id = request.path_params["event"].replace("-", "").lower()
@@ -226,15 +233,14 @@ async def resolve_event_id(request: Request) -> JSONResponse:
     )
 
 
-async def list_project_events(request: Request) -> JSONResponse:
+def list_project_events(request: Request) -> JSONResponse:
     """``GET projects/{o}/{p}/events/``: legacy list of error events, newest first."""
     c, org = ctx(request), get_org(request)
     project = get_project(request, org)
-    rows = _event_rows(c, "project_id = ? AND type != 'transaction'", [project["id"]], request)
-    return _event_list(c, request, rows, org["id"])
+    return _event_list(c, request, "project_id = ? AND type != 'transaction'", [project["id"]], org["id"])
 
 
-async def get_project_event(request: Request) -> JSONResponse:
+def get_project_event(request: Request) -> JSONResponse:
     """``GET projects/{o}/{p}/events/{event_id}/``."""
     c, org = ctx(request), get_org(request)
     project = get_project(request, org)

@@ -9,7 +9,15 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ..store._store import SLUG_RE
-from ._plumbing import ApiError, ctx, get_org, get_project, json_body, paginate, respond
+from ._plumbing import (
+    ApiError,
+    ctx,
+    get_org,
+    get_project,
+    paginate,
+    read_json_body,
+    respond,
+)
 from ._shapes import (
     key_shape,
     org_shape,
@@ -21,18 +29,18 @@ from ._shapes import (
 __all__ = ["routes"]
 
 
-async def list_orgs(request: Request) -> JSONResponse:
+def list_orgs(request: Request) -> JSONResponse:
     """``GET organizations/``: the single local organisation."""
     c = ctx(request)
     return paginate(request, [org_shape(o, c.url) for o in c.store.orgs()])
 
 
-async def get_organization(request: Request) -> JSONResponse:
+def get_organization(request: Request) -> JSONResponse:
     """``GET organizations/{o}/``."""
     return respond(org_shape(get_org(request), ctx(request).url))
 
 
-async def list_projects(request: Request) -> JSONResponse:
+def list_projects(request: Request) -> JSONResponse:
     """``GET organizations/{o}/projects/`` with ``query`` on name or slug."""
     c, org = ctx(request), get_org(request)
     query = (request.query_params.get("query") or "").strip().lower()
@@ -43,13 +51,13 @@ async def list_projects(request: Request) -> JSONResponse:
     return paginate(request, [project_shape(p, c.store) for p in projects])
 
 
-async def get_project_detail(request: Request) -> JSONResponse:
+def get_project_detail(request: Request) -> JSONResponse:
     """``GET projects/{o}/{p}/``."""
     c = ctx(request)
     return respond(project_detail_shape(get_project(request), c.store, c.url))
 
 
-async def list_teams(request: Request) -> JSONResponse:
+def list_teams(request: Request) -> JSONResponse:
     """``GET organizations/{o}/teams/``."""
     c, org = ctx(request), get_org(request)
     return paginate(request, [team_shape(t) for t in c.store.teams(org["id"])])
@@ -60,13 +68,13 @@ def _slugify(name: str) -> str:
     return slug[:50] or "project"
 
 
-async def create_project(request: Request) -> JSONResponse:
+def create_project(request: Request) -> JSONResponse:
     """``POST teams/{o}/{t}/projects/``: 201, 409 on a taken slug, 400 on bad input."""
     c, org = ctx(request), get_org(request)
     team = c.store.team(org["id"], request.path_params["team"])
     if team is None:
         raise ApiError(404, "Team does not exist.")
-    body = await json_body(request)
+    body = read_json_body(request)
     errors: dict[str, list[str]] = {}
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -93,7 +101,7 @@ async def create_project(request: Request) -> JSONResponse:
     return respond(project_shape(project, c.store), status=201)
 
 
-async def list_keys(request: Request) -> JSONResponse:
+def list_keys(request: Request) -> JSONResponse:
     """``GET projects/{o}/{p}/keys/`` (``status=active|inactive``)."""
     c, project = ctx(request), get_project(request)
     status = request.query_params.get("status")
@@ -105,10 +113,10 @@ async def list_keys(request: Request) -> JSONResponse:
     return paginate(request, [key_shape(k, c.url) for k in keys])
 
 
-async def create_key(request: Request) -> JSONResponse:
+def create_key(request: Request) -> JSONResponse:
     """``POST projects/{o}/{p}/keys/`` with an optional ``name``."""
     c, project = ctx(request), get_project(request)
-    body = await json_body(request)
+    body = read_json_body(request)
     name = body.get("name") or "Default"
     if not isinstance(name, str) or len(name) > 64:
         raise ApiError(400, {"name": ["Ensure this field has no more than 64 characters."]})

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 
 from .._clock import PeriodError, iso, parse_period, time_window
 from ..ingest._envelope import EnvelopeError, load_json
+from ..store._pages import Cursor, CursorError, Page
 from ..store._store import Store
 
 if TYPE_CHECKING:
@@ -33,14 +34,17 @@ __all__ = [
     "bool_param",
     "buckets",
     "ctx",
+    "cursor_param",
     "get_org",
     "get_project",
     "int_param",
     "interval_seconds",
     "json_body",
     "paginate",
+    "read_json_body",
     "project_filter",
     "respond",
+    "respond_page",
     "stamp",
     "window",
 ]
@@ -99,6 +103,18 @@ async def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiError(400, "The request body must be a JSON object.")
     return data
+
+
+def read_json_body(request: Request) -> dict[str, Any]:
+    """:func:`json_body` for a handler running in the threadpool.
+
+    Handlers are plain functions so that Starlette runs them, and their SQLite
+    work, off the event loop; reading the body is the one thing that needs the
+    loop, so it is handed back to it for the time it takes.
+    """
+    import anyio.from_thread
+
+    return anyio.from_thread.run(json_body, request)
 
 
 def int_param(request: Request, name: str, default: int, lo: int = 1, hi: int = 100) -> int:
@@ -198,6 +214,30 @@ def stamp(ts: float) -> str:
     """A bucket boundary as Sentry writes it (``2024-05-01T12:00:00Z``)."""
     return (iso(ts) or "").replace(".000000", "")
 
+
+
+def cursor_param(request: Request) -> Cursor:
+    """Read ``cursor`` (Sentry's ``value:offset:is_prev``) or raise a 400."""
+    try:
+        return Cursor.parse(request.query_params.get("cursor"))
+    except CursorError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+def respond_page(
+    request: Request,
+    page: Page,
+    items: list[Any],
+    *,
+    wrap: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    """Answer with ``items`` (the page's rows, shaped) and the Link header of its keyset cursors."""
+    link = ", ".join(
+        [_link(request, page.prev, "previous", page.has_prev), _link(request, page.next, "next", page.has_next)]
+    )
+    body: Any = items if wrap is None else {wrap: items, **(extra or {})}
+    return respond(body, headers={"Link": link})
 
 
 def _cursor_offset(request: Request) -> int:

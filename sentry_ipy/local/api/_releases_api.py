@@ -16,8 +16,8 @@ from ._plumbing import (
     ctx,
     get_org,
     get_project,
-    json_body,
     paginate,
+    read_json_body,
     respond,
 )
 from ._shapes import release_shape
@@ -63,7 +63,7 @@ def _listing(request: Request, project_ids: list[int] | None) -> JSONResponse:
     return paginate(request, [release_shape(r, c.store) for r in rows])
 
 
-async def list_org_releases(request: Request) -> JSONResponse:
+def list_org_releases(request: Request) -> JSONResponse:
     """``GET organizations/{o}/releases/`` (``project=`` IDs, ``query`` substring)."""
     org = get_org(request)
     wanted = [p for p in request.query_params.getlist("project") if p not in ("", "-1")]
@@ -78,15 +78,15 @@ async def list_org_releases(request: Request) -> JSONResponse:
     return _listing(request, ids)
 
 
-async def list_project_releases(request: Request) -> JSONResponse:
+def list_project_releases(request: Request) -> JSONResponse:
     """``GET projects/{o}/{p}/releases/``."""
     return _listing(request, [int(get_project(request)["id"])])
 
 
-async def create_release(request: Request) -> JSONResponse:
+def create_release(request: Request) -> JSONResponse:
     """``POST organizations/{o}/releases/``: 201 new, 208 existing (projects added)."""
     c, org = ctx(request), get_org(request)
-    body = await json_body(request)
+    body = read_json_body(request)
     errors: dict[str, list[str]] = {}
     version = body.get("version")
     problem = version_error(version)
@@ -114,7 +114,7 @@ async def create_release(request: Request) -> JSONResponse:
     return respond(release_shape(release, c.store), status=201 if created else 208)
 
 
-async def get_release(request: Request) -> JSONResponse:
+def get_release(request: Request) -> JSONResponse:
     """``GET organizations/{o}/releases/{version}/``."""
     c, org = ctx(request), get_org(request)
     # Starlette has already percent-decoded the path: decoding again would turn

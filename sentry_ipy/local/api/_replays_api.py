@@ -136,7 +136,7 @@ def _matches(term: Term, value: Any) -> bool:
     return match_any(term, value if isinstance(value, list) else [value])
 
 
-async def list_replays(request: Request) -> JSONResponse:
+def list_replays(request: Request) -> JSONResponse:
     """``GET organizations/{o}/replays/``: ``{data:[...]}`` with period, query, sort."""
     org = get_org(request)
     start, end = window(request, "14d")
@@ -176,7 +176,7 @@ async def list_replays(request: Request) -> JSONResponse:
     return paginate(request, items, wrap="data", default_size=50)
 
 
-async def get_replay(request: Request) -> JSONResponse:
+def get_replay(request: Request) -> JSONResponse:
     """``GET organizations/{o}/replays/{id}/`` (dashes in the ID are ignored)."""
     org = get_org(request)
     wanted = request.path_params["replay"].replace("-", "").lower()

@@ -135,7 +135,7 @@ def _matches(query: str, item: SessionCount) -> bool:
     return evaluate(parse_search(query), predicate)
 
 
-async def org_sessions(request: Request) -> JSONResponse:
+def org_sessions(request: Request) -> JSONResponse:
     """Sessions grouped by status, release, environment or project, as Sentry's release-health endpoint."""
     org = get_org(request)
     params = request.query_params

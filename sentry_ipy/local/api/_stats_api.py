@@ -20,7 +20,7 @@ __all__ = ["routes"]
 
 _FIELDS = {"sum(quantity)", "sum(times_seen)"}
 _GROUP_BY = {"outcome", "category", "project", "reason"}
-async def stats_v2(request: Request) -> JSONResponse:
+def stats_v2(request: Request) -> JSONResponse:
     """Aggregate outcomes by the requested ``groupBy`` keys."""
     c, org = ctx(request), get_org(request)
     params = request.query_params

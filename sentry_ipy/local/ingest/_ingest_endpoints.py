@@ -5,7 +5,9 @@ query parameter, or the ``dsn`` in the envelope header), as Relay does. The
 project and key are checked before a body is inflated, and bodies are read
 and inflated with Relay's size limits, so an unauthenticated client or a gzip
 bomb costs no more memory than the limit. Oversized bodies and items get a 413
-and an ``invalid``/``too_large`` outcome, like on sentry.io.
+and an ``invalid``/``too_large`` outcome, like on sentry.io. The endpoints
+are plain functions, which Starlette runs in its threadpool: parsing and the
+SQLite writes never stall the event loop, which only streams the body in.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from anyio import from_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -118,13 +121,13 @@ def _check_item_sizes(request: Request, project: dict[str, Any], items: list[Any
             raise _too_large(request, project, ITEM_CATEGORIES[item.type], exc)
 
 
-async def envelope(request: Request) -> JSONResponse:
+def envelope(request: Request) -> JSONResponse:
     """Accept an envelope; 400 (and an ``invalid`` outcome) on malformed items."""
     project = _project(request)
     public = _header_key(request)
     if public:
         _check_key(request, project, public)
-    raw = await _read(request, project, MAX_ENVELOPE_SIZE, "default")
+    raw = from_thread.run(_read, request, project, MAX_ENVELOPE_SIZE, "default")
     if not public:
         _check_key(request, project, parse_auth(None, {}, _envelope_dsn(request, raw)))
     data = _inflate(request, project, raw, MAX_ENVELOPE_SIZE, "default")
@@ -141,11 +144,11 @@ async def envelope(request: Request) -> JSONResponse:
     return respond({"id": event_id} if event_id else {})
 
 
-async def store(request: Request) -> JSONResponse:
+def store(request: Request) -> JSONResponse:
     """Accept one JSON event on the legacy store endpoint (at most 1 MiB, like Relay)."""
     project = _project(request)
     _check_key(request, project, _header_key(request))
-    raw = await _read(request, project, MAX_ENVELOPE_SIZE, "error")
+    raw = from_thread.run(_read, request, project, MAX_ENVELOPE_SIZE, "error")
     data = _inflate(request, project, raw, MAX_EVENT_SIZE, "error")
     store = ctx(request).store
     try:

@@ -15,8 +15,9 @@ from functools import partial
 from typing import Any
 
 from .._clock import now, parse_timestamp
+from ..search._issue_search import search_tags
 from ..store._store import Store
-from ._envelope import Envelope, EnvelopeError
+from ._envelope import Envelope, EnvelopeError, Item
 from ._grouping import event_message, event_type, group_info
 from ._normalize import normalize_event, release_error
 
@@ -189,10 +190,8 @@ def save_event(store: Store, project: dict[str, Any], payload: dict[str, Any], s
             info = group_info(payload)
             title, culprit = info["title"], info["culprit"]
             if ukey and issue:
-                store.execute(
-                    "INSERT OR IGNORE INTO issue_users (issue_id, user_key) VALUES (?, ?)",
-                    (issue_id, ukey),
-                )
+                store.add_issue_user(issue_id, ukey)
+            store.add_issue_tags(issue_id, search_tags(payload, release, payload.get("environment")))
         store.execute(
             "INSERT INTO events (event_id, project_id, issue_id, type, timestamp, received, level,"
             " title, message, culprit, transaction_name, release, environment, user_key,"
@@ -294,25 +293,35 @@ def process_envelope(store: Store, project: dict[str, Any], envelope: Envelope) 
     event_id: Any = header_id if isinstance(header_id, str) else None
     sent_at = envelope.headers.get("sent_at")
     errors: list[str] = []
-    for item in envelope.items:
-        kind = item.type
-        try:
-            if kind in ("event", "transaction"):
-                payload = item.json()
-                if isinstance(payload, dict) and kind == "transaction":
-                    payload.setdefault("type", "transaction")
-                event_id = guarded(kind, partial(save_event, store, project, payload, sent_at))
-            elif kind in ("session", "sessions"):
-                mode = "session" if kind == "session" else "aggregates"
-                guarded(kind, partial(_save_session, store, project, item.json(), mode))
-            elif kind == "replay_event":
-                guarded(kind, partial(_save_replay, store, project, item.json()))
-            elif kind == "client_report":
-                guarded(kind, partial(_save_client_report, store, project, item.json()))
-        except EnvelopeError as exc:
-            errors.append(str(exc))
-            record_outcome(
-                store, int(project["org_id"]), project["id"], "invalid",
-                ITEM_CATEGORIES.get(kind, "default"), "invalid_" + (kind or "item"),
-            )
+    with store.tx():  # one transaction per envelope; a bad item rolls back to its savepoint alone
+        for item in envelope.items:
+            kind = item.type
+            try:
+                with store.tx():
+                    stored = _process_item(store, project, item, sent_at)
+                event_id = stored or event_id
+            except EnvelopeError as exc:
+                errors.append(str(exc))
+                record_outcome(
+                    store, int(project["org_id"]), project["id"], "invalid",
+                    ITEM_CATEGORIES.get(kind, "default"), "invalid_" + (kind or "item"),
+                )
     return (str(event_id) if event_id else None), errors
+
+
+def _process_item(store: Store, project: dict[str, Any], item: Item, sent_at: Any) -> str | None:
+    """Store one envelope item; returns the event ID of an event or transaction item."""
+    kind = item.type
+    if kind in ("event", "transaction"):
+        payload = item.json()
+        if isinstance(payload, dict) and kind == "transaction":
+            payload.setdefault("type", "transaction")
+        return str(guarded(kind, partial(save_event, store, project, payload, sent_at)))
+    if kind in ("session", "sessions"):
+        mode = "session" if kind == "session" else "aggregates"
+        guarded(kind, partial(_save_session, store, project, item.json(), mode))
+    elif kind == "replay_event":
+        guarded(kind, partial(_save_replay, store, project, item.json()))
+    elif kind == "client_report":
+        guarded(kind, partial(_save_client_report, store, project, item.json()))
+    return None

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..ingest._grouping import STACK_ATTRS, short_id, stack_frames
-from ..store._store import Store
+
+if TYPE_CHECKING:
+    from ..store._store import Store
 from ._query import (
     And,
     QueryError,
@@ -27,21 +29,21 @@ from ._query import (
     validate_values,
 )
 
-__all__ = ["IS_VALUES", "IssueCandidate", "validate_issue_query"]
+__all__ = ["IS_VALUES", "IssueCandidate", "search_tags", "validate_issue_query"]
 
-_STATUS = {"resolved": "resolved", "unresolved": "unresolved", "ignored": "ignored",
+STATUS = {"resolved": "resolved", "unresolved": "unresolved", "ignored": "ignored",
            "archived": "ignored", "muted": "ignored"}
-_SUBSTATUS = {"new", "ongoing", "regressed", "escalating"}
-_NEVER = {"assigned", "linked", "bookmarked", "reprocessing"}
-_ALWAYS = {"unassigned", "unlinked"}
+SUBSTATUS = {"new", "ongoing", "regressed", "escalating"}
+NEVER_MATCH = {"assigned", "linked", "bookmarked", "reprocessing"}
+ALWAYS_MATCH = {"unassigned", "unlinked"}
 #: Every ``is:`` value Sentry's issue search accepts.
-IS_VALUES = (*_STATUS, *_SUBSTATUS, "for_review", *_NEVER, *_ALWAYS)
+IS_VALUES = (*STATUS, *SUBSTATUS, "for_review", *NEVER_MATCH, *ALWAYS_MATCH)
 _IS_HINT = ("use unresolved, resolved, ignored (archived), assigned, unassigned, for_review,"
             " linked, unlinked, new, ongoing, regressed or escalating")
-_DATES = frozenset({"firstseen", "lastseen", "age", "event.timestamp", "timestamp"})
-_NUMBERS = frozenset({"timesseen", "times_seen"})
+DATE_KEYS = frozenset({"firstseen", "lastseen", "age", "event.timestamp", "timestamp"})
+NUMBER_KEYS = frozenset({"timesseen", "times_seen"})
 #: Ownership and personal lists do not exist locally: these match no issue.
-_UNOWNED = {"assigned", "assigned_or_suggested", "bookmarks", "subscribed", "owner"}
+UNOWNED_KEYS = {"assigned", "assigned_or_suggested", "bookmarks", "subscribed", "owner"}
 #: Event fields Sentry also indexes as tags.
 _FIELD_TAGS = ("transaction", "server_name", "dist", "logger", "platform")
 
@@ -57,7 +59,7 @@ def validate_issue_query(terms: list[Term]) -> None:
             bad = [v for v in term.values if v.lower() not in IS_VALUES]
             if bad:
                 raise QueryError(f"Invalid is: value {bad[0]!r}; {_IS_HINT}.")
-    validate_values(And(tuple(terms)), _NUMBERS, _DATES)
+    validate_values(And(tuple(terms)), NUMBER_KEYS, DATE_KEYS)
 
 
 def _tags(payload: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -72,6 +74,24 @@ def _tags(payload: dict[str, Any]) -> list[tuple[str, Any]]:
     if isinstance(user, dict):
         pairs += [(f"user.{k}", v) for k, v in user.items() if isinstance(v, (str, int))]
     return [(str(k).lower(), v) for k, v in pairs]
+
+
+#: Keys whose values come from event columns or frames, never from the payload's tags.
+COLUMN_KEYS = frozenset({"release", "release.version", "environment", *STACK_ATTRS})
+
+
+def search_tags(payload: dict[str, Any], release: Any, environment: Any) -> set[tuple[str, str]]:
+    """The ``(key, value)`` pairs one event adds to its issue's search index (``issue_tags``).
+
+    Exactly what :meth:`IssueCandidate.match` would compare for a
+    ``key:value`` term on this event, so the index answers those terms in
+    SQL: the payload's tags, the event fields Sentry indexes as tags, the
+    user's fields, and the ``release`` and ``environment`` columns. A None
+    value is left out (``key:none`` is decided by :class:`IssueCandidate`).
+    """
+    pairs = {(key, str(value)) for key, value in _tags(payload) if value is not None and key not in COLUMN_KEYS}
+    pairs.update((key, str(value)) for key, value in (("release", release), ("environment", environment)) if value is not None)
+    return pairs
 
 
 class IssueCandidate:
@@ -95,14 +115,14 @@ class IssueCandidate:
         issue = self.issue
         hits = []
         for value in (v.lower() for v in term.values):
-            if value in _STATUS:
-                hits.append(issue["status"] == _STATUS[value])
-            elif value in _SUBSTATUS:
+            if value in STATUS:
+                hits.append(issue["status"] == STATUS[value])
+            elif value in SUBSTATUS:
                 hits.append(issue["status"] == "unresolved" and issue["substatus"] == value)
             elif value == "for_review":
                 hits.append(issue["status"] == "unresolved" and issue["substatus"] in ("new", "regressed", "escalating"))
             else:
-                hits.append(value in _ALWAYS)
+                hits.append(value in ALWAYS_MATCH)
         return any(hits) != term.negate
 
     def _event_values(self, key: str) -> list[Any]:
@@ -128,7 +148,7 @@ class IssueCandidate:
             return self._is(term)
         if key == "has":
             return self._has(term)
-        if key in _UNOWNED:
+        if key in UNOWNED_KEYS:
             return term.negate
         if key in ("firstseen", "age"):
             return match_date(term, issue["first_seen"])
@@ -137,7 +157,7 @@ class IssueCandidate:
         if key in ("event.timestamp", "timestamp"):
             positive = Term(key, term.values, False, term.op)
             return any(match_date(positive, e["timestamp"]) for e in self.events) != term.negate
-        if key in _NUMBERS:
+        if key in NUMBER_KEYS:
             return match_number(term, issue["times_seen"])
         if key == "level":
             return match_any(term, [issue["level"]])

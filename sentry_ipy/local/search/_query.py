@@ -21,6 +21,8 @@ from typing import Any, Union
 from .._clock import now, parse_timestamp
 
 __all__ = [
+    "date_comparisons",
+    "number_comparisons",
     "And",
     "Expr",
     "Or",
@@ -228,6 +230,36 @@ def _date_range(term: Term) -> tuple[float, float]:
             f"Invalid date for {term.key}: {term.value!r}; use an ISO date like 2024-05-01 or a relative time like -24h."
         )
     return ts, ts + (86400 if len(term.value) == 10 else 1)
+
+
+def _comparisons(op: str, lo: float, hi: float) -> list[tuple[str, float]]:
+    """:func:`_compare` as SQL comparisons that must all hold."""
+    if op != "=":
+        return [(op, lo)]
+    return [(">=", lo), ("<", hi)] if hi > lo else [("=", lo)]
+
+
+def date_comparisons(term: Term) -> list[tuple[str, float]]:
+    """What :func:`match_date` checks (before negation), as ``(operator, epoch)`` pairs for SQL.
+
+    Raises:
+        QueryError: a date that cannot be read.
+    """
+    lo, hi = _date_range(term)
+    rel = _RELATIVE_RE.match(term.value)
+    if rel and term.op == "=":
+        return [(">=" if rel.group(1) == "-" else "<=", lo)]
+    return _comparisons(term.op, lo, hi)
+
+
+def number_comparisons(term: Term) -> list[tuple[str, float]]:
+    """What :func:`match_number` checks (before negation), as ``(operator, number)`` pairs for SQL.
+
+    Raises:
+        QueryError: a value that is not a number.
+    """
+    n = _number(term)
+    return _comparisons(term.op, n, n)
 
 
 def validate_values(expr: Expr, numbers: frozenset[str], dates: frozenset[str]) -> None:

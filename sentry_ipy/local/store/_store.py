@@ -1,9 +1,11 @@
-"""SQLite-backed store of the local backend: connection, lookups, test helpers.
+"""SQLite-backed store of the local backend: connections, lookups, test helpers.
 
-One connection guarded by a re-entrant lock serves every thread (uvicorn's
-loop, its threadpool and test code calling the read helpers): SQLite
-serialises writers anyway, and a single connection keeps WAL checkpoints and
-``BEGIN IMMEDIATE`` transactions simple. Rows come back as plain dicts.
+Writes go through one connection guarded by a re-entrant lock (SQLite
+serialises writers anyway, and one writer keeps ``BEGIN IMMEDIATE``
+transactions simple). Reads use one connection per thread, so in WAL mode a
+page is read while ingest writes, and readers never wait for the writer's
+lock; a thread inside a write transaction reads through the writer and so
+sees its own uncommitted rows. Rows come back as plain dicts.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from .._clock import now
+from ..search._issue_search import search_tags
+from ._functions import register_functions
 from ._tables import apply_schema, new_key_pair, seed
 
 __all__ = ["MAX_DB_ID", "SLUG_RE", "Store", "as_db_id"]
@@ -44,6 +48,27 @@ def as_db_id(ident: str | int) -> int | None:
 _as_int = as_db_id
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute("PRAGMA cache_size=-16000")  # 16 MiB per connection
+    register_functions(conn)
+    return conn
+
+
+def _backfill_issue_tags(conn: sqlite3.Connection) -> None:
+    """Fill ``issue_tags`` from the events of a file written before it existed."""
+    rows = conn.execute("SELECT issue_id, release, environment, payload FROM events WHERE issue_id IS NOT NULL")
+    for row in rows.fetchall():
+        pairs = search_tags(json.loads(row["payload"]), row["release"], row["environment"])
+        conn.executemany(
+            "INSERT OR IGNORE INTO issue_tags (issue_id, key, value) VALUES (?, ?, ?)",
+            [(row["issue_id"], key, value) for key, value in pairs],
+        )
+
+
 class Store:
     """Own the SQLite file and answer every query of the local backend.
 
@@ -55,49 +80,96 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            str(self.path), check_same_thread=False, isolation_level=None, timeout=30
-        )
-        self._conn.row_factory = sqlite3.Row
+        self._writer_thread: int | None = None
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        self._conn = _connect(self.path)
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=OFF")
         with self._lock:
-            apply_schema(self._conn)  # executescript commits on its own
+            apply_schema(self._conn, _backfill_issue_tags)
         with self.tx():
             seed(self._conn)
 
     # -- plumbing -----------------------------------------------------------
     def close(self) -> None:
-        """Close the connection; the store is unusable afterwards."""
+        """Close every connection; the store is unusable afterwards."""
         with self._lock:
+            self._closed = True
+            with self._readers_lock:
+                for conn in self._readers:
+                    conn.close()
+                self._readers.clear()
             self._conn.close()
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read connection (the writer while this thread holds a transaction)."""
+        if self._writer_thread == threading.get_ident():
+            return self._conn
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            conn = _connect(self.path)
+            conn.execute("PRAGMA query_only=1")
+            with self._readers_lock:
+                self._readers.append(conn)
+            self._local.conn = conn
+        return conn
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        """Run a block as one write transaction (re-entrant: nests flatten)."""
+        """Run a block as one write transaction.
+
+        Re-entrant: a nested block is a savepoint, so an error inside it
+        undoes that block alone (one bad envelope item) while the outer
+        transaction goes on.
+        """
         with self._lock:
             if self._conn.in_transaction:
-                yield self._conn
+                self._conn.execute("SAVEPOINT nested")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK TO nested")
+                    self._conn.execute("RELEASE nested")
+                    raise
+                self._conn.execute("RELEASE nested")
                 return
             self._conn.execute("BEGIN IMMEDIATE")
+            self._writer_thread = threading.get_ident()
             try:
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._writer_thread = None
             self._conn.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read a block from one consistent snapshot (a page and the rows its shapes need)."""
+        conn = self._reader()
+        if conn is self._conn or conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
 
     def query(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[dict[str, Any]]:
         """Run a SELECT and return every row as a dict."""
-        with self._lock:
-            return [dict(r) for r in self._conn.execute(sql, tuple(params)).fetchall()]
+        conn = self._reader()
+        return [dict(r) for r in conn.execute(sql, tuple(params)).fetchall()]
 
     def one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> dict[str, Any] | None:
         """Run a SELECT and return the first row, or None."""
-        with self._lock:
-            row = self._conn.execute(sql, tuple(params)).fetchone()
-            return dict(row) if row is not None else None
+        row = self._reader().execute(sql, tuple(params)).fetchone()
+        return dict(row) if row is not None else None
 
     def execute(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> int:
         """Run one write statement and return ``lastrowid``."""
@@ -191,6 +263,36 @@ class Store:
         project = self.project_by_id(int(pid or 0))
         assert project is not None
         return project
+
+    # -- issue indexes ------------------------------------------------------------
+    def add_issue_user(self, issue_id: int, user_key: str) -> None:
+        """Count a user on an issue once (``issues.user_count`` backs the ``user`` sort)."""
+        with self.tx() as conn:
+            added = conn.execute(
+                "INSERT OR IGNORE INTO issue_users (issue_id, user_key) VALUES (?, ?)", (issue_id, user_key)
+            ).rowcount
+            if added:
+                conn.execute("UPDATE issues SET user_count = user_count + 1 WHERE id = ?", (issue_id,))
+
+    def add_issue_tags(self, issue_id: int, pairs: Iterable[tuple[str, str]]) -> None:
+        """Index an event's search tags under its issue (see :func:`search_tags`)."""
+        with self.tx() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO issue_tags (issue_id, key, value) VALUES (?, ?, ?)",
+                [(issue_id, key, value) for key, value in pairs],
+            )
+
+    def issue_event_buckets(self, issue_ids: list[int], start: float, end: float, step: int) -> dict[tuple[int, int], int]:
+        """Events per ``(issue, bucket)`` in ``[start, end)``, buckets ``step`` seconds wide, in one query."""
+        if not issue_ids:
+            return {}
+        marks = ",".join("?" * len(issue_ids))
+        rows = self.query(
+            f"SELECT issue_id, CAST((timestamp - ?) / ? AS INTEGER) AS b, COUNT(*) AS n FROM events"
+            f" WHERE issue_id IN ({marks}) AND timestamp >= ? AND timestamp < ? GROUP BY issue_id, b",
+            [start, step, *issue_ids, start, end],
+        )
+        return {(int(r["issue_id"]), int(r["b"])): int(r["n"]) for r in rows}
 
     # -- keys -------------------------------------------------------------------
     def keys(self, project_id: int, active_only: bool = False) -> list[dict[str, Any]]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from collections.abc import Callable
 
 from .._clock import now
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "apply_schema", "seed"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,6 +44,14 @@ CREATE TABLE IF NOT EXISTS issues (
     times_seen INTEGER NOT NULL DEFAULT 0, first_release TEXT, last_release TEXT,
     is_unhandled INTEGER NOT NULL DEFAULT 0, resolved_at REAL,
     UNIQUE (project_id, hash));
+CREATE INDEX IF NOT EXISTS issues_last ON issues (last_seen, id);
+CREATE INDEX IF NOT EXISTS issues_status_last ON issues (status, last_seen, id);
+CREATE INDEX IF NOT EXISTS issues_first ON issues (first_seen, id);
+CREATE INDEX IF NOT EXISTS issues_freq ON issues (times_seen, id);
+CREATE TABLE IF NOT EXISTS issue_tags (
+    issue_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL COLLATE NOCASE,
+    PRIMARY KEY (issue_id, key, value)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS issue_tags_value ON issue_tags (key, value, issue_id);
 CREATE TABLE IF NOT EXISTS issue_users (
     issue_id INTEGER NOT NULL, user_key TEXT NOT NULL, PRIMARY KEY (issue_id, user_key));
 CREATE TABLE IF NOT EXISTS issue_activity (
@@ -57,6 +66,8 @@ CREATE TABLE IF NOT EXISTS events (
     UNIQUE (project_id, event_id));
 CREATE INDEX IF NOT EXISTS events_issue ON events (issue_id, timestamp);
 CREATE INDEX IF NOT EXISTS events_time ON events (project_id, type, timestamp);
+CREATE INDEX IF NOT EXISTS events_project ON events (project_id, timestamp);
+CREATE INDEX IF NOT EXISTS events_timestamp ON events (timestamp);
 CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, kind TEXT NOT NULL,
     sid TEXT, did TEXT, status TEXT, release TEXT, environment TEXT,
@@ -86,16 +97,38 @@ CREATE TABLE IF NOT EXISTS workflows (
 CREATE TABLE IF NOT EXISTS rules (
     id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, body TEXT NOT NULL,
     date_created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS replays_time ON replays (timestamp);
+CREATE INDEX IF NOT EXISTS sessions_received ON sessions (received);
+CREATE INDEX IF NOT EXISTS outcomes_time ON outcomes (org_id, timestamp);
 """
 
 
-def apply_schema(conn: sqlite3.Connection) -> None:
-    """Create missing tables; idempotent so every start can call it."""
+def apply_schema(conn: sqlite3.Connection, backfill_tags: Callable[[sqlite3.Connection], None]) -> None:
+    """Create missing tables and bring an older file up to date; idempotent so every start can call it.
+
+    Version 2 added ``issues.user_count`` (so the ``user`` sort is an index
+    scan) and the ``issue_tags`` search index; a version-1 file gets both
+    filled from the rows it already has, once.
+    """
     conn.executescript(SCHEMA)
-    conn.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-        (str(SCHEMA_VERSION),),
-    )
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    version = int(row[0]) if row else SCHEMA_VERSION
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(issues)")}
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if "user_count" not in columns:
+            conn.execute("ALTER TABLE issues ADD COLUMN user_count INTEGER NOT NULL DEFAULT 0")
+            conn.execute("UPDATE issues SET user_count = (SELECT COUNT(*) FROM issue_users u WHERE u.issue_id = issues.id)")
+        conn.execute("CREATE INDEX IF NOT EXISTS issues_users ON issues (user_count, id)")
+        if version < 2:
+            backfill_tags(conn)
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def new_key_pair() -> tuple[str, str]:

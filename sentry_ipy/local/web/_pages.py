@@ -14,6 +14,7 @@ whatever a notebook sent.
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterable
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -54,6 +56,8 @@ from ._markup import (
 __all__ = ["error_page", "routes"]
 
 Handler = Callable[[Request], Awaitable[Response]]
+#: An API handler: async, or plain (then it runs in the threadpool, as Starlette runs it).
+ApiHandler = Callable[[Request], Awaitable[Response] | Response]
 _LINK_RE = re.compile(r'rel="(\w+)"; results="(true|false)"; cursor="([^"]*)"')
 _PERIODS = ("24h", "7d", "14d", "30d", "90d")
 _STATUSES = (("", "Unresolved"), ("resolved", "Resolved"), ("ignored", "Ignored"), ("all", "Any status"))
@@ -78,13 +82,15 @@ class Answer:
     cursors: dict[str, str] = field(default_factory=dict)
 
 
-async def _api(request: Request, handler: Handler, query: Iterable[tuple[str, Any]] = (), **path: str) -> Answer:
+async def _api(request: Request, handler: ApiHandler, query: Iterable[tuple[str, Any]] = (), **path: str) -> Answer:
     """Call an ``/api/0/`` handler in-process with other path and query parameters."""
     scope = dict(request.scope)
     scope["path_params"] = {"org": request.path_params["org"], **path}
     pairs = [(k, str(v)) for k, v in query if v is not None]
     scope["query_string"] = urlencode(pairs).encode()
-    response = await handler(Request(scope, request.receive))
+    call = Request(scope, request.receive)
+    result = handler(call) if inspect.iscoroutinefunction(handler) else await run_in_threadpool(handler, call)
+    response = await result if inspect.isawaitable(result) else result
     links = _LINK_RE.findall(response.headers.get("link", ""))
     return Answer(json.loads(bytes(response.body)), {rel: cur for rel, more, cur in links if more == "true"})
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
 from .._clock import now, parse_timestamp
 from ..search._issue_search import search_tags
+from ..store._event_writes import event_exists, insert_event, upsert_issue
 from ..store._store import Store
 from ._envelope import Envelope, EnvelopeError, Item
 from ._grouping import event_message, event_type, group_info
@@ -30,6 +31,7 @@ __all__ = [
     "process_envelope",
     "record_outcome",
     "save_event",
+    "save_events",
     "user_key",
 ]
 
@@ -104,48 +106,6 @@ def guarded(kind: str, action: Callable[[], Any]) -> Any:
         ) from None
 
 
-def _upsert_issue(store: Store, project: dict[str, Any], payload: dict[str, Any], ts: float) -> int:
-    info = group_info(payload)
-    release = payload.get("release") or None
-    level = str(payload.get("level") or "error")
-    conn_issue = store.one(
-        "SELECT * FROM issues WHERE project_id = ? AND hash = ?", (project["id"], info["hash"])
-    )
-    if conn_issue is None:
-        seq_row = store.one("SELECT next_short_id FROM projects WHERE id = ?", (project["id"],))
-        seq = int(seq_row["next_short_id"]) if seq_row else 1
-        store.execute("UPDATE projects SET next_short_id = ? WHERE id = ?", (seq + 1, project["id"]))
-        return store.execute(
-            "INSERT INTO issues (project_id, short_seq, hash, type, title, culprit, level, logger,"
-            " platform, metadata, status, substatus, first_seen, last_seen, times_seen,"
-            " first_release, last_release, is_unhandled)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unresolved', 'new', ?, ?, 1, ?, ?, ?)",
-            (
-                project["id"], seq, info["hash"], info["type"], info["title"], info["culprit"],
-                level, payload.get("logger"), payload.get("platform") or "python",
-                json.dumps(info["metadata"]), ts, ts, release, release, int(info["unhandled"]),
-            ),
-        )
-    issue_id = int(conn_issue["id"])
-    status, substatus = conn_issue["status"], conn_issue["substatus"]
-    if status == "resolved":
-        status, substatus = "unresolved", "regressed"
-        store.execute(
-            "INSERT INTO issue_activity (issue_id, type, data, date_created) VALUES (?, ?, ?, ?)",
-            (issue_id, "set_regression", json.dumps({"version": release or ""}), now()),
-        )
-    elif status == "unresolved" and substatus == "new":
-        substatus = "ongoing"
-    store.execute(
-        "UPDATE issues SET last_seen = MAX(last_seen, ?), first_seen = MIN(first_seen, ?),"
-        " times_seen = times_seen + 1, last_release = COALESCE(?, last_release),"
-        " first_release = COALESCE(first_release, ?), status = ?, substatus = ?,"
-        " is_unhandled = MAX(is_unhandled, ?) WHERE id = ?",
-        (ts, ts, release, release, status, substatus, int(info["unhandled"]), issue_id),
-    )
-    return issue_id
-
-
 def save_event(store: Store, project: dict[str, Any], payload: dict[str, Any], sent_at: Any = None) -> str:
     """Store an error, message or transaction event and group errors into issues.
 
@@ -175,48 +135,56 @@ def save_event(store: Store, project: dict[str, Any], payload: dict[str, Any], s
     release = payload.get("release") or None
     contexts = raw_contexts if isinstance(raw_contexts := payload.get("contexts"), dict) else {}
     trace = raw_trace if isinstance(raw_trace := contexts.get("trace"), dict) else {}
-    org_id = int(project["org_id"])
-    with store.tx():
-        if store.one(
-            "SELECT 1 FROM events WHERE project_id = ? AND event_id = ?", (project["id"], event_id)
-        ):
+    org_id, project_id = int(project["org_id"]), int(project["id"])
+    with store.tx() as conn:
+        if event_exists(conn, project_id, event_id):
             return event_id
         issue_id: int | None = None
         title = str(payload.get("transaction") or "<unlabeled transaction>")
         culprit: str | None = None
         if etype != "transaction":
-            issue_id = _upsert_issue(store, project, payload, ts)
-            issue = store.one("SELECT title, culprit FROM issues WHERE id = ?", (issue_id,))
             info = group_info(payload)
+            issue_id = upsert_issue(conn, project_id, info, payload, ts)
             title, culprit = info["title"], info["culprit"]
-            if ukey and issue:
+            if ukey:
                 store.add_issue_user(issue_id, ukey)
             store.add_issue_tags(issue_id, search_tags(payload, release, payload.get("environment")))
-        store.execute(
-            "INSERT INTO events (event_id, project_id, issue_id, type, timestamp, received, level,"
-            " title, message, culprit, transaction_name, release, environment, user_key,"
-            " user_email, platform, trace_id, payload)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                event_id, project["id"], issue_id, etype, ts, received,
-                None if etype == "transaction" else str(payload.get("level") or "error"),
-                title, event_message(payload), culprit, payload.get("transaction"), release,
-                payload.get("environment"), ukey, user.get("email"),
-                payload.get("platform") or "python", trace.get("trace_id"), json.dumps(payload),
-            ),
-        )
-        column = "first_transaction" if etype == "transaction" else "first_event"
-        store.execute(
-            f"UPDATE projects SET {column} = COALESCE({column}, ?) WHERE id = ?",
-            (received, project["id"]),
-        )
+        insert_event(conn, (
+            event_id, project_id, issue_id, etype, ts, received,
+            None if etype == "transaction" else str(payload.get("level") or "error"),
+            title, event_message(payload), culprit, payload.get("transaction"), release,
+            payload.get("environment"), ukey, user.get("email"),
+            payload.get("platform") or "python", trace.get("trace_id"), json.dumps(payload),
+        ))
+        store.note_first(project_id, "first_transaction" if etype == "transaction" else "first_event", received)
         record_outcome(
-            store, org_id, project["id"], "accepted",
+            store, org_id, project_id, "accepted",
             "transaction" if etype == "transaction" else "error", timestamp=received,
         )
         if release:
-            store.ensure_release(org_id, str(release), [int(project["id"])])
+            store.link_release(org_id, str(release), project_id)
     return event_id
+
+
+def save_events(store: Store, project: dict[str, Any], payloads: Iterable[dict[str, Any]], batch: int = 2000) -> int:
+    """Store many events through :func:`save_event`, ``batch`` to a transaction (seeding, benchmarks, imports).
+
+    Returns:
+        how many payloads were processed (duplicates included).
+    """
+    count = 0
+    it = iter(payloads)
+    while True:
+        with store.tx():
+            done = 0
+            for payload in it:
+                save_event(store, project, payload)
+                done += 1
+                if done == batch:
+                    break
+        count += done
+        if done < batch:
+            return count
 
 
 def _save_session(store: Store, project: dict[str, Any], payload: Any, kind: str) -> None:
@@ -244,7 +212,7 @@ def _save_session(store: Store, project: dict[str, Any], payload: Any, kind: str
             ),
         )
         store.execute("UPDATE projects SET has_sessions = 1 WHERE id = ?", (project["id"],))
-        store.ensure_release(int(project["org_id"]), release, [int(project["id"])], health=True)
+        store.link_release(int(project["org_id"]), release, int(project["id"]), health=True)
 
 
 def _save_replay(store: Store, project: dict[str, Any], payload: Any) -> None:
@@ -262,7 +230,7 @@ def _save_replay(store: Store, project: dict[str, Any], payload: Any) -> None:
         record_outcome(store, int(project["org_id"]), project["id"], "accepted", "replay")
         release = payload.get("release")
         if isinstance(release, str) and release and not release_error(release):
-            store.ensure_release(int(project["org_id"]), release, [int(project["id"])])
+            store.link_release(int(project["org_id"]), release, int(project["id"]))
 
 
 def _save_client_report(store: Store, project: dict[str, Any], payload: Any) -> None:
@@ -297,7 +265,7 @@ def process_envelope(store: Store, project: dict[str, Any], envelope: Envelope) 
         for item in envelope.items:
             kind = item.type
             try:
-                with store.tx():
+                with store.tx(savepoint=True):
                     stored = _process_item(store, project, item, sent_at)
                 event_id = stored or event_id
             except EnvelopeError as exc:

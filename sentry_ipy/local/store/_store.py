@@ -85,6 +85,10 @@ class Store:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        #: What :meth:`note_first` and :meth:`link_release` already wrote and
+        #: committed (``_pending`` holds this transaction's, kept only on commit).
+        self._written: set[tuple[Any, ...]] = set()
+        self._pending: set[tuple[Any, ...]] = set()
         self._conn = _connect(self.path)
         self._conn.execute("PRAGMA journal_mode=WAL")
         with self._lock:
@@ -119,19 +123,23 @@ class Store:
         return conn
 
     @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
+    def tx(self, savepoint: bool = False) -> Iterator[sqlite3.Connection]:
         """Run a block as one write transaction.
 
-        Re-entrant: a nested block is a savepoint, so an error inside it
-        undoes that block alone (one bad envelope item) while the outer
-        transaction goes on.
+        Re-entrant: a nested block joins the open transaction, or with
+        ``savepoint=True`` is a savepoint, so an error inside it undoes that
+        block alone (one bad envelope item) while the outer transaction goes on.
         """
         with self._lock:
+            if self._conn.in_transaction and not savepoint:
+                yield self._conn
+                return
             if self._conn.in_transaction:
                 self._conn.execute("SAVEPOINT nested")
                 try:
                     yield self._conn
                 except BaseException:
+                    self._pending.clear()
                     self._conn.execute("ROLLBACK TO nested")
                     self._conn.execute("RELEASE nested")
                     raise
@@ -143,10 +151,13 @@ class Store:
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
+                self._pending.clear()
                 raise
             finally:
                 self._writer_thread = None
             self._conn.execute("COMMIT")
+            self._written |= self._pending
+            self._pending.clear()
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -293,6 +304,24 @@ class Store:
             [start, step, *issue_ids, start, end],
         )
         return {(int(r["issue_id"]), int(r["b"])): int(r["n"]) for r in rows}
+
+    def _once(self, key: tuple[Any, ...]) -> bool:
+        """True the first time ``key`` is written since the store opened (until a rollback forgets it)."""
+        if key in self._written or key in self._pending:
+            return False
+        self._pending.add(key)
+        return True
+
+    def note_first(self, project_id: int, column: str, received: float) -> None:
+        """Set ``projects.first_event`` / ``first_transaction`` if unset, once per store."""
+        assert column in ("first_event", "first_transaction")
+        if self._once(("first", project_id, column)):
+            self.execute(f"UPDATE projects SET {column} = COALESCE({column}, ?) WHERE id = ?", (received, project_id))
+
+    def link_release(self, org_id: int, version: str, project_id: int, health: bool = False) -> None:
+        """:meth:`ensure_release` for ingest: each release and project linked once per store."""
+        if self._once(("release", org_id, version, project_id, health)):
+            self.ensure_release(org_id, version, [project_id], health=health)
 
     # -- keys -------------------------------------------------------------------
     def keys(self, project_id: int, active_only: bool = False) -> list[dict[str, Any]]:

@@ -1,0 +1,314 @@
+"""Measure the embedded backend at 1k, 10k and 100k issues, each number beside its floor.
+
+Run: ``.venv/bin/python benchmarks/local_backend.py [--sizes 1000,10000,100000] [--events-per-issue 10]``
+— it rewrites ``benchmarks/local_backend.md``. For each size it:
+
+* builds the dataset through the store's own batch path (:func:`save_events`:
+  real normalisation and grouping, thousands of events to a transaction), with
+  timestamps spread over the last 13 days so every issue is in the default 14d window;
+* times page 1 and the last page of ``GET organizations/local/issues/?limit=100``
+  over loopback HTTP (p50, p99), beside the same page read by a bare SQL query
+  on the same file;
+* times the whole ``sentry_list_issues`` fetch (every page, through the tool
+  layer and SentryClient), beside a bare httpx loop that only follows ``Link``;
+* times an issue search per page with a tag filter and with free text;
+* once: ingest from sentry-sdk over HTTP (messages, exceptions with stack
+  traces, transactions with 20 spans) and 20 concurrent readers during ingest.
+
+Floors are measured in the same run, so ratios survive a busy (shared) machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+PAGE = 100
+
+
+def _word(i: int) -> str:
+    """A distinct letters-only word per number (grouping folds digits into one issue)."""
+    letters = ""
+    while True:
+        i, r = divmod(i, 26)
+        letters += chr(ord("a") + r)
+        if i == 0:
+            return letters
+
+
+def _payloads(issues: int, events: int, now: float) -> Iterator[dict[str, Any]]:
+    """``events`` events over ``issues`` groups; every issue gets at least one."""
+    span = 13 * 86400
+    for n in range(events):
+        i = n % issues
+        yield {
+            "message": f"benchmark problem {_word(i)}",
+            "level": "error" if i % 3 else "warning",
+            "timestamp": now - span * ((n * 7919) % events) / events,
+            "release": f"1.{i % 20}",
+            "environment": "prod" if i % 4 else "staging",
+            "tags": {"shard": f"s{i % 50}", "cell": str(n % 100)},
+            "user": {"id": str(n % 5000)},
+            "platform": "python",
+        }
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def _timed(fn: Callable[[], Any], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def _ms(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f} / {_pct(values, 0.99):.1f}"
+
+
+def _links(response: httpx.Response) -> dict[str, tuple[str, bool]]:
+    out = {}
+    for part in response.headers.get("link", "").split(","):
+        if not part.strip():
+            continue
+        url = part.split(";")[0].strip()[1:-1]
+        rel = part.split('rel="')[1].split('"')[0]
+        out[rel] = (url, 'results="true"' in part)
+    return out
+
+
+def _cursor_loop(client: httpx.Client, url: str) -> tuple[int, list[str]]:
+    """Follow ``next`` until it says no more; returns (rows, every page URL)."""
+    rows, urls = 0, []
+    next_url: str | None = url
+    while next_url:
+        urls.append(next_url)
+        r = client.get(next_url)
+        r.raise_for_status()
+        rows += len(r.json())
+        nxt = _links(r).get("next")
+        next_url = nxt[0] if nxt and nxt[1] else None
+    return rows, urls
+
+
+def _bare_sql(db: Path, offset: int, since: float) -> Callable[[], Any]:
+    conn = sqlite3.connect(str(db))
+
+    def run() -> Any:
+        return conn.execute(
+            "SELECT * FROM issues WHERE project_id = 1 AND status = 'unresolved' AND last_seen >= ?"
+            " ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?", (since, PAGE, offset)).fetchall()
+
+    return run
+
+
+def measure_size(issues: int, events: int, repeat: int) -> dict[str, Any]:
+    from sentry_ipy.config import Settings
+    from sentry_ipy.local import LocalServer
+    from sentry_ipy.local.ingest._pipeline import save_events
+    from sentry_ipy.tools import ToolContext, run_tool
+
+    result: dict[str, Any] = {"issues": issues, "events": events}
+    with tempfile.TemporaryDirectory() as tmp, LocalServer(Path(tmp)) as srv:
+        now = time.time()
+        project = srv.store.project_by_id(1)
+        assert project is not None
+        t0 = time.perf_counter()
+        save_events(srv.store, project, _payloads(issues, events, now))
+        result["build_s"] = time.perf_counter() - t0
+        base = f"{srv.url}/api/0/organizations/local/issues/"
+        headers = {"Authorization": f"Bearer {srv.token}"}
+        with httpx.Client(headers=headers, timeout=120) as client:
+            t0 = time.perf_counter()
+            rows, urls = _cursor_loop(client, f"{base}?limit={PAGE}&query=is:unresolved")
+            result["httpx_loop_s"] = time.perf_counter() - t0
+            assert rows == issues, (rows, issues)
+            first, last = urls[0], urls[-1]
+            result["pages"] = len(urls)
+            result["page1"] = _timed(lambda: client.get(first).raise_for_status(), repeat)
+            result["pagelast"] = _timed(lambda: client.get(last).raise_for_status(), repeat)
+            since = now - 14 * 86400 - 60
+            result["sql1"] = _timed(_bare_sql(srv.store.path, 0, since), repeat)
+            result["sqllast"] = _timed(_bare_sql(srv.store.path, (len(urls) - 1) * PAGE, since), repeat)
+            tag_url = f"{base}?limit={PAGE}&query=shard:s7"
+            text_url = f"{base}?limit={PAGE}&query=problem%20ab"
+            result["tag"] = _timed(lambda: client.get(tag_url).raise_for_status(), repeat)
+            result["text"] = _timed(lambda: client.get(text_url).raise_for_status(), repeat)
+        ctx = ToolContext(Settings(), local_server=srv)
+        t0 = time.perf_counter()
+        tool = run_tool("sentry_list_issues", {"projectSlug": "notebook", "query": "is:unresolved", "limit": issues}, ctx)
+        result["tool_s"] = time.perf_counter() - t0
+        ctx.close()
+        assert len(tool.records or []) == issues, len(tool.records or [])
+    return result
+
+
+def _send_all(dsn: str, kind: str, n: int) -> None:
+    """Send ``n`` events of one kind with a sentry-sdk client of its own (one process each)."""
+    import sentry_sdk
+
+    client = sentry_sdk.Client(dsn=dsn, default_integrations=False, auto_enabling_integrations=False,
+                               transport_queue_size=n + 10, traces_sample_rate=1.0)
+    with sentry_sdk.new_scope() as scope:
+        scope.set_client(client)
+        for i in range(n):
+            if kind == "message":
+                scope.capture_message(f"ingest message {_word(i)}")
+            elif kind == "exception":
+                try:
+                    raise ValueError(f"ingest failure {_word(i % 50)}")
+                except ValueError as exc:
+                    scope.capture_exception(exc)
+            else:
+                with sentry_sdk.start_transaction(name=f"ingest-tx-{i % 10}", op="task"):
+                    for s in range(20):
+                        with sentry_sdk.start_span(op="step", name=f"span {s}"):
+                            pass
+    client.flush(timeout=600)
+    client.close()
+
+
+def _wait_for(store: Any, total: int, timeout: float = 900) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if store.one("SELECT COUNT(*) AS n FROM events")["n"] >= total:
+            return
+        time.sleep(0.05)
+    raise RuntimeError("ingest did not finish")
+
+
+def measure_ingest(per_kind: int, senders: int) -> dict[str, Any]:
+    """Events/s from sentry-sdk over HTTP, each kind alone, then 20 readers during mixed ingest."""
+    import multiprocessing as mp
+
+    from sentry_ipy.local import LocalServer
+
+    out: dict[str, Any] = {"senders": senders, "per_kind": per_kind}
+    with tempfile.TemporaryDirectory() as tmp, LocalServer(Path(tmp)) as srv:
+        dsn = srv.dsn()
+        total = 0
+        for kind in ("message", "exception", "transaction"):
+            procs = [mp.Process(target=_send_all, args=(dsn, kind, per_kind // senders)) for _ in range(senders)]
+            total += (per_kind // senders) * senders
+            t0 = time.perf_counter()
+            for p in procs:
+                p.start()
+            for p in procs:
+                p.join()
+            _wait_for(srv.store, total)
+            out[kind] = (per_kind // senders) * senders / (time.perf_counter() - t0)
+        # 20 readers while a mixed ingest runs
+        errors, latencies, stop = [], [], threading.Event()
+        headers = {"Authorization": f"Bearer {srv.token}"}
+
+        def reader() -> None:
+            with httpx.Client(headers=headers, timeout=60) as client:
+                while not stop.is_set():
+                    t0 = time.perf_counter()
+                    try:
+                        r = client.get(f"{srv.url}/api/0/organizations/local/issues/?limit=100&query=")
+                        if r.status_code != 200 or not isinstance(r.json(), list):
+                            errors.append(r.status_code)
+                    except Exception as exc:  # noqa: BLE001 - counted, that is the measurement
+                        errors.append(repr(exc))
+                    latencies.append((time.perf_counter() - t0) * 1000)
+
+        readers = [threading.Thread(target=reader) for _ in range(20)]
+        for t in readers:
+            t.start()
+        procs = [mp.Process(target=_send_all, args=(dsn, kind, per_kind // 3))
+                 for kind in ("message", "exception", "transaction")]
+        t0 = time.perf_counter()
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        total += (per_kind // 3) * 3
+        _wait_for(srv.store, total)
+        mixed = time.perf_counter() - t0
+        stop.set()
+        for t in readers:
+            t.join()
+        out["mixed_eps"] = (per_kind // 3) * 3 / mixed
+        out["readers"] = {"requests": len(latencies), "errors": len(errors),
+                          "p50": statistics.median(latencies), "p99": _pct(latencies, 0.99)}
+    return out
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{cpu}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version},"
+            f" load average {load:.1f} at the start (shared machine: other work was running)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--events-per-issue", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--ingest", type=int, default=3000, help="events per kind sent through sentry-sdk")
+    parser.add_argument("--senders", type=int, default=3, help="sentry-sdk processes sending at once")
+    args = parser.parse_args()
+    machine = _machine()
+    sizes = [measure_size(int(s), int(s) * args.events_per_issue, args.repeat) for s in args.sizes.split(",")]
+    for s in sizes:
+        print(s["issues"], {k: (round(v, 2) if isinstance(v, float) else v) for k, v in s.items()
+                            if not isinstance(v, list)}, flush=True)
+    ingest = measure_ingest(args.ingest, args.senders)
+    print(ingest, flush=True)
+    rows = []
+    for s in sizes:
+        rows.append(
+            f"| {s['issues']:,} / {s['events']:,} | {s['build_s']:.0f} s | {_ms(s['page1'])} | {_ms(s['sql1'])} |"
+            f" {_ms(s['pagelast'])} | {_ms(s['sqllast'])} | {s['tool_s']:.2f} s | {s['httpx_loop_s']:.2f} s"
+            f" ({s['pages']} pages) | {_ms(s['tag'])} | {_ms(s['text'])} |")
+    r = ingest["readers"]
+    report = Path(__file__).with_suffix(".md")
+    report.write_text(
+        "# The local backend at size\n\n"
+        f"Measured with `benchmarks/{Path(__file__).name} --sizes {args.sizes} --events-per-issue"
+        f" {args.events_per_issue}` on {time.strftime('%Y-%m-%d')}: {machine}. Latencies are"
+        f" p50 / p99 in ms over {args.repeat} requests on loopback HTTP; pages of {PAGE}.\n\n"
+        "| issues / events | build (batch path) | page 1 | floor: bare SQL page 1 | last page |"
+        " floor: bare SQL last page | whole `sentry_list_issues` | floor: bare httpx cursor loop |"
+        " search `shard:s7` (tag) | search `problem ab` (free text) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        f"Ingest through sentry-sdk over HTTP ({ingest['senders']} sending processes per kind, "
+        f"{ingest['per_kind']} events each kind; until every event is stored):\n\n"
+        "| kind | events/s |\n|---|---|\n"
+        f"| messages | {ingest['message']:.0f} |\n"
+        f"| exceptions with stack traces | {ingest['exception']:.0f} |\n"
+        f"| transactions with 20 spans | {ingest['transaction']:.0f} |\n"
+        f"| mixed, with 20 readers listing issues meanwhile | {ingest['mixed_eps']:.0f} |\n\n"
+        f"20 concurrent readers during that ingest: {r['requests']} requests, **{r['errors']} errors**,"
+        f" p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms.\n")
+    print(report.read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -6,16 +6,18 @@ project and key are checked before a body is inflated, and bodies are read
 and inflated with Relay's size limits, so an unauthenticated client or a gzip
 bomb costs no more memory than the limit. Oversized bodies and items get a 413
 and an ``invalid``/``too_large`` outcome, like on sentry.io. The endpoints
-are plain functions, which Starlette runs in its threadpool: parsing and the
-SQLite writes never stall the event loop, which only streams the body in.
+read the body on the event loop and hand parsing and the SQLite writes to
+the store's writer thread, which commits what queued up together; a slow
+write never stalls other requests.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from anyio import from_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -121,13 +123,37 @@ def _check_item_sizes(request: Request, project: dict[str, Any], items: list[Any
             raise _too_large(request, project, ITEM_CATEGORIES[item.type], exc)
 
 
-def envelope(request: Request) -> JSONResponse:
+async def envelope(request: Request) -> JSONResponse:
     """Accept an envelope; 400 (and an ``invalid`` outcome) on malformed items."""
     project = _project(request)
     public = _header_key(request)
     if public:
         _check_key(request, project, public)
-    raw = from_thread.run(_read, request, project, MAX_ENVELOPE_SIZE, "default")
+    raw = await _read(request, project, MAX_ENVELOPE_SIZE, "default")
+    return await _written(request, partial(_accept_envelope, request, project, public, raw))
+
+
+async def _written(request: Request, job: Callable[[], JSONResponse]) -> JSONResponse:
+    """Run ``job`` on the store's writer thread (group commit) and answer once it is committed.
+
+    An :class:`ApiError` raised by the job (a 400 or 413 after an
+    ``invalid`` outcome was recorded) keeps the job's writes, as before.
+    """
+
+    def keep_errors() -> JSONResponse | ApiError:
+        try:
+            return job()
+        except ApiError as exc:
+            return exc
+
+    result = await asyncio.wrap_future(ctx(request).store.writes.submit(keep_errors))
+    if isinstance(result, ApiError):
+        raise result
+    return result
+
+
+def _accept_envelope(request: Request, project: dict[str, Any], public: str | None, raw: bytes) -> JSONResponse:
+    """Parse and store an envelope body (on the writer thread)."""
     if not public:
         _check_key(request, project, parse_auth(None, {}, _envelope_dsn(request, raw)))
     data = _inflate(request, project, raw, MAX_ENVELOPE_SIZE, "default")
@@ -144,11 +170,16 @@ def envelope(request: Request) -> JSONResponse:
     return respond({"id": event_id} if event_id else {})
 
 
-def store(request: Request) -> JSONResponse:
+async def store(request: Request) -> JSONResponse:
     """Accept one JSON event on the legacy store endpoint (at most 1 MiB, like Relay)."""
     project = _project(request)
     _check_key(request, project, _header_key(request))
-    raw = from_thread.run(_read, request, project, MAX_ENVELOPE_SIZE, "error")
+    raw = await _read(request, project, MAX_ENVELOPE_SIZE, "error")
+    return await _written(request, partial(_accept_event, request, project, raw))
+
+
+def _accept_event(request: Request, project: dict[str, Any], raw: bytes) -> JSONResponse:
+    """Parse and store a legacy store body (on the writer thread)."""
     data = _inflate(request, project, raw, MAX_EVENT_SIZE, "error")
     store = ctx(request).store
     try:

@@ -23,6 +23,7 @@ from .._clock import now
 from ..search._issue_search import search_tags
 from ._functions import register_functions
 from ._tables import apply_schema, new_key_pair, seed
+from ._write_queue import WriteQueue
 
 __all__ = ["MAX_DB_ID", "SLUG_RE", "Store", "as_db_id"]
 
@@ -91,6 +92,8 @@ class Store:
         self._pending: set[tuple[Any, ...]] = set()
         self._conn = _connect(self.path)
         self._conn.execute("PRAGMA journal_mode=WAL")
+        #: Ingest's writes, grouped many to a commit (see :mod:`._write_queue`).
+        self.writes = WriteQueue(self.tx)
         with self._lock:
             apply_schema(self._conn, _backfill_issue_tags)
         with self.tx():
@@ -98,7 +101,8 @@ class Store:
 
     # -- plumbing -----------------------------------------------------------
     def close(self) -> None:
-        """Close every connection; the store is unusable afterwards."""
+        """Finish queued writes and close every connection; the store is unusable afterwards."""
+        self.writes.close()
         with self._lock:
             self._closed = True
             with self._readers_lock:

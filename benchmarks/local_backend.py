@@ -34,18 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from api_pagination import _word  # the same distinct words as the pagination benchmark
 
 PAGE = 100
-
-
-def _word(i: int) -> str:
-    """A distinct letters-only word per number (grouping folds digits into one issue)."""
-    letters = ""
-    while True:
-        i, r = divmod(i, 26)
-        letters += chr(ord("a") + r)
-        if i == 0:
-            return letters
 
 
 def _payloads(issues: int, events: int, now: float) -> Iterator[dict[str, Any]]:

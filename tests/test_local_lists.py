@@ -23,12 +23,8 @@ from sentry_ipy.local.search._query import parse_query
 
 
 def _word(i: int) -> str:
-    letters = ""
-    while True:
-        i, r = divmod(i, 26)
-        letters += chr(ord("a") + r)
-        if i == 0:
-            return letters
+    """Distinct letters per number (grouping folds digits, so digits would merge issues)."""
+    return "".join(chr(ord("a") + int(d)) for d in str(i))
 
 
 def _seed(srv: LocalServer, issues: int, per_issue: int = 2) -> None:

@@ -129,6 +129,8 @@ def _doctor(args: argparse.Namespace) -> int:
             print(f"  {name:<{width}}  {_shown_setting(name, value)}  (from {_source_label(sources[name])})")
     else:
         print("No Sentry settings found (no SENTRY_* environment variables, no .sentryclirc).")
+    for line in _spool_lines():
+        print(line)
     if settings.uses_local_backend:
         return _doctor_local()
     ctx = ToolContext(settings)
@@ -156,6 +158,19 @@ def _doctor_local() -> int:
     finally:
         srv.stop()
     return 0
+
+
+def _spool_lines() -> list[str]:
+    """What waits in the delivery spools under the data dir (one folder per DSN), read from disk."""
+    from .local import default_data_dir
+    from .telemetry import Spool, describe_delivery
+
+    root = default_data_dir() / "spool"
+    folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    lines: list[str] = []
+    for folder in folders:
+        lines.extend(describe_delivery({"spool": Spool(folder).summary()}))
+    return lines or [f"Delivery spool: empty ({root})."]
 
 
 def _shown_setting(name: str, value: object) -> str:

@@ -35,6 +35,7 @@ MAGIC_ALIASES: dict[str, str] = {
     "start_session": "sentry_start_session",
     "start_transaction": "sentry_start_transaction",
     "stats": "sentry_get_organization_stats",
+    "status": "sentry_delivery_status",
     "tag": "sentry_set_tag",
     "user": "sentry_set_user",
 }

@@ -1,4 +1,4 @@
-"""sentry-sdk wrapper: init, scope, captures, transactions, sessions, scrubbing, delivery.
+"""sentry-sdk wrapper: init, scope, captures, transactions, sessions, scrubbing, delivery, the spool.
 
 :class:`Telemetry` is the one place that initialises sentry-sdk from
 :class:`~sentry_ipy.config.Settings`. The SDK tools (``sentry_capture_exception``,
@@ -18,7 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._limits import MAX_CONTEXT_DEPTH, MAX_MESSAGE_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
     from ._options import DEFAULT_QUEUE_SIZE, IGNORED_LOGGERS
     from ._sessions import END_STATUSES, SESSION_STATUSES, normalise_sid
-    from ._telemetry import Telemetry
+    from ._spool import Spool
+    from ._telemetry import Telemetry, describe_delivery
     from ._tracing import SPAN_STATUSES, OpenSpan
     from ._transport import DeliveryStats
 
@@ -35,7 +36,9 @@ __all__ = [
     "DeliveryStats",
     "Notes",
     "OpenSpan",
+    "Spool",
     "Telemetry",
+    "describe_delivery",
     "normalise_sid",
 ]
 
@@ -46,6 +49,7 @@ _LAZY = {
     "MAX_TAG_KEY_CHARS": "._limits", "MAX_TAG_VALUE_CHARS": "._limits",
     "SPAN_STATUSES": "._tracing", "OpenSpan": "._tracing",
     "DeliveryStats": "._transport", "Notes": "._events", "Telemetry": "._telemetry",
+    "describe_delivery": "._telemetry", "Spool": "._spool",
 }
 
 

@@ -41,7 +41,7 @@ from sentry_sdk.integrations.logging import LoggingIntegration, ignore_logger
 
 from ..config import Settings
 from ._scrubbing import event_scrubber, make_before_send
-from ._transport import DeliveryStats, transport_class
+from ._transport import Delivery, transport_class
 
 __all__ = ["DEFAULT_QUEUE_SIZE", "IGNORED_LOGGERS", "build_options"]
 
@@ -71,7 +71,7 @@ def integrations() -> list[Any]:
 
 
 def build_options(settings: Settings, *, extra_scrub_keys: Iterable[str], queue_size: int,
-                  stats: DeliveryStats) -> dict[str, Any]:
+                  delivery: Delivery) -> dict[str, Any]:
     """``sentry_sdk.init`` keyword arguments for these settings."""
     keys = tuple(extra_scrub_keys)
     before_send = make_before_send(keys, settings.secrets)
@@ -86,7 +86,7 @@ def build_options(settings: Settings, *, extra_scrub_keys: Iterable[str], queue_
         "auto_enabling_integrations": False,
         "integrations": integrations(),
         "auto_session_tracking": False,
-        "transport": transport_class(stats),
+        "transport": transport_class(delivery),
         "transport_queue_size": queue_size,
         "before_send": before_send,
         "before_send_transaction": before_send,

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
@@ -36,14 +38,16 @@ from ._events import (
 )
 from ._limits import clamp_depth
 from ._options import DEFAULT_QUEUE_SIZE, build_options
+from ._ratelimits import RateLimits
 from ._sessions import EndStatus, SessionStatus, SessionTracker
+from ._spool import DEFAULT_MAX_BYTES, DEFAULT_MAX_COUNT, Spool, reason_text, spool_dir_for
 from ._tracing import OpenSpan, SpanStack
-from ._transport import DeliveryStats
+from ._transport import DEFAULT_TIMEOUT, Delivery
 
 if TYPE_CHECKING:
     from sentry_sdk._types import Event
 
-__all__ = ["ReleaseChange", "Telemetry"]
+__all__ = ["ReleaseChange", "Telemetry", "describe_delivery"]
 
 _NO_DSN = ("No DSN is configured, so nothing can be sent; set SENTRY_DSN (Project Settings > "
            "Client Keys) or leave URL and token unset to use the embedded local backend.")
@@ -73,19 +77,30 @@ class Telemetry:
             ``environment``, ``traces_sample_rate``, ``debug``).
         extra_scrub_keys: key names to filter in addition to the project denylist.
         transport_queue_size: envelopes the background sender may hold; the SDK's
-            default of 100 drops events in loops.
+            default of 100 drops events in loops (an overflow goes to the spool).
+        data_dir: where the delivery spool lives (``<data_dir>/spool/<dsn hash>``);
+            default ``$SENTRY_IPY_DATA_DIR`` or the user data dir.
+        spool_max_bytes, spool_max_count: the spool's bounds (the oldest go first, reported).
+        timeout: seconds one ingest request may take.
+        clock: monotonic seconds for rate-limit windows and backoff (tests move it).
 
     Raises:
         ConfigurationError: the DSN is malformed.
     """
 
     def __init__(self, settings: Settings, *, extra_scrub_keys: Iterable[str] = (),
-                 transport_queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+                 transport_queue_size: int = DEFAULT_QUEUE_SIZE, data_dir: Path | None = None,
+                 spool_max_bytes: int = DEFAULT_MAX_BYTES, spool_max_count: int = DEFAULT_MAX_COUNT,
+                 timeout: float = DEFAULT_TIMEOUT, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.RLock()
         self._settings = settings
         self._extra_keys = tuple(extra_scrub_keys)
         self._queue_size = int(transport_queue_size)
-        self.stats = DeliveryStats()
+        self._data_dir = data_dir
+        self._spool_bounds = (int(spool_max_bytes), int(spool_max_count))
+        self._spool_dsn: str | None = None
+        self._delivery = Delivery(limits=RateLimits(clock), timeout=float(timeout))
+        self.stats = self._delivery.stats
         self.spans = SpanStack()
         self.sessions = SessionTracker(self._scrub_payload)
         self._client: sentry_sdk.Client | None = None
@@ -149,14 +164,33 @@ class Telemetry:
                 self._bind()
                 return False
             old = self._client
+            self._open_spool()
             sentry_sdk.init(**build_options(self._settings, extra_scrub_keys=self._extra_keys,
-                                            queue_size=self._queue_size, stats=self.stats))
+                                            queue_size=self._queue_size, delivery=self._delivery))
             client = sentry_sdk.get_client()
             self._client = client if isinstance(client, sentry_sdk.Client) else None
             self._key = key
             if old is not None and old is not self._client:
                 old.close(timeout=2.0)  # deliver what the previous client still holds
             return True
+
+    def _open_spool(self) -> None:
+        """Point the delivery at the spool folder of the current DSN (one folder per DSN)."""
+        dsn = self._settings.dsn
+        if dsn == self._spool_dsn:
+            return
+        self._spool_dsn = dsn
+        if not dsn:
+            self._delivery.spool = None
+            return
+        if self._data_dir is not None:
+            root = Path(self._data_dir)
+        else:
+            from ..local import default_data_dir
+
+            root = default_data_dir()
+        max_bytes, max_count = self._spool_bounds
+        self._delivery.spool = Spool(spool_dir_for(root, dsn), max_bytes=max_bytes, max_count=max_count)
 
     def _alive(self) -> bool:
         return self._client is not None and (self._client.transport is not None or not self.enabled)
@@ -195,22 +229,49 @@ class Telemetry:
 
     # -- delivery ---------------------------------------------------------------
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait up to ``timeout`` seconds for queued envelopes; True if all were delivered.
+        """Wait up to ``timeout`` seconds for queued and spooled envelopes; True if all were delivered.
 
-        "Delivered" means nothing is left in the queue and nothing was lost
-        (queue overflow, network error, rate limit) since the previous flush.
+        The queue is drained first, then the spool is replayed (even during a
+        backoff; rate limits still hold). "Delivered" means nothing is left in
+        the queue or the spool and nothing was lost since the previous flush.
         """
         if self._client is None or not self.enabled:
             return True
         self._client.flush(timeout=timeout)
         lost = self.stats.lost_total()
-        ok = self.stats.pending == 0 and lost == self._lost_at_flush
+        spool = self._delivery.spool
+        ok = self.stats.pending == 0 and lost == self._lost_at_flush and not (spool is not None and len(spool))
         self._lost_at_flush = lost
         return ok
 
     def delivery(self) -> dict[str, Any]:
-        """Counters: tasks queued, envelopes sent, tasks pending, items lost by category and reason."""
-        return self.stats.snapshot()
+        """Counters (queued, sent, pending, spooled, replayed, lost), the spool, rate limits in force."""
+        info = self.stats.snapshot()
+        spool = self._delivery.spool
+        if spool is not None:
+            spool.refresh()
+            info["spool"] = spool.summary()
+        info["rate_limits"] = self._delivery.limits.active()
+        if self._delivery.backing_off():
+            info["backoff"] = {"seconds": round(self._delivery.backoff_until - self._delivery.clock(), 1),
+                               "reason": self._delivery.last_failure}
+        return info
+
+    def undelivered(self) -> str:
+        """A phrase for what has not reached the server yet ("3 waiting in the disk spool (...)"), or ""."""
+        info = self.delivery()
+        parts = [f"{n} lost ({what})" for what, n in info["lost"].items()]
+        spool = info.get("spool") or {}
+        if spool.get("count"):
+            why = "; ".join(reason_text(code) for code in spool["reasons"])
+            parts.append(f"{spool['count']} waiting in the disk spool because {why}; they are sent "
+                         "automatically once the server takes them")
+        return "; ".join(parts)
+
+    def delivery_lines(self) -> list[str]:
+        """The delivery state in sentences, for ``doctor`` and ``%sentry_status``."""
+        info = self.delivery()
+        return describe_delivery(info)
 
     def close(self, timeout: float = 2.0) -> None:
         """Flush and shut the client down; open spans and sessions are dropped unsent."""
@@ -419,3 +480,32 @@ class Telemetry:
         if self._client is not None:
             return self._client.options.get("environment")
         return self._settings.environment
+
+
+def describe_delivery(info: Mapping[str, Any]) -> list[str]:
+    """Sentences for a :meth:`Telemetry.delivery` snapshot: what was sent, what waits and why, what was lost."""
+    lines = [f"Sent {info['sent']} envelope(s) this session ({info.get('replayed', 0)} from the spool); "
+             f"{info.get('pending', 0)} queued in memory."] if "sent" in info else []
+    spool = info.get("spool") or {}
+    if spool.get("count"):
+        why = "; ".join(f"{n} because {reason_text(code)}" for code, n in spool["reasons"].items())
+        cats = ", ".join(f"{n} {cat}" for cat, n in spool["categories"].items())
+        lines.append(f"Spooled on disk: {spool['count']} envelope(s), {spool['bytes']} bytes ({cats}), oldest "
+                     f"from {spool['oldest']}, in {spool['directory']}: {why}. They are sent oldest-first on "
+                     "the next successful send, on flush, and when the next process starts.")
+    elif spool and "sent" in info:
+        lines.append(f"Nothing is waiting in the spool ({spool['directory']}).")
+    if spool.get("dropped"):
+        lines.append(f"The spool was full: the {spool['dropped']} oldest envelope(s) were dropped to make room "
+                     f"(limits {spool['max_count']} files, {spool['max_bytes']} bytes; see dropped.log there).")
+    limits = info.get("rate_limits") or {}
+    if limits:
+        lines.append("Rate limited by the server: " + ", ".join(
+            f"{'all categories' if cat == '*' else cat} for {secs:g} s more" for cat, secs in limits.items()) + ".")
+    backoff = info.get("backoff")
+    if backoff:
+        lines.append(f"Backing off for {backoff['seconds']:g} s because {reason_text(backoff['reason'] or 'network')}.")
+    lost = info.get("lost") or {}
+    if lost:
+        lines.append("Lost: " + ", ".join(f"{n} {key.replace(':', ' (')})" for key, n in lost.items()) + ".")
+    return lines

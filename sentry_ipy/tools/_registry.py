@@ -40,6 +40,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "sentry_ipy.tools.stats",
     "sentry_ipy.tools.alerts",
     "sentry_ipy.tools.replays",
+    "sentry_ipy.tools.delivery",
 )
 
 F = TypeVar("F", bound=Callable[..., "ToolResult"])

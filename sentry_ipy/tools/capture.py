@@ -58,15 +58,14 @@ def event_result(ctx: ToolContext, kind: str, event_id: str | None, level: str, 
     where = tel.describe().removeprefix("Sending to ").rstrip(".")
     status = "sent to" if delivered else "queued for"
     summary = f"Captured {kind} {event_id} at level {level}, {status} {where}.{note}"
-    hints = [] if delivered else [f"Delivery is not confirmed yet ({_lost(tel)}); check the "
-                                  "network or rate limits, then look the event up by its ID."]
+    hints = [] if delivered else [f"Delivery is not confirmed yet ({_lost(tel)}); "
+                                  "%sentry_status (sentry_delivery_status) shows what waits and why."]
     return ToolResult(summary=summary, hints=hints,
                       data={"event_id": event_id, "level": level, "delivered": delivered, **data})
 
 
 def _lost(tel: Any) -> str:
-    lost = tel.delivery()["lost"]
-    return ", ".join(f"{n} lost ({what})" for what, n in lost.items()) or "still in the send queue"
+    return tel.undelivered() or "still in the send queue"
 
 
 @tool("sentry_capture_exception", params=CaptureExceptionParams, title="Capture an exception",

@@ -96,4 +96,6 @@ def test_bugsink_rate_limit_on_transactions_is_reported_not_hidden(bctx: tuple[T
     second = run_tool("sentry_finish_transaction", {}, ctx)
     assert second.data and second.data["delivered"] is False
     assert "delivery is not confirmed" in second.summary
-    assert any("ratelimit" in key for key in ctx.telemetry().delivery()["lost"])
+    assert "rate limit for this category was still in force" in second.summary
+    spool = ctx.telemetry().delivery()["spool"]  # it waits for the window instead of being dropped
+    assert spool["categories"] == {"transaction": 1} and spool["reasons"] == {"ratelimit": 1}

@@ -74,6 +74,7 @@ def finish_transaction(ctx: ToolContext, p: FinishTransactionParams) -> ToolResu
     elif delivered:
         outcome = f", sent as event {info['event_id']}"
     else:
-        outcome = ", but delivery is not confirmed (rate limit or network; see delivery stats)"
+        why = tel.undelivered() or "still in the send queue"
+        outcome = f", but delivery is not confirmed yet ({why}; %sentry_status shows more)"
     return ToolResult(summary=f"Finished transaction {name!r} with status {p.status} after "
                               f"{info['duration']:.3f} s and {plural(info['spans'], 'span')}{outcome}.", data=info)

@@ -41,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .tools._context import LOCAL_PORT
 
     parser = argparse.ArgumentParser(
         prog="sentry-ipy",
@@ -61,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
                            description="Serve the embedded backend: ingest at /api/<project>/envelope/ and "
                                        "the Web API subset at /api/0/. Point SENTRY_DSN and SENTRY_URL at it.")
     local.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    local.add_argument("--port", type=int, default=9000, help="port (default 9000; 0 picks a free one)")
+    local.add_argument("--port", type=int, default=LOCAL_PORT,
+                       help=f"port (default {LOCAL_PORT}; 0 picks a free one)")
     local.add_argument("--data-dir", type=Path, help="SQLite folder (default: the user data dir)")
     local.add_argument("--tls", action="store_true",
                        help="serve https with a certificate from a CA kept in the data dir (for clients "

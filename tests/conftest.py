@@ -27,6 +27,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("SENTRY_IPY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SENTRY_IPY_LOCAL_PORT", "0")  # tests bind ephemeral ports only
     monkeypatch.chdir(tmp_path)
 
 

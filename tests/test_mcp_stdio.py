@@ -163,7 +163,8 @@ def test_stdio_server_calls_every_tool(local_server: Any, tmp_path: Path) -> Non
 def test_stdio_without_sentry_uses_the_local_backend(tmp_path: Path) -> None:
     """No token, no URL, no DSN: the server says so on stderr and still answers."""
     errlog = (tmp_path / "server.stderr").open("w+")
-    env = {"PYTHONPATH": str(REPO), "SENTRY_IPY_DATA_DIR": str(tmp_path / "own-backend")}
+    env = {"PYTHONPATH": str(REPO), "SENTRY_IPY_DATA_DIR": str(tmp_path / "own-backend"),
+           "SENTRY_IPY_LOCAL_PORT": "0"}
     params = StdioServerParameters(command=sys.executable, args=["-m", "sentry_ipy.mcp"],
                                    env=env, cwd=str(tmp_path))
 
@@ -198,7 +199,7 @@ def test_stdio_with_an_unusable_data_dir_serves_and_answers_each_call_with_the_s
     not_a_dir = tmp_path / "a-file"
     not_a_dir.write_text("")
     errlog = (tmp_path / "server.stderr").open("w+")
-    env = {"PYTHONPATH": str(REPO), "SENTRY_IPY_DATA_DIR": str(not_a_dir)}
+    env = {"PYTHONPATH": str(REPO), "SENTRY_IPY_DATA_DIR": str(not_a_dir), "SENTRY_IPY_LOCAL_PORT": "0"}
     params = StdioServerParameters(command=sys.executable, args=["-m", "sentry_ipy.mcp"],
                                    env=env, cwd=str(tmp_path))
 

@@ -193,3 +193,29 @@ def test_progress_only_with_a_frontend_and_from_the_second_page(capsys: pytest.C
     progress.close(12)
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
+
+
+def test_json_arguments_survive_ipython_expansion(ip: Any, local_server: Any) -> None:
+    """``--tags {json.dumps(t)}`` and ``--user {json.dumps(u)}``, as a data scientist writes them."""
+    import sentry_sdk
+
+    ip.user_ns.update(t={"team": "data sci", "run": "7"}, u={"id": "42", "email": "ada@example.com"})
+    ip.run_cell("import json")
+    result = ip.run_cell("%sentry capture_exception 'ValueError: json args marker 5521' "
+                         "--tags {json.dumps(t)} --user {json.dumps(u)}")
+    assert result.error_in_exec is None and result.error_before_exec is None
+    sentry_sdk.flush(5)
+    found = stored_events(local_server, lambda e: "json args marker 5521" in json.dumps(e))
+    assert found
+    event = found[-1]
+    tags = dict(event["tags"]) if isinstance(event["tags"], list) else event["tags"]
+    assert tags["team"] == "data sci" and tags["run"] == "7"
+    assert event["user"]["id"] == "42" and event["user"]["email"] == "ada@example.com"
+
+
+def test_small_argument_mistakes_read_as_sentences(ip: Any) -> None:
+    with pytest.raises(UsageError, match="argument --limit: expected a number, got 'abc'"):
+        ip.run_line_magic("sentry_issues", "--limit abc")
+    with pytest.raises(UsageError, match="would hide Python's built-in print"):
+        ip.run_line_magic("sentry", "list_projects -o print")
+    assert ip.user_ns.get("print") is None  # nothing was stored under the builtin's name

@@ -26,3 +26,6 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
     if path.name == "quickstart.ipynb":
         assert "ZeroDivisionError" in text  # the failing cell's issue is listed
         assert "Int64" in text  # counts are typed
+    if path.name == "analysis.ipynb":
+        assert "holds 10 rows and stopped at limit=10" in text and "(True, 10)" in text
+        assert "(False, None)" in text  # the issues frame holds every issue, untruncated

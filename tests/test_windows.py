@@ -99,3 +99,37 @@ def test_bad_windows_are_one_sentence(history: dict[str, Any], args: dict[str, A
     with pytest.raises(ToolInputError, match=message):
         run_tool("sentry_list_error_events_in_project", {"projectSlug": "windows", **args},
                  history["ctx"])
+
+
+def test_the_mcp_servers_own_backend_prefers_its_usual_port(monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Any) -> None:
+    """Free: the backend takes the preferred port (links keep their address); taken: any other."""
+    import socket
+
+    import sentry_ipy.tools._context as context_module
+    from sentry_ipy.mcp import build_mcp_server
+    from tests.test_mcp_results import call
+
+    with socket.socket() as probe:  # an ephemeral port that is free right now stands for 9000
+        probe.bind(("127.0.0.1", 0))
+        wanted = probe.getsockname()[1]
+    monkeypatch.setenv("SENTRY_IPY_LOCAL_PORT", str(wanted))
+    assert context_module.preferred_local_port() == wanted
+    for occupied in (True, False):
+        monkeypatch.setattr(context_module, "_LOCAL", None)
+        monkeypatch.setenv("SENTRY_IPY_DATA_DIR", str(tmp_path / f"data-{occupied}"))
+        blocker = socket.socket()
+        if occupied:
+            blocker.bind(("127.0.0.1", wanted))
+            blocker.listen()
+        try:
+            result = call(build_mcp_server(), "sentry_list_projects", {})
+            srv = context_module._LOCAL
+            assert srv is not None and not result.is_error
+            try:
+                assert (srv.port == wanted) is not occupied, (srv.port, wanted, occupied)
+                assert f"127.0.0.1:{srv.port}/" in result.content[0].text  # the links name it
+            finally:
+                srv.stop()
+        finally:
+            blocker.close()

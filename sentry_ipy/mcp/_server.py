@@ -50,6 +50,7 @@ from ..config import Settings
 from ..errors import ConfigurationError, SentryIpyError, error_line
 from ..scrub import redact_text, replace_secrets
 from ..tools import ToolContext, ToolResult, ToolSpec, registry, run_tool
+from ..tools._context import preferred_local_port
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..tools import Progress
@@ -192,7 +193,8 @@ class _Dispatcher:
         """The server's ToolContext, created on first use and shared by every call."""
         with self._lock:
             if self._context is None:
-                self._context = ToolContext(self.settings, progress=self._progress, fetch_all=False)
+                self._context = ToolContext(self.settings, progress=self._progress, fetch_all=False,
+                                            local_port=preferred_local_port())
             return self._context
 
     def secrets(self) -> tuple[str, ...]:

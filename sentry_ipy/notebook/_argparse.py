@@ -8,6 +8,7 @@ every field is also an option in its seed spelling and in kebab case
 from __future__ import annotations
 
 import argparse
+import builtins
 import enum
 import json
 import keyword
@@ -45,6 +46,14 @@ def _kebab(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower().replace("_", "-")
 
 
+def _number(text: str) -> float:
+    """``--limit 5``; ``--limit abc`` is "expected a number", not argparse's "invalid float value"."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
 def _json_value(text: str) -> Any:
     try:
         return json.loads(text)
@@ -71,6 +80,8 @@ def _field_kind(annotation: Any) -> tuple[str, tuple[str, ...]]:
     if origin is list and args and args[0] is str:
         return "list", ()
     if origin in (list, dict) or annotation in (dict, list) or annotation is typing.Any:
+        return "json", ()
+    if hasattr(annotation, "model_fields"):  # a nested model (--user '{"id": "42"}')
         return "json", ()
     return "text", ()
 
@@ -111,7 +122,7 @@ def tool_parser(spec: ToolSpec, prog: str) -> tuple[MagicParser, list[str]]:
         fields.append(name)
         conv: Any = _json_value if kind == "json" else None
         if kind == "number":
-            conv = float
+            conv = _number
         if info.is_required() and kind == "text" and not positional_done:
             parser.add_argument(name, nargs="?", metavar=name, help=help_text,
                                 choices=choices or None)
@@ -134,11 +145,57 @@ def tool_parser(spec: ToolSpec, prog: str) -> tuple[MagicParser, list[str]]:
 
 
 def split_line(prog: str, line: str) -> list[str]:
-    """Split a magic's line like a shell does; an unbalanced quote is one ``UsageError`` line."""
+    """Split a magic's line like a shell does; an unbalanced quote is one ``UsageError`` line.
+
+    A JSON object or array standing as a word of its own stays one word, quotes
+    included: ``--tags {json.dumps(t)}`` reaches us after IPython's expansion as
+    ``--tags {"team": "data"}``, which a shell split would turn into ``{team: data}``.
+    """
+    protected, saved = _protect_json(line)
     try:
-        return shlex.split(line, posix=True)
+        words = shlex.split(protected, posix=True)
     except ValueError as exc:
         raise UsageError(f"{prog}: cannot split the line ({exc}); check the quotes.") from None
+    if not saved:
+        return words
+    return [_PLACEHOLDER.sub(lambda m: saved[int(m.group(1))], w) for w in words]
+
+
+_PLACEHOLDER = re.compile(r"\x00(\d+)\x00")
+_DECODER = json.JSONDecoder()
+
+
+def _protect_json(line: str) -> tuple[str, list[str]]:
+    """``line`` with each unquoted JSON object/array word replaced by a placeholder, and the words."""
+    if "\x00" in line or not ("{" in line or "[" in line):
+        return line, []
+    out: list[str] = []
+    saved: list[str] = []
+    quote: str | None = None
+    i, n = 0, len(line)
+    while i < n:
+        c = line[i]
+        if c == "\\" and quote != "'" and i + 1 < n:
+            out.append(line[i:i + 2])
+            i += 2
+            continue
+        if quote is not None:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c in "{[" and (i == 0 or line[i - 1].isspace()):
+            try:
+                _, end = _DECODER.raw_decode(line, i)
+            except ValueError:
+                end = -1
+            if end > i and (end == n or line[end].isspace()):
+                saved.append(line[i:end])
+                out.append(f"\x00{len(saved) - 1}\x00")
+                i = end
+                continue
+        out.append(c)
+        i += 1
+    return "".join(out), saved
 
 
 def parse_line(parser: MagicParser, line: str) -> argparse.Namespace:
@@ -151,6 +208,9 @@ def output_name(prog: str, name: str | None) -> str | None:
     if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
         raise UsageError(f"{prog}: -o {name!r} is not a valid variable name; use letters, digits and _, "
                          "not starting with a digit.")
+    if name is not None and hasattr(builtins, name):
+        raise UsageError(f"{prog}: -o {name!r} would hide Python's built-in {name}; choose another name "
+                         f"(e.g. {name}_df).")
     return name
 
 

@@ -9,6 +9,7 @@ process.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..local import LocalServer
     from ..telemetry import Telemetry
 
-__all__ = ["Progress", "ToolContext", "shared_local_server", "start_local_server"]
+__all__ = ["LOCAL_PORT", "Progress", "ToolContext", "preferred_local_port", "shared_local_server",
+           "start_local_server"]
+
+#: The embedded backend's usual port (``sentry-ipy local``'s default).
+LOCAL_PORT = 9000
 
 #: ``progress(done, total_or_None, message)``: called by long tools between pages.
 Progress = Callable[[int, "int | None", str], None]
@@ -76,8 +81,22 @@ def _reason(exc: BaseException) -> str:
     return error_line(exc, first_line=True)
 
 
-def shared_local_server() -> LocalServer:
+def preferred_local_port() -> int:
+    """The port an MCP server's own backend tries first: ``$SENTRY_IPY_LOCAL_PORT``, else 9000.
+
+    Links in MCP answers name the backend's address; on the usual port they keep
+    working after the server exits, once ``sentry-ipy local`` serves the same data
+    dir there. ``0`` means any free port (what the tests use).
+    """
+    raw = os.environ.get("SENTRY_IPY_LOCAL_PORT", "").strip()
+    return int(raw) if raw.isdigit() else LOCAL_PORT
+
+
+def shared_local_server(prefer_port: int = 0) -> LocalServer:
     """Start (once per process) and return the embedded backend on its default data dir.
+
+    Args:
+        prefer_port: a port to try first; when it is taken, any free port is used.
 
     Raises:
         ConfigurationError: it cannot start (see :func:`start_local_server`);
@@ -86,8 +105,23 @@ def shared_local_server() -> LocalServer:
     global _LOCAL
     with _LOCAL_LOCK:
         if _LOCAL is None:
-            _LOCAL = start_local_server()
+            server = None
+            if prefer_port and _port_free(prefer_port):
+                with contextlib.suppress(ConfigurationError):  # taken meanwhile: any port will do
+                    server = start_local_server(port=prefer_port)
+            _LOCAL = server or start_local_server()
         return _LOCAL
+
+
+def _port_free(port: int, host: str = "127.0.0.1") -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 class ToolContext:
@@ -100,13 +134,17 @@ class ToolContext:
         fetch_all: list tools fetch every page unless the call gives a ``limit``
             (the notebook and Python, where a frame must hold all of the data); the
             MCP server turns it off, so a model gets the tool's compact default.
+        local_port: the port to try first when this context starts the shared
+            backend (the MCP server passes :func:`preferred_local_port`); 0: any.
     """
 
     def __init__(self, settings: Settings | None = None, *, progress: Progress | None = None,
-                 local_server: LocalServer | None = None, fetch_all: bool = True) -> None:
+                 local_server: LocalServer | None = None, fetch_all: bool = True,
+                 local_port: int = 0) -> None:
         self.settings = settings if settings is not None else Settings.resolve()
         self.progress: Progress = progress or _no_progress
         self.fetch_all = fetch_all
+        self.local_port = local_port
         self._local = local_server
         self._api: SentryClient | None = None
         self._telemetry: Telemetry | None = None
@@ -125,7 +163,7 @@ class ToolContext:
         if not self.settings.uses_local_backend:
             return None
         if self._local is None:
-            self._local = shared_local_server()
+            self._local = shared_local_server(self.local_port)
         return self._local
 
     @property

@@ -100,6 +100,7 @@ class CompatibleServer(ScriptedServer):
         self.route("GET", f"{api}/organizations/{ORG}/issues/", self._issues)
         self.route("GET", f"{api}/organizations/{ORG}/issues/[^/]+/",
                    Reply(405, {"detail": 'Method "GET" not allowed.'}))
+        self.route("PUT", f"{api}/organizations/{ORG}/issues/(?P<id>\\d+)/", self._update_issue)
         self.route("GET", f"{api}/issues/(?P<id>\\d+)/", self._legacy_issue)
         self.route("GET", f"{api}/issues/(?P<id>\\d+)/events/",
                    lambda seen, _: _paged(self, seen, EVENTS))  # ignores query and statsPeriod
@@ -142,6 +143,10 @@ class CompatibleServer(ScriptedServer):
     def _legacy_issue(self, seen: Seen, match: Any) -> Reply:
         found = next((i for i in ISSUES if i["id"] == match["id"]), None)
         return Reply(body=found) if found else Reply(404, {"detail": "Not found."})
+
+    def _update_issue(self, seen: Seen, match: Any) -> Reply:
+        found = next((i for i in ISSUES if i["id"] == match["id"]), None)
+        return Reply(body={**found, **seen.json()}) if found else Reply(404, {"detail": "Not found."})
 
     def _event(self, seen: Seen, match: Any) -> Reply:
         found = next((e for e in EVENTS if e["event_id"] == match["id"]), None)
@@ -272,6 +277,10 @@ def test_default_query_is_sent_and_enforced(gctx: ToolContext, glitch: Compatibl
     assert len(rows) == 150 and {r["status"] for r in rows} == {"unresolved"}
     assert "This server ignores is:unresolved, so issues were filtered here (1 of other statuses left out)." in result.summary
     assert {r.arg("query") for r in glitch.requests if r.route.endswith("/issues/")} == {"is:unresolved"}
+    levels = call(gctx, "sentry_list_issues", projectSlug="web", query="is:unresolved level:fatal",
+                  limit=1000)
+    assert levels.summary.endswith("(1 of other statuses left out); the rest of the query "
+                                   "('level:fatal') was not applied.")
     everything = call(gctx, "sentry_list_issues", projectSlug="web", query="", limit=1000)
     assert len(everything.records or []) == 151 and "ignored" not in everything.summary
 
@@ -429,6 +438,20 @@ def test_notebook_says_it_in_one_line(glitch: CompatibleServer, monkeypatch: pyt
     text = str(err.value)
     assert "\n" not in text and text.endswith(f"This server ({glitch.url}) has no replays API.")
     assert list(frame["shortId"]) == ["WEB-1", "WEB-2"]
+
+
+def test_issue_browser_opens_sorted_by_date_and_resolves(gctx: ToolContext, glitch: CompatibleServer) -> None:
+    """%sentry_browse always asks for sort=date: the widget must open on this server too."""
+    pytest.importorskip("ipywidgets")
+    from sentry_ipy.notebook._widgets import IssueBrowser
+
+    browser = IssueBrowser(gctx, "web", limit=5)
+    assert [v for _, v in browser.issue_list.options] == ["1", "2", "3", "4", "5"]
+    assert "5 issues (query: is:unresolved)" in browser.status_line.value
+    browser.issue_list.value = "2"
+    assert "TypeError: boom 1" in browser.detail.value
+    browser.resolve_button.click()
+    assert [r.json() for r in glitch.requests if r.method == "PUT"] == [{"status": "resolved"}]
 
 
 def test_the_html_catch_all_is_never_a_scope_or_org_problem(gctx: ToolContext,

@@ -46,6 +46,7 @@ __all__ = [
     "list_issues",
     "period_start",
     "short_id_issue",
+    "update_issue",
 ]
 
 Progress = Callable[[int, "int | None", str], None]
@@ -100,6 +101,16 @@ def get_issue(client: SentryClient, org: str, issue_id: str) -> dict[str, Any]:
                                                 scope="event:read")),
         ("legacy issue", lambda: camel_row(client.get_object("issues", issue_id,
                                                              scope="event:read")))])
+
+
+def update_issue(client: SentryClient, org: str, issue_id: str,
+                 changes: dict[str, Any]) -> dict[str, Any]:
+    """Change an issue (its status): the org-scoped route, else the legacy ``issues/{id}/`` one."""
+    return client.features.first("issue update API", [
+        ("org issue update", lambda: client.put_object("organizations", org, "issues", issue_id,
+                                                       json=changes, scope="event:write")),
+        ("legacy issue update", lambda: camel_row(client.put_object(
+            "issues", issue_id, json=changes, scope="event:write")))])
 
 
 def issue_event(client: SentryClient, org: str, issue_id: str, key: str) -> dict[str, Any]:
@@ -215,7 +226,7 @@ def list_issues(client: SentryClient, org: str, params: list[tuple[str, Any]], *
 
     unresolved = _only_unresolved(query)
     if unresolved and client.features.learned("ignores is:unresolved"):
-        return _unresolved_here(client, org, base, sent, limit, notes, progress)
+        return _unresolved_here(client, org, base, sent, limit, notes, progress, query)
     try:
         rows, truncated = fetch(sent)
     except APIError as exc:
@@ -229,13 +240,13 @@ def list_issues(client: SentryClient, org: str, params: list[tuple[str, Any]], *
     rows = [camel_row(r) for r in rows]
     if unresolved and any(r.get("status") not in (None, "unresolved") for r in rows):
         client.features.learn("ignores is:unresolved", True)
-        return _unresolved_here(client, org, base, sent, limit, notes, progress)
+        return _unresolved_here(client, org, base, sent, limit, notes, progress, query)
     return Listing(rows, truncated, notes)
 
 
 def _unresolved_here(client: SentryClient, org: str, params: list[tuple[str, Any]],
                      sort: str | None, limit: int | None, notes: list[str],
-                     progress: Progress | None) -> Listing:
+                     progress: Progress | None, query: str) -> Listing:
     """Unresolved issues filtered on our side, paging until ``limit`` of them are found."""
     rows: list[dict[str, Any]] = []
     left_out = scanned = 0
@@ -252,13 +263,16 @@ def _unresolved_here(client: SentryClient, org: str, params: list[tuple[str, Any
         else:
             rows.append(camel_row(row))
     more = more or scanned >= ISSUE_SCAN
+    rest = " ".join(t for t in query.split() if t != "is:unresolved")
     notes.append(f"This server ignores is:unresolved, so issues were filtered here "
-                 f"({left_out} of other statuses left out).")
+                 f"({left_out} of other statuses left out)" +
+                 (f"; the rest of the query ({rest!r}) was not applied." if rest else "."))
     return Listing(rows, more, notes)
 
 
 def _only_unresolved(query: str) -> bool:
-    return query.split() == ["is:unresolved"]
+    """True when the query asks for unresolved issues (a filter we can check on each row)."""
+    return "is:unresolved" in query.split()
 
 
 def _sort_choices(exc: APIError) -> tuple[str, ...] | None:

@@ -29,15 +29,15 @@ def update_issue_status(ctx: ToolContext, issue_id: str, status: str) -> ToolRes
         ToolInputError: the status is not one of :data:`ISSUE_STATUSES`.
         NotFoundError: the issue does not exist in the organization.
     """
-    from ._lookup import not_found_as, resolve_issue  # imports the HTTP client: on first use
+    from ..api import capabilities  # imports the HTTP client: on first use
+    from ._lookup import not_found_as, resolve_issue
 
     if status not in ISSUE_STATUSES:
         raise ToolInputError(f"Status {status!r} is not one of {', '.join(ISSUE_STATUSES)}.")
     client = ctx.api()
     numeric, org, ref, _ = resolve_issue(client, issue_id)
     with not_found_as(f"Issue {ref.issue_id!r} was not found in organization {org!r}."):
-        issue: dict[str, Any] = client.put_object("organizations", org, "issues", numeric,
-                                                  json={"status": status}, scope="event:write")
+        issue: dict[str, Any] = capabilities.update_issue(client, org, numeric, {"status": status})
     short = issue.get("shortId") or numeric
     return ToolResult(summary=f"{short} is now {issue.get('status') or status}.", data=issue,
                       frame="issues", links={"Issue": issue.get("permalink") or

@@ -58,3 +58,54 @@ def test_release_new_list_info(seeded: Seeded) -> None:
     assert "cli@2.0.0" in listed and "app@1.0.0" in listed
     info = cli(seeded, "releases", "info", "cli@2.0.0").stdout
     assert "cli@2.0.0" in info
+
+
+def test_info_shows_the_token_scopes(seeded: Seeded) -> None:
+    out = cli(seeded, "info").stdout
+    assert f"Sentry Server: {seeded.srv.url}" in out
+    assert "Default Organization: local" in out and "Default Project: notebook" in out
+    assert "Method: Auth Token" in out
+    assert "project:releases" in out and "event:write" in out  # the scopes /api/0/ reported
+
+
+def test_issues_list_resolve_unresolve_mute(seeded: Seeded) -> None:
+    listed = cli(seeded, "issues", "list").stdout
+    assert "ZeroDivisionError: division by zero" in listed and "payment gateway slow" in listed
+    store = seeded.srv.store
+
+    def statuses() -> set[str]:
+        return {i["status"] for i in store.issues()}
+
+    cli(seeded, "issues", "resolve", "-a")
+    assert statuses() == {"resolved"}
+    rows = [line for line in cli(seeded, "issues", "list").stdout.splitlines() if "ZeroDivisionError" in line]
+    assert len(rows) == 1 and "| resolved |" in rows[0]  # sentry-cli sends query= (every status)
+    cli(seeded, "issues", "unresolve", "-s", "resolved")
+    assert statuses() == {"unresolved"}
+    first = min(int(i["id"]) for i in store.issues())
+    cli(seeded, "issues", "mute", "-i", str(first))
+    assert {int(i["id"]): i["status"] for i in store.issues()}[first] == "ignored"
+    cli(seeded, "issues", "unresolve", "-i", str(first))
+    assert statuses() == {"unresolved"}
+
+
+def test_release_finalize_deploys_delete(seeded: Seeded) -> None:
+    cli(seeded, "releases", "new", "cli@3.0.0")
+    assert "Finalized release cli@3.0.0" in cli(seeded, "releases", "finalize", "cli@3.0.0").stdout
+    release = seeded.srv.store.release(1, "cli@3.0.0")
+    assert release is not None and release["date_released"] is not None
+    assert "(unreleased)" not in [line for line in cli(seeded, "releases", "list").stdout.splitlines()
+                                   if "cli@3.0.0" in line][0]
+    out = cli(seeded, "deploys", "new", "-r", "cli@3.0.0", "-e", "staging", "-n", "canary").stdout
+    assert "Created new deploy canary for 'staging'" in out
+    listed = cli(seeded, "deploys", "list", "-r", "cli@3.0.0").stdout
+    assert "staging" in listed and "canary" in listed
+    assert "Deleted release cli@3.0.0" in cli(seeded, "releases", "delete", "cli@3.0.0").stdout
+    assert seeded.srv.store.release(1, "cli@3.0.0") is None
+    refused = cli(seeded, "releases", "delete", "app@1.0.0", ok=False)  # issues started in it
+    assert refused.returncode != 0 and "referenced by active issues" in refused.stderr
+
+
+def test_monitors_list_is_empty_not_missing(seeded: Seeded) -> None:
+    proc = cli(seeded, "monitors", "list")  # sentry-cli prints nothing for an empty list
+    assert (proc.stdout, proc.stderr) == ("", "")

@@ -166,3 +166,36 @@ def test_post_shapes_match_schema(spec: dict[str, Any], live: Any) -> None:
     # PUT on an issue returns the updated issue (same schema as GET in practice).
     r = api.put(f"organizations/local/issues/{ids['issue']}/", json={"status": "resolved"})
     assert r.status_code == 200 and r.json()["status"] == "resolved"
+
+
+def test_release_lifecycle_teams_environments_match_schema(spec: dict[str, Any], live: Any) -> None:
+    srv, api, ids = live
+    api.post("organizations/local/releases/", json={"version": "3.0", "projects": ["notebook"]})
+    r = api.put("organizations/local/releases/3.0/", json={
+        "dateReleased": "2026-01-02T03:04:05Z", "ref": "abc",
+        "commits": [{"id": "a" * 40, "repository": "acme/app", "message": "fix", "author_name": "Ada",
+                     "author_email": "ada@example.com", "timestamp": "2026-01-01T00:00:00Z"}]})
+    _check(spec, r, f"organizations/{O}/releases/{{version}}/", "put")
+    assert r.json()["dateReleased"].startswith("2026-01-02T03:04:05") and r.json()["commitCount"] == 1
+    r = api.post("organizations/local/releases/3.0/deploys/", json={"environment": "prod", "name": "d1"})
+    _check(spec, r, f"organizations/{O}/releases/{{version}}/deploys/", "post")
+    _check(spec, api.get("organizations/local/releases/3.0/deploys/"), f"organizations/{O}/releases/{{version}}/deploys/")
+    commits = api.get("organizations/local/releases/3.0/commits/")
+    _check(spec, commits, f"organizations/{O}/releases/{{version}}/commits/")
+    assert [c["id"] for c in commits.json()] == ["a" * 40]
+    detail = api.get("organizations/local/releases/3.0/").json()
+    assert detail["deployCount"] == 1 and detail["lastDeploy"]["environment"] == "prod"
+    _check(spec, api.get("organizations/local/repos/"), f"organizations/{O}/repos/")
+    r = api.post("organizations/local/teams/", json={"slug": "backend"})
+    _check(spec, r, f"organizations/{O}/teams/", "post")
+    assert api.post("organizations/local/teams/", json={"slug": "backend"}).status_code == 409
+    envs = api.get("organizations/local/environments/")
+    _check(spec, envs, f"organizations/{O}/environments/")
+    assert [e["name"] for e in envs.json()] == ["prod"]
+    penvs = api.get("projects/local/notebook/environments/")
+    _check(spec, penvs, f"projects/{O}/{P}/environments/")
+    _check(spec, api.get("projects/local/notebook/issues/", params={"query": ""}), f"projects/{O}/{P}/issues/")
+    for path in ("dashboards", "monitors"):
+        _check(spec, api.get(f"organizations/local/{path}/"), f"organizations/{O}/{path}/")
+    assert api.delete("organizations/local/releases/3.0/").status_code == 204
+    assert api.get("organizations/local/releases/3.0/").status_code == 404

@@ -24,15 +24,21 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .api import (
+    _absent_features_api,
     _alerts_api,
     _discover_api,
+    _environments_api,
+    _identity_api,
+    _issue_bulk_api,
     _issues_api,
     _orgs_api,
+    _release_lifecycle_api,
     _releases_api,
     _replays_api,
     _sessions_api,
     _stats_api,
 )
+from .api._legacy_issues_api import legacy_routes
 from .api._plumbing import NOT_FOUND, ApiError, ApiMiddleware, Context
 from .ingest import _ingest_endpoints
 from .search._query import QueryError
@@ -108,15 +114,21 @@ async def _health(request: Request) -> Response:
 def build_app(context: Context) -> ASGIApp:
     """Build the ASGI app for one server context."""
     api: list[BaseRoute] = [
+        *_identity_api.routes,
         *_orgs_api.routes,
         *_issues_api.routes,
+        *_issue_bulk_api.routes,
+        *_absent_features_api.routes,
+        *_environments_api.routes,
         *_discover_api.routes,
+        *_release_lifecycle_api.routes,  # before releases: its {version:path} would take …/deploys/
         *_releases_api.routes,
         *_stats_api.routes,
         *_sessions_api.routes,
         *_replays_api.routes,
         *_alerts_api.legacy_routes,
     ]
+    api.extend(legacy_routes(api))
     if context.workflows:
         api.extend(_alerts_api.workflow_routes)
     router = Router(

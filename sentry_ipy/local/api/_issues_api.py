@@ -40,7 +40,7 @@ from ._plumbing import (
     window,
 )
 
-__all__ = ["find_issue", "routes"]
+__all__ = ["find_issue", "issue_list", "issue_terms", "matching_issue_ids", "routes", "set_status", "status_change"]
 
 
 
@@ -69,22 +69,37 @@ def find_issue(c: Context, org: dict[str, Any], ident: str) -> tuple[dict[str, A
     return issue, project
 
 
-def list_issues(request: Request) -> JSONResponse:
-    """``GET organizations/{o}/issues/`` with query, sort, period and ``limit`` paging.
+def issue_terms(query: str | None, envs: list[str]) -> list[Term]:
+    """Parse and check an issue search (``is:unresolved`` when absent), with environments as a term."""
+    terms = parse_query("is:unresolved" if query is None else query)
+    validate_issue_query(terms)
+    if envs:
+        terms.append(Term("environment", tuple(envs)))
+    return terms
+
+
+def matching_issue_ids(c: Context, projects: dict[int, dict[str, Any]], terms: list[Term], limit: int) -> list[int]:
+    """IDs of the issues of ``projects`` (any time) matching ``terms``, newest first, at most ``limit``."""
+    found = issue_filter(terms, projects, None, None)
+    with c.store.snapshot():
+        rows = SqlRows(c.store.query, "i.*", "issues i", found.sql, found.params, SORT_COLUMNS["date"], "i.id")
+        kept = [r for r in rows.window(None, 0, -1, False)
+                if not found.residual or IssueCandidate(c.store, r, projects[r["project_id"]]).matches(found.residual)]
+    return [int(r["id"]) for r in kept[:limit]]
+
+
+def issue_list(request: Request, org: dict[str, Any], project_rows: list[dict[str, Any]]) -> JSONResponse:
+    """One page of an issue search over ``project_rows`` with query, sort, period and ``limit`` paging.
 
     The search runs in SQL (:func:`issue_filter`) and only the page's rows are
     shaped, with one stats query for all of them; terms SQL cannot decide are
     checked in Python over the rows SQL kept.
     """
-    c, org = ctx(request), get_org(request)
-    projects = {p["id"]: p for p in project_filter(request, org)}
-    query = request.query_params.get("query")
-    terms = parse_query("is:unresolved" if query is None else query)
-    validate_issue_query(terms)
+    c = ctx(request)
+    projects = {p["id"]: p for p in project_rows}
+    terms = issue_terms(request.query_params.get("query"),
+                        [e for e in request.query_params.getlist("environment") if e])
     start, end = window(request, "14d")
-    envs = [e for e in request.query_params.getlist("environment") if e]
-    if envs:
-        terms.append(Term("environment", tuple(envs)))
     sort = request.query_params.get("sort") or "date"
     if sort not in SORT_COLUMNS:
         raise ApiError(400, f"Invalid sort {sort!r}: use date, new, freq or user.")
@@ -105,6 +120,12 @@ def list_issues(request: Request) -> JSONResponse:
     return respond_page(request, page, shapes)
 
 
+def list_issues(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/issues/``."""
+    org = get_org(request)
+    return issue_list(request, org, project_filter(request, org))
+
+
 def get_issue(request: Request) -> JSONResponse:
     """``GET organizations/{o}/issues/{id}/`` (numeric or short ID)."""
     c, org = ctx(request), get_org(request)
@@ -112,32 +133,48 @@ def get_issue(request: Request) -> JSONResponse:
     return respond(issue_detail_shape(issue, project, c.store, c.url, org["slug"]))
 
 
+def status_change(body: dict[str, Any]) -> tuple[str, str | None] | None:
+    """The (status, substatus) a ``PUT`` body asks for, or None if it sets no status.
+
+    Raises:
+        ApiError: 400 for a status Sentry does not know.
+    """
+    status = body.get("status")
+    if status is None:
+        return None
+    if status in ("resolvedInNextRelease", "resolved"):
+        return "resolved", None
+    if status == "unresolved":
+        return "unresolved", "ongoing"
+    if status in ("ignored", "muted"):
+        return "ignored", body.get("substatus") or "archived_until_escalating"
+    raise ApiError(400, {"status": [f'"{status}" is not a valid choice.']})
+
+
+def set_status(c: Context, issue_ids: list[int], change: tuple[str, str | None], details: Any) -> None:
+    """Apply a status change to issues, with one activity row each."""
+    new_status, substatus = change
+    activity = {"resolved": "set_resolved", "unresolved": "set_unresolved", "ignored": "set_ignored"}[new_status]
+    with c.store.tx():
+        for issue_id in issue_ids:
+            c.store.execute(
+                "UPDATE issues SET status = ?, substatus = ?, resolved_at = ? WHERE id = ?",
+                (new_status, substatus, now() if new_status == "resolved" else None, issue_id),
+            )
+            c.store.execute(
+                "INSERT INTO issue_activity (issue_id, type, data, date_created) VALUES (?, ?, ?, ?)",
+                (issue_id, activity, json.dumps(details or {}), now()),
+            )
+
+
 def update_issue(request: Request) -> JSONResponse:
     """``PUT organizations/{o}/issues/{id}/``: change status (and substatus)."""
     c, org = ctx(request), get_org(request)
     issue, project = find_issue(c, org, request.path_params["issue"])
     body = read_json_body(request)
-    status = body.get("status")
-    if status is not None:
-        if status in ("resolvedInNextRelease", "resolved"):
-            new_status, substatus = "resolved", None
-        elif status in ("unresolved",):
-            new_status, substatus = "unresolved", "ongoing"
-        elif status in ("ignored", "muted"):
-            new_status = "ignored"
-            substatus = body.get("substatus") or "archived_until_escalating"
-        else:
-            raise ApiError(400, {"status": [f'"{status}" is not a valid choice.']})
-        with c.store.tx():
-            c.store.execute(
-                "UPDATE issues SET status = ?, substatus = ?, resolved_at = ? WHERE id = ?",
-                (new_status, substatus, now() if new_status == "resolved" else None, issue["id"]),
-            )
-            activity = {"resolved": "set_resolved", "unresolved": "set_unresolved", "ignored": "set_ignored"}[new_status]
-            c.store.execute(
-                "INSERT INTO issue_activity (issue_id, type, data, date_created) VALUES (?, ?, ?, ?)",
-                (issue["id"], activity, json.dumps(body.get("statusDetails") or {}), now()),
-            )
+    change = status_change(body)
+    if change is not None:
+        set_status(c, [int(issue["id"])], change, body.get("statusDetails"))
     issue = c.store.one("SELECT * FROM issues WHERE id = ?", (issue["id"],)) or issue
     return respond(issue_detail_shape(issue, project, c.store, c.url, org["slug"]))
 

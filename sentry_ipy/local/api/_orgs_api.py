@@ -28,6 +28,9 @@ from ._shapes import (
 
 __all__ = ["routes"]
 
+_SLUG_RULE = ("Enter a valid slug consisting of lowercase letters, numbers, underscores or hyphens."
+              " It cannot be entirely numeric.")
+
 
 def list_orgs(request: Request) -> JSONResponse:
     """``GET organizations/``: the single local organisation."""
@@ -63,6 +66,27 @@ def list_teams(request: Request) -> JSONResponse:
     return paginate(request, [team_shape(t) for t in c.store.teams(org["id"])])
 
 
+def create_team(request: Request) -> JSONResponse:
+    """``POST organizations/{o}/teams/``: 201, 409 on a taken slug, 400 without slug or name."""
+    c, org = ctx(request), get_org(request)
+    body = read_json_body(request)
+    name, slug = body.get("name"), body.get("slug")
+    if (name is not None and not isinstance(name, str)) or (slug is not None and not isinstance(slug, str)):
+        raise ApiError(400, {"detail": "name and slug must be strings."})
+    if not name and not slug:
+        raise ApiError(400, {"non_field_errors": ["A name or slug is required"]})
+    slug = slug or _slugify(str(name))
+    if not SLUG_RE.match(slug):
+        raise ApiError(400, {"slug": [_SLUG_RULE]})
+    if name is not None and len(name) > 64:
+        raise ApiError(400, {"name": ["Ensure this field has no more than 64 characters."]})
+    try:
+        team = c.store.create_team(org["id"], slug, name or slug)
+    except ValueError:
+        raise ApiError(409, {"slug": ["A team with this slug already exists."]}) from None
+    return respond(team_shape(team), status=201)
+
+
 def _slugify(name: str) -> str:
     slug = re.sub(r"[^a-z0-9_\-]+", "-", name.strip().lower()).strip("-")
     return slug[:50] or "project"
@@ -85,10 +109,7 @@ def create_project(request: Request) -> JSONResponse:
     if slug is None or slug == "":
         slug = _slugify(name) if isinstance(name, str) else ""
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
-        errors["slug"] = [
-            "Enter a valid slug consisting of lowercase letters, numbers, underscores or hyphens."
-            " It cannot be entirely numeric."
-        ]
+        errors["slug"] = [_SLUG_RULE]
     platform = body.get("platform")
     if platform is not None and (not isinstance(platform, str) or not re.fullmatch(r"[a-z0-9\-]*", platform)):
         errors["platform"] = ["Invalid platform"]
@@ -128,6 +149,7 @@ routes = [
     Route("/organizations/{org}/", get_organization, methods=["GET"]),
     Route("/organizations/{org}/projects/", list_projects, methods=["GET"]),
     Route("/organizations/{org}/teams/", list_teams, methods=["GET"]),
+    Route("/organizations/{org}/teams/", create_team, methods=["POST"]),
     Route("/teams/{org}/{team}/projects/", create_project, methods=["POST"]),
     Route("/projects/{org}/{project}/", get_project_detail, methods=["GET"]),
     Route("/projects/{org}/{project}/keys/", list_keys, methods=["GET"]),

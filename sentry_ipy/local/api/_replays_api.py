@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -19,9 +20,12 @@ from ..search._query import (
     parse_query,
     validate_values,
 )
+from ..store._lookups import replays_by_issue
+from ..store._store import as_db_id
 from ._plumbing import (
     NOT_FOUND,
     ApiError,
+    bool_param,
     ctx,
     get_org,
     paginate,
@@ -186,7 +190,26 @@ def get_replay(request: Request) -> JSONResponse:
     raise ApiError(404, NOT_FOUND)
 
 
+def replay_count(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/replay-count/?query=issue.id:[1,2]``: replays per issue.
+
+    ``returnIds=true`` gives the replay IDs instead of counts; issues without
+    replays are left out, as Sentry does.
+    """
+    org = get_org(request)
+    query = request.query_params.get("query") or ""
+    match = re.fullmatch(r"\s*issue\.id:\[?([0-9,\s]*)\]?\s*", query)
+    if match is None:
+        raise ApiError(400, "Query must be issue.id:[ID, ...]: the local server counts replays per issue.")
+    ids = [int(i) for i in re.findall(r"[0-9]+", match.group(1)) if as_db_id(i) is not None]
+    found = replays_by_issue(ctx(request).store, int(org["id"]), ids)
+    if bool_param(request, "returnIds"):
+        return respond({str(k): v for k, v in found.items()})
+    return respond({str(k): len(v) for k, v in found.items()})
+
+
 routes = [
+    Route("/organizations/{org}/replay-count/", replay_count, methods=["GET"]),
     Route("/organizations/{org}/replays/", list_replays, methods=["GET"]),
     Route("/organizations/{org}/replays/{replay}/", get_replay, methods=["GET"]),
 ]

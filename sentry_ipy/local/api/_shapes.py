@@ -11,9 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from .._clock import iso
+from ..store import _release_records as records
 from ..store._store import Store
 
 __all__ = [
+    "commit_shape",
+    "deploy_shape",
     "dsn",
     "key_shape",
     "org_shape",
@@ -21,6 +24,7 @@ __all__ = [
     "project_shape",
     "release_shape",
     "team_shape",
+    "user_shape",
 ]
 
 _AVATAR = {"avatarType": "letter_avatar", "avatarUuid": None, "avatarUrl": None}
@@ -48,6 +52,25 @@ def org_shape(org: dict[str, Any], base_url: str) -> dict[str, Any]:
         "extraOptions": {},
         "access": list(_ORG_ACCESS),
         "onboardingTasks": [],
+    }
+
+
+def user_shape(org: dict[str, Any]) -> dict[str, Any]:
+    """The one user of the local backend: whoever holds the token, an owner of the local org.
+
+    Sentry ties a user token to a person; the local token stands for the
+    machine's user, so ``/auth/`` and ``/api/0/`` answer with this account.
+    """
+    joined = iso(org["date_created"])
+    return {
+        "id": "1", "name": "Local user", "username": "local", "email": "local@localhost",
+        "avatarUrl": None, "isActive": True, "hasPasswordAuth": False, "isManaged": False,
+        "dateJoined": joined, "lastLogin": joined, "lastActive": joined, "has2fa": False,
+        "isSuperuser": False, "isStaff": False, "experiments": {},
+        "emails": [{"id": "1", "email": "local@localhost", "is_verified": True}],
+        "avatar": dict(_AVATAR), "options": {"timezone": "UTC", "language": "en"},
+        "flags": {"newsletter_consent_prompt": False}, "identities": [], "permissions": [],
+        "authenticators": [], "canReset2fa": False,
     }
 
 
@@ -271,6 +294,37 @@ def _version_info(version: str) -> dict[str, Any]:
     }
 
 
+def release_activity(store: Store, release_id: int) -> dict[str, Any]:
+    """``commitCount``, ``deployCount``, ``lastCommit`` and ``lastDeploy`` of a release."""
+    deploys = records.deploys(store, release_id)
+    commits = records.release_commits(store, release_id)
+    last_deploy = deploys[0] if deploys else None
+    last_commit = commits[0] if commits else None
+    return {
+        "commitCount": len(commits),
+        "deployCount": len(deploys),
+        "lastCommit": None if last_commit is None else commit_shape(last_commit),
+        "lastDeploy": None if last_deploy is None else deploy_shape(last_deploy),
+    }
+
+
+def deploy_shape(row: dict[str, Any]) -> dict[str, Any]:
+    """Serialise a deploy as Sentry's ``DeploySerializer`` does."""
+    return {"id": str(row["id"]), "environment": row["environment"], "dateStarted": iso(row["date_started"]),
+            "dateFinished": iso(row["date_finished"]), "name": row["name"], "url": row["url"]}
+
+
+def commit_shape(row: dict[str, Any]) -> dict[str, Any]:
+    """Serialise a release commit (no repository integration, so no pull request)."""
+    author = ({"name": row["author_name"], "email": row["author_email"]}
+              if row["author_name"] or row["author_email"] else None)
+    return {"id": row["sha"], "message": row["message"], "dateCreated": iso(row["timestamp"]),
+            "pullRequest": None, "suspectCommitType": "", "releases": [], "author": author,
+            **({"repository": {"id": row["repository"], "name": row["repository"], "url": None, "provider": {},
+                               "status": "active", "dateCreated": iso(row["timestamp"])}}
+               if row["repository"] else {})}
+
+
 def release_shape(release: dict[str, Any], store: Store) -> dict[str, Any]:
     """Serialise a release with its projects and event statistics."""
     rid, version = release["id"], release["version"]
@@ -320,10 +374,7 @@ def release_shape(release: dict[str, Any], store: Store) -> dict[str, Any]:
         "data": {},
         "newGroups": total_new,
         "owner": None,
-        "commitCount": 0,
-        "deployCount": 0,
-        "lastCommit": None,
-        "lastDeploy": None,
+        **release_activity(store, int(rid)),
         "authors": [],
         "projects": project_list,
         "versionInfo": _version_info(version),

@@ -228,6 +228,30 @@ class Store:
                 return row
         return self.one("SELECT * FROM teams WHERE org_id = ? AND slug = ?", (org_id, str(ident)))
 
+    def create_team(self, org_id: int, slug: str, name: str) -> dict[str, Any]:
+        """Create a team.
+
+        Raises:
+            ValueError: if the slug is taken in this organisation.
+        """
+        with self.tx() as conn:
+            if conn.execute("SELECT 1 FROM teams WHERE org_id = ? AND slug = ?", (org_id, slug)).fetchone():
+                raise ValueError("A team with this slug already exists.")
+            tid = conn.execute(
+                "INSERT INTO teams (org_id, slug, name, date_created) VALUES (?, ?, ?, ?)", (org_id, slug, name, now())
+            ).lastrowid
+        team = self.team(org_id, int(tid or 0))
+        assert team is not None
+        return team
+
+    def issue_org(self, issue_id: str | int) -> dict[str, Any] | None:
+        """The organisation of an issue given by numeric ID, or None."""
+        iid = _as_int(issue_id)
+        if iid is None:
+            return None
+        return self.one("SELECT o.* FROM orgs o JOIN projects p ON p.org_id = o.id JOIN issues i ON i.project_id = p.id"
+                        " WHERE i.id = ?", (iid,))
+
     def projects(self, org_id: int) -> list[dict[str, Any]]:
         """List the projects of an organisation, by slug."""
         return self.query("SELECT * FROM projects WHERE org_id = ? ORDER BY slug", (org_id,))

@@ -100,6 +100,14 @@ CREATE TABLE IF NOT EXISTS rules (
 CREATE INDEX IF NOT EXISTS replays_time ON replays (timestamp);
 CREATE INDEX IF NOT EXISTS sessions_received ON sessions (received);
 CREATE INDEX IF NOT EXISTS outcomes_time ON outcomes (org_id, timestamp);
+CREATE TABLE IF NOT EXISTS deploys (
+    id INTEGER PRIMARY KEY, release_id INTEGER NOT NULL, environment TEXT NOT NULL,
+    name TEXT, url TEXT, date_started REAL, date_finished REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS deploys_release ON deploys (release_id, date_finished);
+CREATE TABLE IF NOT EXISTS release_commits (
+    id INTEGER PRIMARY KEY, release_id INTEGER NOT NULL, sha TEXT NOT NULL,
+    repository TEXT, message TEXT, author_name TEXT, author_email TEXT,
+    timestamp REAL, UNIQUE (release_id, sha));
 """
 
 

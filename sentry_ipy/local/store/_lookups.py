@@ -1,0 +1,52 @@
+"""Derived lookups over ingested rows: environments seen, and replays linked to issues.
+
+Named queries for the API modules that answer them, so those hold no SQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._store import Store
+
+__all__ = ["environments", "replays_by_issue"]
+
+
+def environments(store: Store, project_ids: list[int]) -> list[dict[str, Any]]:
+    """Environments named by stored events or sessions of the projects, in order of first appearance.
+
+    Rows are ``{"id", "name"}``; the ID is the rank of first appearance, stable
+    as long as data is only added.
+    """
+    if not project_ids:
+        return []
+    marks = ",".join("?" * len(project_ids))
+    rows = store.query(
+        f"SELECT environment AS name, MIN(first) AS first FROM ("
+        f" SELECT environment, MIN(received) AS first FROM events WHERE project_id IN ({marks})"
+        f" AND environment IS NOT NULL AND environment != '' GROUP BY environment"
+        f" UNION ALL SELECT environment, MIN(received) FROM sessions WHERE project_id IN ({marks})"
+        f" AND environment IS NOT NULL AND environment != '' GROUP BY environment)"
+        f" GROUP BY environment ORDER BY first, environment",
+        [*project_ids, *project_ids],
+    )
+    return [{"id": i, "name": r["name"]} for i, r in enumerate(rows, 1)]
+
+
+def replays_by_issue(store: Store, org_id: int, issue_ids: list[int]) -> dict[int, list[str]]:
+    """Replay IDs whose segments list an error event of each issue (``error_ids``)."""
+    if not issue_ids:
+        return {}
+    marks = ",".join("?" * len(issue_ids))
+    rows = store.query(
+        f"SELECT DISTINCT e.issue_id, r.replay_id FROM replays r, json_each(r.payload, '$.error_ids') j"
+        f" JOIN events e ON e.project_id = r.project_id AND e.event_id = lower(replace(j.value, '-', ''))"
+        f" JOIN projects p ON p.id = r.project_id"
+        f" WHERE p.org_id = ? AND e.issue_id IN ({marks}) AND json_valid(r.payload)"
+        f" ORDER BY e.issue_id, r.replay_id",
+        [org_id, *issue_ids],
+    )
+    found: dict[int, list[str]] = {}
+    for row in rows:
+        found.setdefault(int(row["issue_id"]), []).append(row["replay_id"])
+    return found

@@ -1,0 +1,90 @@
+"""Release lifecycle rows: finalising and deleting releases, their deploys and commits.
+
+Named queries over the ``releases``, ``deploys`` and ``release_commits`` tables,
+so the API module that serves them holds no SQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._clock import now
+from ._store import Store
+
+__all__ = ["add_deploy", "delete_release", "deploys", "previous_release_with_commits", "release_in_use",
+           "release_commits", "set_commits", "update_release"]
+
+
+def update_release(store: Store, release_id: int, changes: dict[str, Any]) -> None:
+    """Set the given columns (``ref``, ``url``, ``date_released``, ``status``) of one release."""
+    allowed = {k: v for k, v in changes.items() if k in ("ref", "url", "date_released", "status")}
+    if allowed:
+        assignments = ", ".join(f"{k} = ?" for k in allowed)
+        store.execute(f"UPDATE releases SET {assignments} WHERE id = ?", (*allowed.values(), release_id))
+
+
+def release_in_use(store: Store, release: dict[str, Any]) -> bool:
+    """True when an issue was first seen in the release (Sentry then refuses to delete it)."""
+    return store.one(
+        "SELECT 1 FROM issues i JOIN projects p ON p.id = i.project_id"
+        " WHERE p.org_id = ? AND i.first_release = ? LIMIT 1",
+        (release["org_id"], release["version"]),
+    ) is not None
+
+
+def delete_release(store: Store, release_id: int) -> None:
+    """Remove a release with its project links, deploys and commits."""
+    with store.tx():
+        for table in ("release_projects", "deploys", "release_commits"):
+            store.execute(f"DELETE FROM {table} WHERE release_id = ?", (release_id,))
+        store.execute("DELETE FROM releases WHERE id = ?", (release_id,))
+
+
+def add_deploy(store: Store, release_id: int, environment: str, name: str | None, url: str | None,
+               date_started: float | None, date_finished: float | None) -> dict[str, Any]:
+    """Record a deploy of a release (finished now unless given) and return its row."""
+    with store.tx() as conn:
+        did = conn.execute(
+            "INSERT INTO deploys (release_id, environment, name, url, date_started, date_finished)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (release_id, environment, name, url, date_started, date_finished or now()),
+        ).lastrowid
+    row = store.one("SELECT * FROM deploys WHERE id = ?", (did,))
+    assert row is not None
+    return row
+
+
+def deploys(store: Store, release_id: int) -> list[dict[str, Any]]:
+    """A release's deploys, newest first."""
+    return store.query("SELECT * FROM deploys WHERE release_id = ? ORDER BY date_finished DESC, id DESC",
+                       (release_id,))
+
+
+
+def set_commits(store: Store, release_id: int, commits: list[dict[str, Any]]) -> None:
+    """Replace a release's commit list (what ``PUT releases/{v}/`` with ``commits`` does)."""
+    with store.tx():
+        store.execute("DELETE FROM release_commits WHERE release_id = ?", (release_id,))
+        for commit in commits:
+            store.execute(
+                "INSERT OR REPLACE INTO release_commits (release_id, sha, repository, message, author_name,"
+                " author_email, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (release_id, commit["sha"], commit.get("repository"), commit.get("message"),
+                 commit.get("author_name"), commit.get("author_email"), commit.get("timestamp")),
+            )
+
+
+def release_commits(store: Store, release_id: int) -> list[dict[str, Any]]:
+    """A release's commits, newest first."""
+    return store.query("SELECT * FROM release_commits WHERE release_id = ? ORDER BY timestamp DESC, id DESC",
+                       (release_id,))
+
+
+def previous_release_with_commits(store: Store, release: dict[str, Any]) -> dict[str, Any] | None:
+    """The newest release of the org created before ``release`` that has commits, or None."""
+    return store.one(
+        "SELECT r.* FROM releases r WHERE r.org_id = ? AND r.date_created < ?"
+        " AND EXISTS (SELECT 1 FROM release_commits c WHERE c.release_id = r.id)"
+        " ORDER BY r.date_created DESC, r.id DESC LIMIT 1",
+        (release["org_id"], release["date_created"]),
+    )

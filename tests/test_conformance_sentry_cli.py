@@ -109,3 +109,9 @@ def test_release_finalize_deploys_delete(seeded: Seeded) -> None:
 def test_monitors_list_is_empty_not_missing(seeded: Seeded) -> None:
     proc = cli(seeded, "monitors", "list")  # sentry-cli prints nothing for an empty list
     assert (proc.stdout, proc.stderr) == ("", "")
+
+
+def test_logs_list_shows_sdk_logs(seeded: Seeded) -> None:
+    out = cli(seeded, "logs", "list").stdout
+    rows = [line for line in out.splitlines() if "checkout started for u-1" in line]
+    assert len(rows) == 1 and seeded.trace_id in rows[0] and "info" in rows[0].lower()

@@ -122,7 +122,7 @@ def test_events_lookups_and_discover(srv: LocalServer, api: httpx.Client) -> Non
     r = api.get("organizations/local/events/", params={"dataset": "errors", "field": ["id", "environment"], "query": "environment:dev"})
     assert [d["environment"] for d in r.json()["data"]] == ["dev"]
     assert api.get("organizations/local/events/", params={"dataset": "errors"}).status_code == 400
-    assert api.get("organizations/local/events/", params={"dataset": "spans", "field": "id"}).status_code == 400
+    assert api.get("organizations/local/events/", params={"dataset": "metrics", "field": "id"}).status_code == 400
 
 
 def test_releases(srv: LocalServer, api: httpx.Client) -> None:

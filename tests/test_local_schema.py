@@ -199,3 +199,61 @@ def test_release_lifecycle_teams_environments_match_schema(spec: dict[str, Any],
         _check(spec, api.get(f"organizations/local/{path}/"), f"organizations/{O}/{path}/")
     assert api.delete("organizations/local/releases/3.0/").status_code == 204
     assert api.get("organizations/local/releases/3.0/").status_code == 404
+
+
+def test_issue_details_traces_feedback_match_schema(spec: dict[str, Any], live: Any) -> None:
+    srv, api, ids = live
+    issue = f"organizations/{O}/issues/{{issue_id}}"
+    r = api.get(f"organizations/local/issues/{ids['issue']}/tags/cell/")
+    _check(spec, r, issue + "/tags/{key}/")
+    assert r.json()["topValues"][0]["value"] == "3" and r.json()["uniqueValues"] == 1
+    _check(spec, api.get(f"organizations/local/issues/{ids['issue']}/tags/cell/values/"), issue + "/tags/{key}/values/")
+    assert api.get(f"organizations/local/issues/{ids['issue']}/tags/nope/").status_code == 404
+    r = api.post("projects/local/notebook/user-feedback/", json={
+        "event_id": ids["event"], "name": "Ada", "email": "ada@example.com", "comments": "it broke"})
+    _check(spec, r, f"projects/{O}/{P}/user-feedback/", "post")
+    assert r.json()["issue"] == {"id": ids["issue"]}
+    _check(spec, api.get("projects/local/notebook/user-feedback/"), f"projects/{O}/{P}/user-feedback/")
+    reports = api.get(f"organizations/local/issues/{ids['issue']}/user-reports/").json()
+    assert [x["comments"] for x in reports] == ["it broke"]
+    key = srv.store.keys(1)[0]["public_key"]
+    envelope = b"\n".join([json.dumps({"event_id": ids["event"]}).encode(),
+                           b'{"type":"attachment","length":5,"filename":"log.txt","content_type":"text/plain"}',
+                           b"hello"])
+    httpx.post(f"{srv.url}/api/1/envelope/?sentry_key={key}", content=envelope)
+    r = api.get(f"projects/local/notebook/events/{ids['event']}/attachments/")
+    _check(spec, r, f"projects/{O}/{P}/events/{{event_id}}/attachments/")
+    (attachment,) = r.json()
+    assert (attachment["name"], attachment["size"], attachment["mimetype"]) == ("log.txt", 5, "text/plain")
+    raw = api.get(f"projects/local/notebook/events/{ids['event']}/attachments/{attachment['id']}/?download=1")
+    assert raw.content == b"hello"
+
+
+def test_trace_and_trace_meta_match_schema(spec: dict[str, Any], tmp_path: Path) -> None:
+    from tests._sdk import sending_to
+
+    with LocalServer(tmp_path / "trace") as srv:
+        import sentry_sdk
+
+        with sending_to(srv.dsn(), traces_sample_rate=1.0, enable_logs=True) as scope:
+            with sentry_sdk.start_transaction(name="job", op="task") as txn:
+                with sentry_sdk.start_span(op="db", name="SELECT 1"):
+                    scope.capture_message("inside the span")
+                sentry_sdk.logger.warning("slow job")
+            trace_id = txn.trace_id
+        with httpx.Client(base_url=srv.url + "/api/0/", headers={"Authorization": f"Bearer {srv.token}"}) as api:
+            r = api.get(f"organizations/local/trace/{trace_id}/")
+            _check(spec, r, f"organizations/{O}/trace/{{trace_id}}/")
+            (root,) = r.json()
+            assert (root["op"], root["is_transaction"], root["transaction"]) == ("task", True, "job")
+            (child,) = root["children"]
+            assert child["op"] == "db" and child["parent_span_id"] == root["event_id"]
+            assert [e["description"] for e in child["errors"]] == ["inside the span"]
+            meta = api.get(f"organizations/local/trace-meta/{trace_id}/")
+            _check(spec, meta, f"organizations/{O}/trace-meta/{{trace_id}}/")
+            assert {k: meta.json()[k] for k in ("spansCount", "errorsCount", "logsCount")} == {
+                "spansCount": 2, "errorsCount": 1, "logsCount": 1}
+            logs = api.get("organizations/local/events/", params={
+                "dataset": "logs", "field": ["message", "severity", "trace"], "query": "severity:warn"}).json()
+            assert logs["data"] == [{"message": "slow job", "severity": "warn", "trace": trace_id}]  # sentry-sdk says warn
+            assert api.get("organizations/local/trace/xyz/").status_code == 400

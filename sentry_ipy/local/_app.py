@@ -28,8 +28,10 @@ from .api import (
     _alerts_api,
     _discover_api,
     _environments_api,
+    _explore_api,
     _identity_api,
     _issue_bulk_api,
+    _issue_details_api,
     _issues_api,
     _orgs_api,
     _release_lifecycle_api,
@@ -37,6 +39,7 @@ from .api import (
     _replays_api,
     _sessions_api,
     _stats_api,
+    _traces_api,
 )
 from .api._legacy_issues_api import legacy_routes
 from .api._plumbing import NOT_FOUND, ApiError, ApiMiddleware, Context
@@ -118,8 +121,11 @@ def build_app(context: Context) -> ASGIApp:
         *_orgs_api.routes,
         *_issues_api.routes,
         *_issue_bulk_api.routes,
+        *_issue_details_api.routes,
         *_absent_features_api.routes,
         *_environments_api.routes,
+        *_explore_api.routes,
+        *_traces_api.routes,
         *_discover_api.routes,
         *_release_lifecycle_api.routes,  # before releases: its {version:path} would take …/deploys/
         *_releases_api.routes,

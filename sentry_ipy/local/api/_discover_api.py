@@ -30,6 +30,7 @@ from ..search._query import (
     parse_search,
     validate_values,
 )
+from ._explore_api import EXPLORE_DATASETS, explore
 from ._plumbing import ApiError, ctx, get_org, paginate, project_filter, window
 
 __all__ = ["FIELD_TYPES", "routes"]
@@ -39,7 +40,8 @@ FIELD_TYPES = {
     "issue.id": "integer", "level": "string", "culprit": "string", "project": "string",
     "project.id": "integer", "project.name": "string", "message": "string", "release": "string",
     "environment": "string", "transaction": "string", "event.type": "string",
-    "user.email": "string", "trace": "string", "platform": "string",
+    "user.email": "string", "user.id": "string", "user.username": "string", "user.display": "string",
+    "error.type": "array", "error.value": "array", "trace": "string", "platform": "string",
     "transaction.duration": "duration",
     "count()": "integer", "last_seen()": "date", "count_unique(user)": "integer",
 }
@@ -81,6 +83,12 @@ class _Row:
             "transaction": lambda: r["transaction_name"] or self.payload.get("transaction"),
             "event.type": lambda: r["type"],
             "user.email": lambda: r["user_email"],
+            "user.id": lambda: self._user("id"),
+            "user.username": lambda: self._user("username"),
+            "user.display": lambda: next((v for v in (self._user(k) for k in ("email", "username", "id", "ip_address"))
+                                          if v), None),
+            "error.type": lambda: [v.get("type") for v in exception_values(self.payload) if v.get("type")],
+            "error.value": lambda: [v.get("value") for v in exception_values(self.payload) if v.get("value")],
             "trace": lambda: r["trace_id"],
             "platform": lambda: r["platform"],
             "transaction.duration": lambda: self._duration(),
@@ -97,6 +105,11 @@ class _Row:
                 if isinstance(pair, list) and len(pair) == 2 and pair[0] == name:
                     return pair[1]
         return None
+
+    def _user(self, key: str) -> str | None:
+        user = self.payload.get("user")
+        value = user.get(key) if isinstance(user, dict) else None
+        return None if value is None else str(value)
 
     def _duration(self) -> float | None:
         start = self.payload.get("start_timestamp")
@@ -156,10 +169,11 @@ def _aggregate(rows: list[_Row], fields: list[str]) -> list[dict[str, Any]]:
     plain = [f for f in fields if f not in _AGGREGATES]
     groups: dict[tuple[Any, ...], list[_Row]] = {}
     for row in rows:
-        groups.setdefault(tuple(row.field(f) for f in plain), []).append(row)
+        # array fields (error.type) group by their whole list, as Discover does
+        groups.setdefault(tuple(tuple(v) if isinstance(v := row.field(f), list) else v for f in plain), []).append(row)
     out = []
     for key, members in groups.items():
-        item = dict(zip(plain, key, strict=True))
+        item = {f: list(v) if isinstance(v, tuple) else v for f, v in zip(plain, key, strict=True)}
         for f in fields:
             if f == "count()":
                 item[f] = len(members)
@@ -182,8 +196,11 @@ def discover(request: Request) -> JSONResponse:
     """Answer a Discover query on the errors or transactions dataset."""
     c, org = ctx(request), get_org(request)
     dataset = request.query_params.get("dataset") or "errors"
+    if dataset in EXPLORE_DATASETS:
+        return explore(request, dataset)
     if dataset not in _DATASETS:
-        raise ApiError(400, f"Unsupported dataset {dataset!r}: the local server supports errors and transactions.")
+        raise ApiError(400, f"Unsupported dataset {dataset!r}: the local server supports errors, transactions,"
+                            " spans and logs.")
     fields = request.query_params.getlist("field")
     if not fields:
         raise ApiError(400, "No columns selected: pass at least one field parameter.")

@@ -15,8 +15,10 @@ from typing import Any
 from .._clock import iso, now
 from ..ingest._grouping import event_message, exception_values, short_id
 from ..store._store import Store
+from ._shapes import user_shape
 
-__all__ = ["event_shape", "event_tags", "hourly_stats", "issue_detail_shape", "issue_shape", "simple_event_shape"]
+__all__ = ["event_shape", "event_tags", "hourly_stats", "issue_activity", "issue_detail_shape", "issue_shape",
+           "issue_tag_values", "simple_event_shape", "tag_summary"]
 
 
 def _project_ref(project: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +137,12 @@ def _release_ref(store: Store, org_id: int, version: str | None) -> dict[str, An
     return release_shape(release, store)
 
 
-def _issue_tags(store: Store, issue_id: int) -> list[dict[str, Any]]:
+def issue_tag_values(store: Store, issue_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Every tag key of an issue's events with all its values, most frequent first.
+
+    Each value is ``{key, name, value, count, firstSeen, lastSeen}`` (Sentry's
+    tag value shape); the tags are those :func:`event_tags` gives each event.
+    """
     rows = store.query("SELECT payload, timestamp FROM events WHERE issue_id = ?", (issue_id,))
     counts: dict[str, Counter[str]] = {}
     seen: dict[tuple[str, str], list[float]] = {}
@@ -144,28 +151,36 @@ def _issue_tags(store: Store, issue_id: int) -> list[dict[str, Any]]:
             counts.setdefault(tag["key"], Counter())[tag["value"]] += 1
             span = seen.setdefault((tag["key"], tag["value"]), [row["timestamp"], row["timestamp"]])
             span[0], span[1] = min(span[0], row["timestamp"]), max(span[1], row["timestamp"])
-    result = []
-    for key in sorted(counts):
-        top = counts[key].most_common(9)
-        result.append(
-            {
-                "key": key,
-                "name": key,
-                "totalValues": sum(counts[key].values()),
-                "topValues": [
-                    {
-                        "key": key,
-                        "name": value,
-                        "value": value,
-                        "count": n,
-                        "firstSeen": iso(seen[(key, value)][0]),
-                        "lastSeen": iso(seen[(key, value)][1]),
-                    }
-                    for value, n in top
-                ],
-            }
-        )
-    return result
+    return {
+        key: [{"key": key, "name": value, "value": value, "count": n, "firstSeen": iso(seen[(key, value)][0]),
+               "lastSeen": iso(seen[(key, value)][1])} for value, n in counts[key].most_common()]
+        for key in sorted(counts)
+    }
+
+
+def tag_summary(key: str, values: list[dict[str, Any]]) -> dict[str, Any]:
+    """One tag key of an issue: totals and its nine most frequent values."""
+    return {"key": key, "name": key, "uniqueValues": len(values), "totalValues": sum(v["count"] for v in values),
+            "topValues": values[:9]}
+
+
+def _issue_tags(store: Store, issue_id: int) -> list[dict[str, Any]]:
+    return [tag_summary(key, values) for key, values in issue_tag_values(store, issue_id).items()]
+
+
+def issue_activity(store: Store, issue: dict[str, Any]) -> list[dict[str, Any]]:
+    """An issue's activity, newest first, ending with its ``first_seen``."""
+    user: dict[str, Any] | None = None
+    activity = []
+    for a in store.query("SELECT * FROM issue_activity WHERE issue_id = ? ORDER BY id DESC", (issue["id"],)):
+        if a["type"] == "note" and user is None:  # notes are written through the API, by its one user
+            user = user_shape(store.orgs()[0])
+        activity.append({"id": str(a["id"]), "type": a["type"], "data": json.loads(a["data"]),
+                         "dateCreated": iso(a["date_created"]), "user": user if a["type"] == "note" else None})
+    activity.append(
+        {"id": f"{issue['id']}-first", "type": "first_seen", "data": {}, "dateCreated": iso(issue["first_seen"]), "user": None}
+    )
+    return activity
 
 
 def issue_detail_shape(issue: dict[str, Any], project: dict[str, Any], store: Store, base_url: str, org_slug: str) -> dict[str, Any]:
@@ -177,24 +192,9 @@ def issue_detail_shape(issue: dict[str, Any], project: dict[str, Any], store: St
     shape["inbox"] = None
     shape["forecast"] = {}
     shape["stats"] = {"24h": shape["stats"]["24h"], "30d": _daily_stats(store, int(issue["id"]))}
-    activity = [
-        {
-            "id": str(a["id"]),
-            "type": a["type"],
-            "data": json.loads(a["data"]),
-            "dateCreated": iso(a["date_created"]),
-            "user": None,
-        }
-        for a in store.query(
-            "SELECT * FROM issue_activity WHERE issue_id = ? ORDER BY id DESC", (issue["id"],)
-        )
-    ]
-    activity.append(
-        {"id": f"{issue['id']}-first", "type": "first_seen", "data": {}, "dateCreated": iso(issue["first_seen"]), "user": None}
-    )
     shape.update(
         {
-            "activity": activity,
+            "activity": issue_activity(store, issue),
             "seenBy": [],
             "participants": [],
             "userReportCount": 0,

@@ -21,6 +21,8 @@ from ..store._store import Store
 from ._envelope import Envelope, EnvelopeError, Item
 from ._grouping import event_message, event_type, group_info
 from ._normalize import normalize_event, release_error
+from ._trace_items import save_logs, save_spans
+from ._user_items import save_attachment, save_user_report
 
 logger = logging.getLogger("sentry_ipy.local")
 
@@ -156,6 +158,8 @@ def save_event(store: Store, project: dict[str, Any], payload: dict[str, Any], s
             payload.get("environment"), ukey, user.get("email"),
             payload.get("platform") or "python", trace.get("trace_id"), json.dumps(payload),
         ))
+        if etype == "transaction":
+            save_spans(store, project, event_id, payload, ts)
         store.note_first(project_id, "first_transaction" if etype == "transaction" else "first_event", received)
         record_outcome(
             store, org_id, project_id, "accepted",
@@ -266,7 +270,7 @@ def process_envelope(store: Store, project: dict[str, Any], envelope: Envelope) 
             kind = item.type
             try:
                 with store.tx(savepoint=True):
-                    stored = _process_item(store, project, item, sent_at)
+                    stored = _process_item(store, project, item, sent_at, event_id)
                 event_id = stored or event_id
             except EnvelopeError as exc:
                 errors.append(str(exc))
@@ -277,8 +281,12 @@ def process_envelope(store: Store, project: dict[str, Any], envelope: Envelope) 
     return (str(event_id) if event_id else None), errors
 
 
-def _process_item(store: Store, project: dict[str, Any], item: Item, sent_at: Any) -> str | None:
-    """Store one envelope item; returns the event ID of an event or transaction item."""
+def _process_item(store: Store, project: dict[str, Any], item: Item, sent_at: Any,
+                  event_id: str | None = None) -> str | None:
+    """Store one envelope item; returns the event ID of an event or transaction item.
+
+    ``event_id`` is the envelope's event so far, which an ``attachment`` belongs to.
+    """
     kind = item.type
     if kind in ("event", "transaction"):
         payload = item.json()
@@ -288,6 +296,13 @@ def _process_item(store: Store, project: dict[str, Any], item: Item, sent_at: An
     if kind in ("session", "sessions"):
         mode = "session" if kind == "session" else "aggregates"
         guarded(kind, partial(_save_session, store, project, item.json(), mode))
+    elif kind == "user_report":
+        guarded(kind, partial(save_user_report, store, project, item.json(), normalise_event_id))
+    elif kind == "attachment":
+        target = normalise_event_id(event_id) if event_id else None
+        guarded(kind, partial(save_attachment, store, project, target, item))
+    elif kind == "log":
+        guarded(kind, partial(save_logs, store, project, item.json()))
     elif kind == "replay_event":
         guarded(kind, partial(_save_replay, store, project, item.json()))
     elif kind == "client_report":

@@ -5,13 +5,15 @@ Named queries for the API modules that serve issue sub-resources, so those hold 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
 from .._clock import now
 from ._store import Store
 
-__all__ = ["activities", "add_activity", "delete_issues", "issues_by_id"]
+__all__ = ["activities", "add_activity", "add_attachment", "add_user_report", "attachment_data", "attachments",
+           "delete_issues", "issues_by_id", "user_reports"]
 
 
 def issues_by_id(store: Store, project_ids: list[int], issue_ids: list[int]) -> list[dict[str, Any]]:
@@ -55,3 +57,55 @@ def activities(store: Store, issue_id: int, kind: str | None = None) -> list[dic
         sql += " AND type = ?"
         params.append(kind)  # type: ignore[arg-type]
     return store.query(sql + " ORDER BY date_created DESC, id DESC", params)
+
+
+def add_user_report(store: Store, project_id: int, event_id: str, name: str | None, email: str | None,
+                    comments: str) -> dict[str, Any]:
+    """Store one user report (feedback on an event) and return its row."""
+    with store.tx() as conn:
+        rid = conn.execute(
+            "INSERT INTO user_reports (project_id, event_id, name, email, comments, date_created)"
+            " VALUES (?, ?, ?, ?, ?, ?)", (project_id, event_id, name, email, comments, now()),
+        ).lastrowid
+    row = store.one("SELECT * FROM user_reports WHERE id = ?", (rid,))
+    assert row is not None
+    return row
+
+
+def user_reports(store: Store, project_ids: list[int], issue_id: int | None = None) -> list[dict[str, Any]]:
+    """User reports of the projects (only those on the issue's events when given), newest first.
+
+    Each row carries the report's ``issue_id`` (None while its event is not stored).
+    """
+    if not project_ids:
+        return []
+    sql = (f"SELECT r.*, e.issue_id FROM user_reports r LEFT JOIN events e"
+           f" ON e.project_id = r.project_id AND e.event_id = r.event_id"
+           f" WHERE r.project_id IN ({','.join('?' * len(project_ids))})")
+    params: list[Any] = list(project_ids)
+    if issue_id is not None:
+        sql += " AND e.issue_id = ?"
+        params.append(issue_id)
+    return store.query(sql + " ORDER BY r.date_created DESC, r.id DESC", params)
+
+
+def add_attachment(store: Store, project_id: int, event_id: str, name: str, content_type: str | None,
+                   kind: str, data: bytes) -> None:
+    """Store one attachment of an event (its bytes verbatim)."""
+    store.execute(
+        "INSERT INTO attachments (project_id, event_id, name, content_type, type, size, sha1, data, date_created)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (project_id, event_id, name, content_type, kind, len(data), hashlib.sha1(data).hexdigest(), data, now()),
+    )
+
+
+def attachments(store: Store, project_id: int, event_id: str) -> list[dict[str, Any]]:
+    """An event's attachments without their bytes, oldest first."""
+    return store.query("SELECT id, project_id, event_id, name, content_type, type, size, sha1, date_created"
+                       " FROM attachments WHERE project_id = ? AND event_id = ? ORDER BY id", (project_id, event_id))
+
+
+def attachment_data(store: Store, project_id: int, event_id: str, attachment_id: int) -> dict[str, Any] | None:
+    """One attachment with its bytes, or None."""
+    return store.one("SELECT * FROM attachments WHERE project_id = ? AND event_id = ? AND id = ?",
+                     (project_id, event_id, attachment_id))

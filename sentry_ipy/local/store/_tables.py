@@ -108,6 +108,30 @@ CREATE TABLE IF NOT EXISTS release_commits (
     id INTEGER PRIMARY KEY, release_id INTEGER NOT NULL, sha TEXT NOT NULL,
     repository TEXT, message TEXT, author_name TEXT, author_email TEXT,
     timestamp REAL, UNIQUE (release_id, sha));
+CREATE TABLE IF NOT EXISTS spans (
+    id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, event_id TEXT NOT NULL,
+    trace_id TEXT, span_id TEXT NOT NULL, parent_span_id TEXT, is_transaction INTEGER NOT NULL,
+    op TEXT, description TEXT, transaction_name TEXT, status TEXT,
+    start REAL NOT NULL, end REAL NOT NULL, release TEXT, environment TEXT, platform TEXT,
+    sdk_name TEXT, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS spans_time ON spans (project_id, end);
+CREATE INDEX IF NOT EXISTS spans_trace ON spans (trace_id);
+CREATE TABLE IF NOT EXISTS logs (
+    id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, item_id TEXT NOT NULL,
+    trace_id TEXT, span_id TEXT, timestamp REAL NOT NULL, severity TEXT NOT NULL,
+    severity_number INTEGER, body TEXT NOT NULL, attributes TEXT NOT NULL,
+    release TEXT, environment TEXT, received REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS logs_time ON logs (project_id, timestamp);
+CREATE INDEX IF NOT EXISTS logs_trace ON logs (trace_id);
+CREATE TABLE IF NOT EXISTS user_reports (
+    id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, event_id TEXT NOT NULL,
+    name TEXT, email TEXT, comments TEXT NOT NULL, date_created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS user_reports_event ON user_reports (project_id, event_id);
+CREATE TABLE IF NOT EXISTS attachments (
+    id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, event_id TEXT NOT NULL,
+    name TEXT NOT NULL, content_type TEXT, type TEXT NOT NULL, size INTEGER NOT NULL,
+    sha1 TEXT NOT NULL, data BLOB NOT NULL, date_created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS attachments_event ON attachments (project_id, event_id);
 """
 
 

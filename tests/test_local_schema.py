@@ -257,3 +257,37 @@ def test_trace_and_trace_meta_match_schema(spec: dict[str, Any], tmp_path: Path)
                 "dataset": "logs", "field": ["message", "severity", "trace"], "query": "severity:warn"}).json()
             assert logs["data"] == [{"message": "slow job", "severity": "warn", "trace": trace_id}]  # sentry-sdk says warn
             assert api.get("organizations/local/trace/xyz/").status_code == 400
+
+
+def test_time_series_count_what_was_stored(spec: dict[str, Any], tmp_path: Path) -> None:
+    from tests._sdk import sending_to
+
+    with LocalServer(tmp_path / "series") as srv:
+        import sentry_sdk
+
+        with sending_to(srv.dsn(), traces_sample_rate=1.0, environment="prod") as scope:
+            for name in ("a", "a", "b"):
+                with sentry_sdk.start_transaction(name=name, op="task"):
+                    pass
+            scope.capture_message("one")
+            scope.capture_message("two")
+        with httpx.Client(base_url=srv.url + "/api/0/", headers={"Authorization": f"Bearer {srv.token}"}) as api:
+            r = api.get("organizations/local/events-timeseries/", params={
+                "dataset": "spans", "yAxis": ["count()", "avg(span.duration)"], "query": "is_transaction:true",
+                "statsPeriod": "1h", "interval": "5m"})
+            _check(spec, r, f"organizations/{O}/events-timeseries/")
+            counts, durations = r.json()["timeSeries"]
+            assert sum(v["value"] for v in counts["values"]) == 3 and counts["meta"]["interval"] == 300_000
+            assert durations["meta"]["valueUnit"] == "millisecond"
+            r = api.get("organizations/local/events-timeseries/", params={
+                "dataset": "spans", "yAxis": "count()", "groupBy": "transaction", "topEvents": "1",
+                "query": "is_transaction:true", "statsPeriod": "1h"})
+            _check(spec, r, f"organizations/{O}/events-timeseries/")
+            top, other = r.json()["timeSeries"]
+            assert top["groupBy"] == [{"key": "transaction", "value": "a"}] and other["meta"]["isOther"]
+            assert [sum(v["value"] for v in s["values"]) for s in (top, other)] == [2, 1]
+            stats = api.get("organizations/local/events-stats/", params={
+                "dataset": "errors", "yAxis": "count()", "statsPeriod": "1h", "interval": "1h"}).json()
+            assert sum(point[1][0]["count"] for point in stats["data"]) == 2
+            assert api.get("organizations/local/events-stats/", params={
+                "dataset": "errors", "yAxis": "p95(x)", "statsPeriod": "1h"}).status_code == 400

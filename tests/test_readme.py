@@ -69,3 +69,29 @@ def _mcp_help() -> str:
     with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
         main(shlex.split("--help"))
     return out.getvalue()
+
+
+def _section(title: str) -> str:
+    start = README.index(f"## {title}")
+    return README[start:README.index("\n## ", start + 3)]
+
+
+def test_sentry_clients_section_pins_what_the_conformance_suites_run() -> None:
+    from sentry_ipy.cli import _parser
+
+    section = _section("Sentry's own clients against the local backend")
+    setup = (ROOT / "tests" / "setup_sentry_clients.sh").read_text()
+    pins = dict(re.findall(r'^(MCP_VERSION|SENTRY_VERSION|SENTRY_CLI_VERSION)="([^"]+)"', setup, re.M))
+    assert f"@sentry/mcp-server@{pins['MCP_VERSION']}" in section
+    assert f"sentry@{pins['SENTRY_VERSION']} " in section
+    assert f"sentry-cli=={pins['SENTRY_CLI_VERSION']}" in section
+    local = _parser()._subparsers._group_actions[0].choices["local"]  # type: ignore[union-attr]
+    flags = {opt for action in local._actions for opt in action.option_strings}
+    for flag in re.findall(r"sentry-ipy local ((?:--[a-z-]+(?: [^ -]\S*)? ?)+)", section)[0].split():
+        if flag.startswith("--"):
+            assert flag in flags, flag
+    for name in ("NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):  # what --tls prints
+        assert f"{name}=./sentry-data/tls/ca.pem" in section
+    env = (ROOT / "tests" / "_conformance.py").read_text()
+    for name in ("SENTRY_DISABLE_UPDATE_CHECK", "SENTRY_CLI_NO_TELEMETRY", "SENTRY_CLI_NO_UPDATE_CHECK", "DO_NOT_TRACK"):
+        assert name in section and name in env, name

@@ -39,6 +39,7 @@ from .api import (
     _replays_api,
     _sessions_api,
     _stats_api,
+    _timeseries_api,
     _traces_api,
 )
 from .api._legacy_issues_api import legacy_routes
@@ -126,6 +127,7 @@ def build_app(context: Context) -> ASGIApp:
         *_environments_api.routes,
         *_explore_api.routes,
         *_traces_api.routes,
+        *_timeseries_api.routes,
         *_discover_api.routes,
         *_release_lifecycle_api.routes,  # before releases: its {version:path} would take …/deploys/
         *_releases_api.routes,

@@ -33,7 +33,7 @@ from ..search._query import (
 from ._explore_api import EXPLORE_DATASETS, explore
 from ._plumbing import ApiError, ctx, get_org, paginate, project_filter, window
 
-__all__ = ["FIELD_TYPES", "routes"]
+__all__ = ["AGGREGATES", "DATASETS", "FIELD_TYPES", "aggregate_rows", "discover_rows", "discover_series_rows", "routes"]
 
 FIELD_TYPES = {
     "id": "string", "title": "string", "timestamp": "date", "issue": "string",
@@ -45,10 +45,10 @@ FIELD_TYPES = {
     "transaction.duration": "duration",
     "count()": "integer", "last_seen()": "date", "count_unique(user)": "integer",
 }
-_AGGREGATES = {"count()", "last_seen()", "count_unique(user)"}
+AGGREGATES = {"count()", "last_seen()", "count_unique(user)"}
 _DATE_KEYS = frozenset({"timestamp", "last_seen()"})
 _NUMBER_KEYS = frozenset({"count()", "count_unique(user)", "transaction.duration", "issue.id", "project.id"})
-_DATASETS = {"errors": ("error", "default"), "transactions": ("transaction",), "discover": ("error", "default", "transaction")}
+DATASETS = {"errors": ("error", "default"), "transactions": ("transaction",), "discover": ("error", "default", "transaction")}
 
 
 class _Row:
@@ -158,15 +158,16 @@ def _split_having(expr: Expr) -> tuple[Expr, list[Term]]:
         QueryError: an aggregate condition inside an ``OR`` group.
     """
     parts = expr.parts if isinstance(expr, And) else (expr,)
-    having = [p for p in parts if isinstance(p, Term) and p.key in _AGGREGATES]
+    having = [p for p in parts if isinstance(p, Term) and p.key in AGGREGATES]
     rest = tuple(p for p in parts if p not in having)
-    if any(t.key in _AGGREGATES for p in rest for t in leaves(p)):
+    if any(t.key in AGGREGATES for p in rest for t in leaves(p)):
         raise QueryError("Having an OR between aggregate filters and normal filters is invalid; AND them instead.")
     return And(rest), having
 
 
-def _aggregate(rows: list[_Row], fields: list[str]) -> list[dict[str, Any]]:
-    plain = [f for f in fields if f not in _AGGREGATES]
+def aggregate_rows(rows: list[_Row], fields: list[str]) -> list[dict[str, Any]]:
+    """Group rows by the plain fields and compute the aggregate ones (one dict per group)."""
+    plain = [f for f in fields if f not in AGGREGATES]
     groups: dict[tuple[Any, ...], list[_Row]] = {}
     for row in rows:
         # array fields (error.type) group by their whole list, as Discover does
@@ -192,26 +193,12 @@ def _having_matches(term: Term, group: dict[str, Any]) -> bool:
     return match_number(term, value)
 
 
-def discover(request: Request) -> JSONResponse:
-    """Answer a Discover query on the errors or transactions dataset."""
-    c, org = ctx(request), get_org(request)
-    dataset = request.query_params.get("dataset") or "errors"
-    if dataset in EXPLORE_DATASETS:
-        return explore(request, dataset)
-    if dataset not in _DATASETS:
-        raise ApiError(400, f"Unsupported dataset {dataset!r}: the local server supports errors, transactions,"
-                            " spans and logs.")
-    fields = request.query_params.getlist("field")
-    if not fields:
-        raise ApiError(400, "No columns selected: pass at least one field parameter.")
-    if len(fields) > 20:
-        raise ApiError(400, "You can view up to 20 fields at a time. Please delete some and try again.")
-    unknown = [f for f in fields if f not in FIELD_TYPES and not f.startswith(("tags[", "tag["))]
-    if unknown:
-        raise ApiError(400, f"Unknown field(s): {', '.join(unknown)}.")
+def discover_rows(request: Request, org: dict[str, Any], dataset: str, where: Expr) -> list[_Row]:
+    """The events of a Discover dataset in the request's projects, window and environments matching ``where``."""
+    c = ctx(request)
     projects = {p["id"]: p for p in project_filter(request, org)}
     start, end = window(request, "14d")
-    types = _DATASETS[dataset]
+    types = DATASETS[dataset]
     marks_p = ",".join("?" * len(projects)) or "NULL"
     sql = (f"SELECT * FROM events WHERE project_id IN ({marks_p})"
            f" AND type IN ({','.join('?' * len(types))})")
@@ -225,13 +212,43 @@ def discover(request: Request) -> JSONResponse:
         params += envs
     issues = {i["id"]: i for i in c.store.query("SELECT id, short_seq FROM issues")}
     rows = [_Row(r, projects[r["project_id"]], issues.get(r["issue_id"])) for r in c.store.query(sql, params)]
+    return [r for r in rows if evaluate(where, r.matches)]
+
+
+def discover_series_rows(request: Request, org: dict[str, Any], dataset: str) -> list[_Row]:
+    """The rows a time series of the dataset counts (``query`` with no aggregate conditions)."""
     expr = parse_search(request.query_params.get("query"))
     validate_values(expr, _NUMBER_KEYS, _DATE_KEYS)
     where, having = _split_having(expr)
-    rows = [r for r in rows if evaluate(where, r.matches)]
-    if having or any(f in _AGGREGATES for f in fields):
+    if having:
+        raise ApiError(400, "Aggregate conditions (count():>5) do not apply to a time series; remove them.")
+    return discover_rows(request, org, dataset, where)
+
+
+def discover(request: Request) -> JSONResponse:
+    """Answer a Discover query on the errors or transactions dataset."""
+    c, org = ctx(request), get_org(request)
+    dataset = request.query_params.get("dataset") or "errors"
+    if dataset in EXPLORE_DATASETS:
+        return explore(request, dataset)
+    if dataset not in DATASETS:
+        raise ApiError(400, f"Unsupported dataset {dataset!r}: the local server supports errors, transactions,"
+                            " spans and logs.")
+    fields = request.query_params.getlist("field")
+    if not fields:
+        raise ApiError(400, "No columns selected: pass at least one field parameter.")
+    if len(fields) > 20:
+        raise ApiError(400, "You can view up to 20 fields at a time. Please delete some and try again.")
+    unknown = [f for f in fields if f not in FIELD_TYPES and not f.startswith(("tags[", "tag["))]
+    if unknown:
+        raise ApiError(400, f"Unknown field(s): {', '.join(unknown)}.")
+    expr = parse_search(request.query_params.get("query"))
+    validate_values(expr, _NUMBER_KEYS, _DATE_KEYS)
+    where, having = _split_having(expr)
+    rows = discover_rows(request, org, dataset, where)
+    if having or any(f in AGGREGATES for f in fields):
         extra_aggs = [t.key for t in having if t.key not in fields]
-        data = _aggregate(rows, [*fields, *(k for k in dict.fromkeys(extra_aggs) if k)])
+        data = aggregate_rows(rows, [*fields, *(k for k in dict.fromkeys(extra_aggs) if k)])
         data = [d for d in data if all(_having_matches(t, d) for t in having)]
         data = [{f: d[f] for f in fields} for d in data]
     else:

@@ -26,7 +26,7 @@ from ..search._query import Expr, QueryError, Term, evaluate, leaves, match_any,
 from ..store._trace_records import item_rows
 from ._plumbing import ApiError, ctx, get_org, paginate, project_filter, respond, window
 
-__all__ = ["EXPLORE_DATASETS", "explore", "routes"]
+__all__ = ["EXPLORE_DATASETS", "aggregate_items", "check_fields", "explore", "explore_items", "field_type", "routes"]
 
 #: Dataset names Explore serves here, with the older ``ourlogs`` alias.
 EXPLORE_DATASETS = {"spans": "spans", "logs": "logs", "ourlogs": "logs"}
@@ -101,6 +101,11 @@ class _Item:
         self._extra: dict[str, Any] | None = None
 
     @property
+    def timestamp(self) -> float:
+        """When the item happened (a span's end, as for transactions)."""
+        return float(self.row["end"] if self.dataset == "spans" else self.row["timestamp"])
+
+    @property
     def root_span_id(self) -> str | None:
         return self.row["span_id"] if self.row["is_transaction"] else None
 
@@ -131,8 +136,7 @@ class _Item:
         kind = field_type(self.dataset, term.key)
         value = self.field(term.key)
         if kind == "date":
-            ts = self.row["end"] if self.dataset == "spans" else self.row["timestamp"]
-            return match_date(term, ts)
+            return match_date(term, self.timestamp)
         if kind in ("duration", "integer", "number"):
             return match_number(term, value)
         if kind == "boolean":
@@ -177,7 +181,7 @@ def _aggregate(fn: str, arg: str, members: list[_Item]) -> Any:
     return numbers[low] + (numbers[high] - numbers[low]) * (rank - low)
 
 
-def _check_fields(dataset: str, fields: list[str]) -> None:
+def check_fields(dataset: str, fields: list[str]) -> None:
     if not fields:
         raise ApiError(400, "No columns selected: pass at least one field parameter.")
     for name in fields:
@@ -188,14 +192,19 @@ def _check_fields(dataset: str, fields: list[str]) -> None:
             raise ApiError(400, f"{match.group(1)}() needs a field, e.g. {match.group(1)}(span.duration).")
 
 
-def _rows(request: Request, dataset: str, fields: list[str], expr: Expr) -> list[dict[str, Any]]:
+def explore_items(request: Request, dataset: str, expr: Expr) -> list[_Item]:
+    """The dataset's items in the request's projects, window and environments matching ``expr``, newest first."""
     c, org = ctx(request), get_org(request)
     projects = {p["id"]: p for p in project_filter(request, org)}
     start, end = window(request, "14d")
     envs = [e for e in request.query_params.getlist("environment") if e]
     items = [_Item(dataset, r, projects[r["project_id"]])
              for r in item_rows(c.store, dataset, list(projects), start, end, envs)]
-    items = [i for i in items if evaluate(expr, i.matches)]
+    return [i for i in items if evaluate(expr, i.matches)]
+
+
+def aggregate_items(items: list[_Item], fields: list[str]) -> list[dict[str, Any]]:
+    """Rows of ``fields``: one per item, or one per group of the plain fields when any field aggregates."""
     aggregates = {f: _AGGREGATE_RE.match(f) for f in fields}
     if not any(aggregates.values()):
         return [{f: i.field(f) for f in fields} for i in items]
@@ -229,9 +238,9 @@ def explore(request: Request, dataset: str) -> JSONResponse:
     """Answer ``events/?dataset=spans|logs`` as Sentry's Explore does (``data`` and ``meta``)."""
     dataset = EXPLORE_DATASETS[dataset]
     fields = request.query_params.getlist("field")
-    _check_fields(dataset, fields)
+    check_fields(dataset, fields)
     expr = parse_search(request.query_params.get("query"))
-    data = _sorted(request, _rows(request, dataset, fields, expr), fields)
+    data = _sorted(request, aggregate_items(explore_items(request, dataset, expr), fields), fields)
     types = {f: field_type(dataset, f) for f in fields}
     meta = {"fields": types, "units": {f: "millisecond" if t == "duration" else None for f, t in types.items()},
             "dataset": dataset, "datasetReason": "unchanged", "isMetricsData": False,

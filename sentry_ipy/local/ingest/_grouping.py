@@ -158,9 +158,21 @@ def _culprit(payload: dict[str, Any], frame: dict[str, Any] | None) -> str:
     if payload.get("transaction"):
         return str(payload["transaction"])
     if frame is not None:
-        where = frame.get("module") or frame.get("filename") or frame.get("abs_path") or "?"
-        return f"{where} in {frame.get('function') or '?'}"
+        return _frame_culprit(frame, str(frame.get("platform") or payload.get("platform") or ""))
     return ""
+
+
+def _frame_culprit(frame: dict[str, Any], platform: str) -> str:
+    """Sentry's culprit of a frame: ``?(index)`` for JavaScript and Node, the function for native code."""
+    function = frame.get("function") or "?"
+    if platform in ("objc", "cocoa", "native"):
+        return str(function)
+    where = frame.get("module") or frame.get("filename") or frame.get("abs_path")
+    if not where:
+        return ""
+    if platform in ("javascript", "node"):
+        return f"{function}({where})"
+    return f"{where} in {function}"
 
 
 def group_info(payload: dict[str, Any]) -> GroupInfo:

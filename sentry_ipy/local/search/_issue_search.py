@@ -126,6 +126,8 @@ class IssueCandidate:
         return any(hits) != term.negate
 
     def _event_values(self, key: str) -> list[Any]:
+        if key == "user":
+            return [e["user_key"] for e in self.events]
         if key in ("release", "release.version"):
             return [e["release"] for e in self.events]
         if key == "environment":
@@ -141,9 +143,11 @@ class IssueCandidate:
     def match(self, term: Term) -> bool:  # noqa: PLR0911 - one branch per search key
         """Decide one term."""
         issue, project, key = self.issue, self.project, term.key
-        if key is None:
+        if key is None:  # Sentry's free text: title, culprit and the events' messages
             hay = f"{issue['title']}\n{issue['culprit'] or ''}\n{short_id(project['slug'], issue['short_seq'])}"
-            return term.value.lower() in hay.lower()
+            text = term.value.lower()
+            hit = text in hay.lower() or any(text in (e["message"] or "").lower() for e in self.events)
+            return hit != term.negate
         if key == "is":
             return self._is(term)
         if key == "has":
@@ -174,9 +178,12 @@ class IssueCandidate:
         if key in ("error.type", "type"):
             meta = issue["metadata"] if isinstance(issue["metadata"], dict) else json.loads(issue["metadata"])
             return match_any(term, [meta.get("type"), issue["type"]])
-        if key == "error.unhandled":
+        if key in ("error.unhandled", "error.handled"):
             want = term.value.lower() in ("true", "1", "yes")
-            return (bool(issue["is_unhandled"]) == want) != term.negate
+            unhandled = bool(issue["is_unhandled"])
+            return ((unhandled if key == "error.unhandled" else not unhandled) == want) != term.negate
+        if key in ("issue.category", "issue.type"):  # every local issue groups errors or messages
+            return match_any(term, ["error"])
         if key == "user.email":
             return match_any(term, [e["user_email"] for e in self.events])
         return match_any(term, self._event_values(key))

@@ -38,6 +38,10 @@ _UPDATE_ISSUE = (
 )
 
 
+#: How long an issue stays ``new`` (Sentry's 7-day ``NEW_ISSUE_PERIOD``) before further events make it ``ongoing``.
+NEW_ISSUE_SECONDS = 7 * 24 * 3600
+
+
 def event_exists(conn: sqlite3.Connection, project_id: int, event_id: str) -> bool:
     """Whether the project already stored this event ID (a resend is not counted again)."""
     return conn.execute(
@@ -51,7 +55,8 @@ def upsert_issue(
     """Create the issue of a group hash, or count one more event on it (a resolved one regresses)."""
     release = payload.get("release") or None
     row = conn.execute(
-        "SELECT id, status, substatus FROM issues WHERE project_id = ? AND hash = ?", (project_id, info["hash"])
+        "SELECT id, status, substatus, first_seen FROM issues WHERE project_id = ? AND hash = ?",
+        (project_id, info["hash"]),
     ).fetchone()
     if row is None:
         seq = conn.execute(
@@ -71,8 +76,8 @@ def upsert_issue(
             "INSERT INTO issue_activity (issue_id, type, data, date_created) VALUES (?, ?, ?, ?)",
             (issue_id, "set_regression", json.dumps({"version": release or ""}), now()),
         )
-    elif status == "unresolved" and substatus == "new":
-        substatus = "ongoing"
+    elif status == "unresolved" and substatus == "new" and ts - float(row["first_seen"]) >= NEW_ISSUE_SECONDS:
+        substatus = "ongoing"  # Sentry keeps an issue "new" for its first 7 days
     conn.execute(_UPDATE_ISSUE, (ts, ts, release, release, status, substatus, int(info["unhandled"]), issue_id))
     return issue_id
 

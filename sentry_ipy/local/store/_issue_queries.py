@@ -97,8 +97,9 @@ def _has(term: Term) -> tuple[str, list[Any]] | None:
     keys = [_tag_key(k.lower()) for k in term.values]
     if any(k is None for k in keys):
         return None
-    sql = " AND ".join("i.id IN (SELECT issue_id FROM issue_tags WHERE key = ? AND value != '')" for _ in keys)
-    return sql or "1", keys
+    parts = ["i.id IN (SELECT issue_id FROM issue_users)" if k == "user"  # any user field counts
+             else "i.id IN (SELECT issue_id FROM issue_tags WHERE key = ? AND value != '')" for k in keys]
+    return " AND ".join(parts) or "1", [k for k in keys if k != "user"]
 
 
 def _tag(key: str, term: Term) -> tuple[str, list[Any]] | None:
@@ -110,11 +111,14 @@ def _tag(key: str, term: Term) -> tuple[str, list[Any]] | None:
 
 
 def _text(needle: str) -> tuple[str, list[Any]]:
+    """Sentry's free text: the title, culprit and short ID, and the messages of the issue's events."""
     if needle.isascii() and "\n" not in needle:
         like = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         sql = " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in ("i.title", "IFNULL(i.culprit, '')", _SHORT_ID))
-        return sql, [like, like, like]
-    return f"sq_contains(?, i.title, IFNULL(i.culprit, ''), {_SHORT_ID})", [needle]
+        sql += " OR EXISTS (SELECT 1 FROM events e WHERE e.issue_id = i.id AND e.message LIKE ? ESCAPE '\\')"
+        return sql, [like, like, like, like]
+    return (f"sq_contains(?, i.title, IFNULL(i.culprit, ''), {_SHORT_ID}) OR EXISTS (SELECT 1 FROM events e"
+            " WHERE e.issue_id = i.id AND sq_contains(?, IFNULL(e.message, '')))", [needle, needle])
 
 
 def _title(term: Term) -> tuple[str, list[Any]]:
@@ -164,9 +168,13 @@ def _term(term: Term) -> tuple[str, list[Any]] | None:  # noqa: PLR0911 - one br
     if key in ("title", "message"):
         sql, params = _title(term)
         return _negated(sql, term), params
-    if key == "error.unhandled":
+    if key in ("error.unhandled", "error.handled"):
         want = term.value.lower() in ("true", "1", "yes")
-        return _negated("(i.is_unhandled != 0) = ?", term), [int(want)]
+        column = "(i.is_unhandled != 0)" if key == "error.unhandled" else "(i.is_unhandled = 0)"
+        return _negated(f"{column} = ?", term), [int(want)]
+    if key in ("issue.category", "issue.type"):  # every local issue groups errors or messages
+        sql, params = _any_value(["'error'"], term)
+        return _negated(sql, term), params
     found = _tag(key, term)
     return None if found is None else (_negated(found[0], term), found[1])
 

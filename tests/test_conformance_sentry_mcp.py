@@ -94,6 +94,7 @@ def test_official_mcp_server_tools(seeded: Seeded, tmp_path: Path) -> None:
         "monitors": hidden("find_monitors"),
         "uptime": hidden("find_uptime_monitors"),
         "resolve": hidden("update_issue", status="resolved", **issue),
+        "rename": hidden("update_project", projectSlug="notebook", name="Notebook"),
     }
     outcomes = run_tools(seeded, list(calls.values()), tmp_path / "mcp.stderr")
     results = dict(zip(calls, outcomes, strict=True))
@@ -136,3 +137,4 @@ def test_official_mcp_server_tools(seeded: Seeded, tmp_path: Path) -> None:
     assert json.loads(out["uptime"])["monitors"] == []
     assert "unresolved → **resolved**" in out["resolve"]
     assert seeded.srv.store.issues()[0]["status"] == "resolved"
+    assert "Notebook" in out["rename"] and seeded.srv.store.project(1, "notebook")["name"] == "Notebook"

@@ -291,3 +291,19 @@ def test_time_series_count_what_was_stored(spec: dict[str, Any], tmp_path: Path)
             assert sum(point[1][0]["count"] for point in stats["data"]) == 2
             assert api.get("organizations/local/events-stats/", params={
                 "dataset": "errors", "yAxis": "p95(x)", "statsPeriod": "1h"}).status_code == 400
+
+
+def test_project_update_and_teams_match_schema(spec: dict[str, Any], tmp_path: Path) -> None:
+    with LocalServer(tmp_path / "proj") as srv, httpx.Client(
+            base_url=srv.url + "/api/0/", headers={"Authorization": f"Bearer {srv.token}"}) as api:
+        r = api.put("projects/local/notebook/", json={"name": "Notebook", "platform": "python"})
+        _check(spec, r, f"projects/{O}/{P}/", "put")
+        assert (r.json()["name"], r.json()["slug"]) == ("Notebook", "notebook")
+        teams = api.get("projects/local/notebook/teams/")
+        _check(spec, teams, f"projects/{O}/{P}/teams/")
+        assert [t["slug"] for t in teams.json()] == ["local"]
+        api.post("teams/local/local/projects/", json={"name": "other"})
+        assert api.put("projects/local/notebook/", json={"slug": "other"}).status_code == 409
+        assert api.put("projects/local/notebook/", json={"slug": "Bad Slug"}).status_code == 400
+        assert api.put("projects/local/notebook/", json={"slug": "renamed"}).json()["slug"] == "renamed"
+        assert api.get("projects/local/renamed/").status_code == 200

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ..store._store import SLUG_RE
-from ._plumbing import (
-    ApiError,
-    ctx,
-    get_org,
-    get_project,
-    paginate,
-    read_json_body,
-    respond,
-)
+from ._plumbing import ApiError, ctx, get_org, get_project, paginate, read_json_body, respond
 from ._shapes import (
     key_shape,
     org_shape,
@@ -99,27 +92,66 @@ def create_project(request: Request) -> JSONResponse:
     if team is None:
         raise ApiError(404, "Team does not exist.")
     body = read_json_body(request)
-    errors: dict[str, list[str]] = {}
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        errors["name"] = ["This field is required."]
-    elif len(name) > 50:
-        errors["name"] = ["Ensure this field has no more than 50 characters."]
-    slug = body.get("slug")
-    if slug is None or slug == "":
-        slug = _slugify(name) if isinstance(name, str) else ""
-    if not isinstance(slug, str) or not SLUG_RE.match(slug):
-        errors["slug"] = [_SLUG_RULE]
-    platform = body.get("platform")
-    if platform is not None and (not isinstance(platform, str) or not re.fullmatch(r"[a-z0-9\-]*", platform)):
-        errors["platform"] = ["Invalid platform"]
-    if errors:
-        raise ApiError(400, errors)
+    fields = _project_fields(body, creating=True)
     try:
-        project = c.store.create_project(org["id"], team["id"], str(name).strip(), str(slug), platform or None)
+        project = c.store.create_project(org["id"], team["id"], fields["name"], fields["slug"], fields["platform"])
     except ValueError as exc:
         raise ApiError(409, str(exc)) from None
     return respond(project_shape(project, c.store), status=201)
+
+
+def _project_fields(body: dict[str, Any], creating: bool) -> dict[str, Any]:
+    """Validate ``name``, ``slug`` and ``platform`` of a project body (all optional when updating).
+
+    Raises:
+        ApiError: 400 with one list of messages per bad field.
+    """
+    errors: dict[str, list[str]] = {}
+    out: dict[str, Any] = {}
+    name = body.get("name")
+    if name is not None or creating:
+        if not isinstance(name, str) or not name.strip():
+            errors["name"] = ["This field is required."]
+        elif len(name) > 50:
+            errors["name"] = ["Ensure this field has no more than 50 characters."]
+        else:
+            out["name"] = name.strip()
+    slug = body.get("slug")
+    if creating and (slug is None or slug == ""):
+        slug = _slugify(name) if isinstance(name, str) else ""
+    if slug is not None:
+        if not isinstance(slug, str) or not SLUG_RE.match(slug):
+            errors["slug"] = [_SLUG_RULE]
+        else:
+            out["slug"] = slug
+    platform = body.get("platform")
+    if platform is not None and (not isinstance(platform, str) or not re.fullmatch(r"[a-z0-9\-]*", platform)):
+        errors["platform"] = ["Invalid platform"]
+    elif "platform" in body or creating:
+        out["platform"] = platform or None
+    if errors:
+        raise ApiError(400, errors)
+    return out
+
+
+def update_project(request: Request) -> JSONResponse:
+    """``PUT projects/{o}/{p}/``: rename, change slug or platform; 409 on a taken slug."""
+    c = ctx(request)
+    project = get_project(request)
+    changes = _project_fields(read_json_body(request), creating=False)
+    try:
+        updated = c.store.update_project(int(project["id"]), changes)
+    except ValueError as exc:
+        raise ApiError(409, str(exc)) from None
+    return respond(project_detail_shape(updated, c.store, c.url))
+
+
+def list_project_teams(request: Request) -> JSONResponse:
+    """``GET projects/{o}/{p}/teams/``: the team that owns the project."""
+    c, org = ctx(request), get_org(request)
+    project = get_project(request, org)
+    team = c.store.team(org["id"], project["team_id"]) if project["team_id"] is not None else None
+    return paginate(request, [] if team is None else [team_shape(team)])
 
 
 def list_keys(request: Request) -> JSONResponse:
@@ -152,6 +184,8 @@ routes = [
     Route("/organizations/{org}/teams/", create_team, methods=["POST"]),
     Route("/teams/{org}/{team}/projects/", create_project, methods=["POST"]),
     Route("/projects/{org}/{project}/", get_project_detail, methods=["GET"]),
+    Route("/projects/{org}/{project}/", update_project, methods=["PUT"]),
+    Route("/projects/{org}/{project}/teams/", list_project_teams, methods=["GET"]),
     Route("/projects/{org}/{project}/keys/", list_keys, methods=["GET"]),
     Route("/projects/{org}/{project}/keys/", create_key, methods=["POST"]),
 ]

@@ -303,6 +303,26 @@ class Store:
         assert project is not None
         return project
 
+    def update_project(self, project_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        """Set ``name``, ``slug`` and/or ``platform`` of a project and return it.
+
+        Raises:
+            ValueError: if the new slug is taken in the organisation.
+        """
+        allowed = {k: v for k, v in changes.items() if k in ("name", "slug", "platform")}
+        with self.tx() as conn:
+            if "slug" in allowed and conn.execute(
+                "SELECT 1 FROM projects WHERE org_id = (SELECT org_id FROM projects WHERE id = ?) AND slug = ?"
+                " AND id != ?", (project_id, allowed["slug"], project_id)
+            ).fetchone():
+                raise ValueError("A project with this slug already exists.")
+            if allowed:
+                assignments = ", ".join(f"{k} = ?" for k in allowed)
+                conn.execute(f"UPDATE projects SET {assignments} WHERE id = ?", (*allowed.values(), project_id))
+        project = self.project_by_id(project_id)
+        assert project is not None
+        return project
+
     # -- issue indexes ------------------------------------------------------------
     def add_issue_user(self, issue_id: int, user_key: str) -> None:
         """Count a user on an issue once (``issues.user_count`` backs the ``user`` sort)."""

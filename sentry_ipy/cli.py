@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     local.add_argument("--tls", action="store_true",
                        help="serve https with a certificate from a CA kept in the data dir (for clients "
                             "that insist on https); the CA's path is printed for NODE_EXTRA_CA_CERTS and friends")
+    local.add_argument("--retention-days", type=float, metavar="DAYS",
+                       help="delete events, sessions, replays and issues older than this, at start and "
+                            "hourly (default 90, like Sentry; 0 keeps everything)")
     local.set_defaults(run=_local)
 
     doctor = sub.add_parser("doctor", help="show the resolved settings and check the connection",
@@ -89,7 +92,8 @@ def _local(args: argparse.Namespace) -> int:
     from .tools._context import start_local_server
 
     logging.getLogger("uvicorn.error").addFilter(_hide_process_line)
-    srv = start_local_server(args.data_dir, host=args.host, port=args.port, request_log=True, tls=args.tls)
+    srv = start_local_server(args.data_dir, host=args.host, port=args.port, request_log=True, tls=args.tls,
+                             retention_days=args.retention_days)
     data_dir = getattr(srv, "data_dir", args.data_dir)
     print(f"Embedded Sentry backend on {srv.url}  (data: {data_dir})", file=sys.stderr)
     print(f"Web UI: {srv.url}/", file=sys.stderr)

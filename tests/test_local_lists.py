@@ -215,3 +215,30 @@ def test_readers_during_ingest_see_only_committed_growing_lists(srv: LocalServer
         t.join()
     assert problems == []
     assert len(srv.store.issues()) == 90 and len(counts) == 4
+
+
+def test_retention_deletes_only_what_is_older_than_the_period(tmp_path: Any) -> None:
+    from sentry_ipy.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="not a number of days"):
+        LocalServer(tmp_path / "bad", retention_days=-1)
+    srv = LocalServer(tmp_path / "data", retention_days=30)  # not started: no hourly cleanup racing this one
+    try:
+        _seed(srv, 6, 2)
+        old = srv.store.one("SELECT id FROM issues ORDER BY id LIMIT 1")["id"]
+        gone = time.time() - 31 * 86400
+        with srv.store.tx() as conn:
+            conn.execute("UPDATE issues SET last_seen = ?, first_seen = ? WHERE id = ?", (gone, gone, old))
+            conn.execute("UPDATE events SET received = ? WHERE issue_id = ?", (gone, old))
+            conn.execute("UPDATE events SET received = ? WHERE id = (SELECT MAX(id) FROM events)", (gone,))
+        kept_events = srv.store.one("SELECT COUNT(*) AS n FROM events WHERE received > ?", (gone + 1,))["n"]
+        deleted = srv.purge()
+        assert deleted["issues"] == 1 and deleted["events"] == 3
+        assert srv.store.one("SELECT COUNT(*) AS n FROM events")["n"] == kept_events
+        assert srv.store.one("SELECT COUNT(*) AS n FROM issue_tags WHERE issue_id = ?", (old,))["n"] == 0
+        assert [i["id"] for i in srv.store.issues()] == [i for i in range(old + 1, old + 6)]
+        assert srv.purge() == {"events": 0, "sessions": 0, "replays": 0, "outcomes": 0, "issues": 0}
+    finally:
+        srv.stop()
+    with LocalServer(tmp_path / "data", retention_days=0) as started:
+        assert started.purge() == {} and len(started.store.issues()) == 5

@@ -34,6 +34,10 @@ from .store._store import Store
 __all__ = ["LocalServer", "default_data_dir"]
 
 DB_NAME = "local.sqlite3"
+#: Sentry's own default event retention.
+DEFAULT_RETENTION_DAYS = 90
+#: How often a running server deletes what fell out of the retention period.
+RETENTION_INTERVAL = 3600.0
 TOKEN_FILE = "token"
 _T = TypeVar("_T")
 
@@ -142,6 +146,8 @@ class LocalServer:
         token: bearer token for ``/api/0/``; persisted, generated if absent.
         workflows: False mimics an older self-hosted Sentry without the
             workflows/detectors API, so clients' fallback paths can be tested.
+        retention_days: data older than this is deleted at start and hourly
+            (Sentry's default, 90); 0 keeps everything.
         tls: serve https with a certificate from the data dir's own CA
             (:attr:`ca_path`; see :mod:`._tls`) instead of plain http.
     """
@@ -157,7 +163,15 @@ class LocalServer:
         workflows: bool = True,
         request_log: bool = False,
         tls: bool = False,
+        retention_days: float = DEFAULT_RETENTION_DAYS,
     ) -> None:
+        if isinstance(retention_days, bool) or not isinstance(retention_days, (int, float)) or not retention_days >= 0:
+            raise ConfigurationError(
+                f"Retention of {retention_days!r} days is not a number of days; pass 90 (the default), any"
+                " positive number, or 0 to keep everything."
+            )
+        self.retention_days = float(retention_days)
+        self._retention_stop = threading.Event()
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         if self.data_dir.exists() and not self.data_dir.is_dir():
             raise _data_dir_error(self.data_dir, NotADirectoryError(errno.ENOTDIR, "it is a file, not a folder"))
@@ -306,10 +320,33 @@ class LocalServer:
                 raise RuntimeError(f"Local Sentry server failed to start on {self.host}:{self.port} ({reason}).")
             time.sleep(0.01)
         context.url = self.url
+        if self.retention_days:
+            self._retention_stop.clear()
+            threading.Thread(target=self._retain, name="sentry-ipy-local-retention", daemon=True).start()
         return self
+
+    def purge(self) -> dict[str, int]:
+        """Delete what is older than ``retention_days`` now; returns rows deleted per table.
+
+        A running server does this at start and then hourly; 0 days keeps everything.
+        """
+        from .store._retention import purge_before
+
+        if not self.retention_days:
+            return {}
+        return purge_before(self.store, time.time() - self.retention_days * 86400)
+
+    def _retain(self) -> None:
+        while not self._retention_stop.is_set():
+            try:
+                self.purge()
+            except Exception:  # noqa: BLE001 - a failed cleanup must not stop the server; retried next hour
+                logging.getLogger("sentry_ipy.local").warning("Retention cleanup failed", exc_info=True)
+            self._retention_stop.wait(RETENTION_INTERVAL)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask uvicorn to exit, join its thread and close the database."""
+        self._retention_stop.set()
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:

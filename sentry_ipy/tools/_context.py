@@ -37,7 +37,8 @@ _LOCAL: LocalServer | None = None
 
 
 def start_local_server(data_dir: Path | str | None = None, *, host: str = "127.0.0.1",
-                       port: int = 0, request_log: bool = False, tls: bool = False) -> LocalServer:
+                       port: int = 0, request_log: bool = False, tls: bool = False,
+                       retention_days: float | None = None) -> LocalServer:
     """Create and start an embedded backend; any failure becomes one ``ConfigurationError``.
 
     Every face starts the backend through here, so each can show one sentence
@@ -49,6 +50,7 @@ def start_local_server(data_dir: Path | str | None = None, *, host: str = "127.0
         ConfigurationError: naming the data dir and address, and what to change.
     """
     from ..local import LocalServer
+    from ..local._backend import DEFAULT_RETENTION_DAYS
 
     where = f"{host}:{port}" if port else host
     fix = ("choose a writable --data-dir" if data_dir is not None
@@ -56,7 +58,8 @@ def start_local_server(data_dir: Path | str | None = None, *, host: str = "127.0
     folder: object = data_dir if data_dir is not None else "the default data dir"
     server: LocalServer | None = None
     try:
-        server = LocalServer(data_dir, host=host, port=port, request_log=request_log, tls=tls)
+        server = LocalServer(data_dir, host=host, port=port, request_log=request_log, tls=tls,
+                             retention_days=DEFAULT_RETENTION_DAYS if retention_days is None else retention_days)
         folder = getattr(server, "data_dir", folder)
         return server.start()
     except Exception as exc:  # noqa: BLE001 - translated for every face

@@ -67,7 +67,8 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_issue ON events (issue_id, timestamp);
 CREATE INDEX IF NOT EXISTS events_time ON events (project_id, type, timestamp);
 CREATE INDEX IF NOT EXISTS events_project ON events (project_id, timestamp);
-CREATE INDEX IF NOT EXISTS events_timestamp ON events (timestamp);
+CREATE INDEX IF NOT EXISTS events_received ON events (received);
+DROP INDEX IF EXISTS events_timestamp;
 CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, kind TEXT NOT NULL,
     sid TEXT, did TEXT, status TEXT, release TEXT, environment TEXT,
@@ -97,7 +98,8 @@ CREATE TABLE IF NOT EXISTS workflows (
 CREATE TABLE IF NOT EXISTS rules (
     id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, body TEXT NOT NULL,
     date_created REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS replays_time ON replays (timestamp);
+CREATE INDEX IF NOT EXISTS replays_received ON replays (received);
+DROP INDEX IF EXISTS replays_time;
 CREATE INDEX IF NOT EXISTS sessions_received ON sessions (received);
 CREATE INDEX IF NOT EXISTS outcomes_time ON outcomes (org_id, timestamp);
 CREATE TABLE IF NOT EXISTS deploys (

@@ -64,3 +64,21 @@ def test_replay_count_follows_error_ids(srv: LocalServer, api: httpx.Client) -> 
     assert api.get("organizations/local/replay-count/", params=query).json() == {issue: 1}
     assert api.get("organizations/local/replay-count/", params={**query, "returnIds": "true"}).json() == {issue: ["c" * 32]}
     assert api.get("organizations/local/replay-count/", params={"query": "issue.id:[77]"}).json() == {}
+
+
+def test_a_deleted_release_comes_back_with_its_next_event(srv: LocalServer, api: httpx.Client) -> None:
+    """Ingest remembers the releases it linked; deleting one must not leave it unknown for later events."""
+    key = srv.store.keys(1)[0]["public_key"]
+    store_url = f"{srv.url}/api/1/store/?sentry_key={key}"
+    event = {"message": "hello", "level": "info", "release": "gone@1"}
+    assert httpx.post(store_url, json=event).status_code == 200
+    assert api.get("organizations/local/releases/gone@1/").status_code == 200
+    # The message's issue started in the release, so Sentry refuses the delete until the issue is gone.
+    assert api.delete("organizations/local/releases/gone@1/").status_code == 400
+    issue = srv.store.issues()[0]["id"]
+    assert api.delete("projects/local/notebook/issues/", params={"id": issue}).status_code == 204
+    assert api.delete("organizations/local/releases/gone@1/").status_code == 204
+    assert api.get("organizations/local/releases/gone@1/").status_code == 404
+    assert httpx.post(store_url, json={**event, "message": "again"}).status_code == 200
+    again = api.get("organizations/local/releases/gone@1/")
+    assert again.status_code == 200 and again.json()["version"] == "gone@1"

@@ -33,11 +33,18 @@ def release_in_use(store: Store, release: dict[str, Any]) -> bool:
 
 
 def delete_release(store: Store, release_id: int) -> None:
-    """Remove a release with its project links, deploys and commits."""
+    """Remove a release with its project links, deploys and commits.
+
+    Ingest remembers which releases it already linked; it is told to forget this one, so the
+    release's next event creates it again as Sentry would.
+    """
+    row = store.one("SELECT org_id, version FROM releases WHERE id = ?", (release_id,))
     with store.tx():
         for table in ("release_projects", "deploys", "release_commits"):
             store.execute(f"DELETE FROM {table} WHERE release_id = ?", (release_id,))
         store.execute("DELETE FROM releases WHERE id = ?", (release_id,))
+    if row is not None:
+        store.forget_release(int(row["org_id"]), str(row["version"]))
 
 
 def add_deploy(store: Store, release_id: int, environment: str, name: str | None, url: str | None,

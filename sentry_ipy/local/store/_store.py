@@ -366,6 +366,11 @@ class Store:
         if self._once(("first", project_id, column)):
             self.execute(f"UPDATE projects SET {column} = COALESCE({column}, ?) WHERE id = ?", (received, project_id))
 
+    def forget_release(self, org_id: int, version: str) -> None:
+        """Drop what :meth:`link_release` remembers of a deleted release, so its next event creates it again."""
+        with self._lock:
+            self._written = {k for k in self._written if k[:3] != ("release", org_id, version)}
+
     def link_release(self, org_id: int, version: str, project_id: int, health: bool = False) -> None:
         """:meth:`ensure_release` for ingest: each release and project linked once per store."""
         if self._once(("release", org_id, version, project_id, health)):

@@ -13,7 +13,8 @@ def load(shell: Any) -> None:
     """Register the magics and the cell-error hook; loading twice changes nothing."""
     if getattr(shell, _STATE_KEY, None) is not None:
         return
-    from ._cells import CellCapture
+    from ._cell_spans import CellTracer
+    from ._cells import CellCapture, notebook_path
     from ._magics import SentryMagics
     from ._sessions import RunSession
     from ._startup import SdkStart
@@ -38,7 +39,12 @@ def load(shell: Any) -> None:
     session = RunSession(magics)
     magics.run_session = session
     shell.events.register("pre_run_cell", session)
-    setattr(shell, _STATE_KEY, (magics, capture, session, start))
+    tracer = CellTracer(lambda: magics.context.telemetry(), lambda: notebook_path(shell.user_ns))
+    tracer.enabled = magics.trace_cells
+    magics.cell_tracer = tracer
+    shell.events.register("pre_run_cell", tracer.before)
+    shell.events.register("post_run_cell", tracer.after)  # after the capture: its event joins the span
+    setattr(shell, _STATE_KEY, (magics, capture, session, start, tracer))
 
 
 def unload(shell: Any) -> None:
@@ -46,13 +52,14 @@ def unload(shell: Any) -> None:
     state = getattr(shell, _STATE_KEY, None)
     if state is None:
         return
-    magics, capture, session, start = state
-    for event, callback in (("post_run_cell", capture), ("pre_run_cell", session),
-                            ("pre_run_cell", start)):
+    magics, capture, session, start, tracer = state
+    for event, callback in (("post_run_cell", capture), ("pre_run_cell", session), ("pre_run_cell", start),
+                            ("pre_run_cell", tracer.before), ("post_run_cell", tracer.after)):
         try:
             shell.events.unregister(event, callback)
         except ValueError:
             pass
+    tracer.end_segment()
     session.end()
     magics.run_session = None
     if magics in shell.configurables:

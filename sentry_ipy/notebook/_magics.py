@@ -48,6 +48,8 @@ class SentryMagics(Magics):
     release = Unicode(None, allow_none=True, config=True, help="Release stamped on events (else SENTRY_RELEASE).")
     environment = Unicode(None, allow_none=True, config=True, help="Environment (else SENTRY_ENVIRONMENT).")
     capture_cell_errors = Bool(True, config=True, help="Send exceptions raised by cells to Sentry.")
+    trace_cells = Bool(False, config=True, help="Record each cell as a span (op notebook.cell) of a "
+                       "transaction per run segment, so notebooks show up in Sentry's traces.")
     group_by_cell = Bool(True, config=True, help="For a notebook with a known path, group cell errors "
                          "by notebook + cell + exception type + top in-app frame (one issue per cell bug).")
     track_sessions = Bool(True, config=True, help="With a release configured, make each kernel run a "
@@ -57,6 +59,7 @@ class SentryMagics(Magics):
     # below) inside Configurable.__init__, before our __init__ body runs.
     _ctx: Any = None
     cell_capture: Any = None
+    cell_tracer: Any = None
     run_session: Any = None
 
     # ------------------------------------------------------------ context
@@ -107,6 +110,13 @@ class SentryMagics(Magics):
                       "start a new one with %sentry start_session.", file=sys.stderr)
             except Exception:  # noqa: BLE001, S110 - best effort, the settings change must go through
                 pass
+
+    @observe("trace_cells")
+    def _trace_cells_changed(self, change: Any) -> None:
+        if self.cell_tracer is not None:
+            self.cell_tracer.enabled = bool(change["new"])
+            if not change["new"]:
+                self.cell_tracer.end_segment()
 
     @observe("capture_cell_errors", "group_by_cell")
     def _capture_changed(self, change: Any) -> None:

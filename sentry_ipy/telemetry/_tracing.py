@@ -41,6 +41,9 @@ class OpenSpan:
     span: Span
     kind: Literal["transaction", "span"]
     started: float = field(default_factory=time.monotonic)
+    #: Opened by sentry-ipy itself (a notebook's run segment or cell), not by the user:
+    #: ``finish()`` without an entry never picks it, and leaves it open when it is inside.
+    automatic: bool = False
 
     def info(self) -> dict[str, Any]:
         """What a tool result says about it."""
@@ -72,12 +75,14 @@ class SpanStack:
         with self._lock:
             return len(self._stack)
 
-    def start(self, name: str, op: str, description: str | None = None) -> OpenSpan:
+    def start(self, name: str, op: str, description: str | None = None, *,
+              automatic: bool = False) -> OpenSpan:
         """Open a transaction, or a child span when one is already open.
 
         A nested start is recorded as a span of the open transaction, because a
         second root in the same trace would appear in Sentry as an unrelated
-        transaction.
+        transaction. ``automatic`` marks spans sentry-ipy opens on its own
+        (see :class:`OpenSpan`).
         """
         with self._lock:
             parent = self._stack[-1].span if self._stack else None
@@ -85,31 +90,50 @@ class SpanStack:
                 # sentry-sdk's kwargs type says description is a str; leave it out rather than pass None
                 txn = (sentry_sdk.start_transaction(name=name, op=op) if description is None
                        else sentry_sdk.start_transaction(name=name, op=op, description=description))
-                entry = OpenSpan(txn, "transaction")
+                entry = OpenSpan(txn, "transaction", automatic=automatic)
             else:
                 child = parent.start_child(op=op, name=description or name)
                 child.set_data("sentry_ipy.transaction_name", name)
-                entry = OpenSpan(child, "span")
+                entry = OpenSpan(child, "span", automatic=automatic)
             self._stack.append(entry)
         return entry
 
     def finish(self, status: str = "ok", entry: OpenSpan | None = None) -> dict[str, Any]:
-        """Finish ``entry`` (default: the innermost) with ``status``; return what was sent.
+        """Finish ``entry`` (default: the innermost the user opened) with ``status``; return what was sent.
 
         Spans still open inside it are finished first with the same status, so
-        nothing is left dangling in a transaction that has already been sent.
+        nothing is left dangling in a transaction that has already been sent;
+        when no entry is named, automatic spans inside (the running notebook
+        cell) stay open, since they are not the user's to end.
         """
         with self._lock:
-            if not self._stack:
+            mine = [e for e in self._stack if not e.automatic]
+            if entry is None and not mine:
                 raise ToolInputError(NO_TRANSACTION)
-            target = entry or self._stack[-1]
+            target = entry or mine[-1]
             if target not in self._stack:
                 return target.info()  # already finished (e.g. by an outer finish)
             index = self._stack.index(target)
-            inner, self._stack[index:] = self._stack[index:], []
+            inner = self._stack[index:]
+            kept = [e for e in inner[1:] if e.automatic] if entry is None else []
+            self._stack[index:] = kept
+            inner = [e for e in inner if e not in kept]
         for item in reversed(inner[1:]):
             _finish(item, "cancelled" if status == "ok" else status)
         return _finish(target, status)
+
+    def finish_alone(self, entry: OpenSpan, status: str = "ok") -> dict[str, Any]:
+        """Finish ``entry`` but leave the spans opened inside it open, above its parent.
+
+        For spans that mark a stretch of time other code may outlive: a
+        notebook cell ends while a transaction the user started in it runs on
+        into later cells.
+        """
+        with self._lock:
+            if entry not in self._stack:
+                return entry.info()
+            self._stack.remove(entry)
+        return _finish(entry, status)
 
     def clear(self) -> None:
         """Forget open spans without sending them (used when the client is replaced)."""

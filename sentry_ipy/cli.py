@@ -1,4 +1,4 @@
-"""The ``sentry-ipy`` command: ``demo``, ``local``, ``doctor`` and ``mcp``.
+"""The ``sentry-ipy`` command: ``demo``, ``local``, ``run``, ``doctor`` and ``mcp``.
 
 ``demo`` is the first thing a new user runs: it needs no account, starts the
 embedded backend, sends real events through sentry-sdk and reads them back
@@ -73,6 +73,28 @@ def _parser() -> argparse.ArgumentParser:
                             "hourly (default 90, like Sentry; 0 keeps everything)")
     local.set_defaults(run=_local)
 
+    runner = sub.add_parser(
+        "run", help="execute a notebook headless, monitored (session, transaction, errors)",
+        description="Execute NOTEBOOK with nbclient as one monitored job: a release-health session "
+                    "(exited, errored, crashed or abnormal), one transaction with a span per cell, the "
+                    "failing cell's error captured once with the run's context. Exits 1 when a cell "
+                    "fails, and the executed notebook is saved (to -o, else beside the input as "
+                    "NAME.failed.ipynb).",
+        epilog="Parameters go into a cell after the one tagged 'parameters', as papermill does: "
+               "sentry-ipy run report.ipynb -p day 2026-01-31 -p limit 100 -o out.ipynb")
+    runner.add_argument("notebook", type=Path, help="the .ipynb file to run")
+    runner.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="set a parameter (True/False/None, numbers, else text); repeatable")
+    runner.add_argument("-o", "--output", type=Path,
+                        help="write the executed notebook here (default: only on failure, NAME.failed.ipynb)")
+    runner.add_argument("--release", help="release the run's session counts for (default: SENTRY_RELEASE)")
+    runner.add_argument("--environment", help="environment (default: SENTRY_ENVIRONMENT)")
+    runner.add_argument("--timeout", type=float, default=600.0,
+                        help="seconds a cell may run before the run is abnormal (default 600; 0: no limit)")
+    runner.add_argument("--kernel", help="Jupyter kernel name (default: the notebook's, else python3)")
+    runner.add_argument("--cwd", type=Path, help="the kernel's working directory (default: the notebook's folder)")
+    runner.set_defaults(run=_run)
+
     doctor = sub.add_parser("doctor", help="show the resolved settings and check the connection",
                             description="Show where each setting comes from and try one API call.")
     doctor.set_defaults(run=_doctor)
@@ -112,6 +134,26 @@ def _local(args: argparse.Namespace) -> int:
     print("Ctrl-C stops it.", file=sys.stderr)
     srv.serve_forever()  # returns after Ctrl-C, with the server stopped
     return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .config import Settings
+    from .runs import parse_value, run_notebook
+    from .tools import ToolContext
+
+    ctx = ToolContext(Settings.resolve(release=args.release, environment=args.environment))
+    try:
+        result = run_notebook(args.notebook, [(name, parse_value(value)) for name, value in args.parameter],
+                              output=args.output, ctx=ctx, timeout=args.timeout or None,
+                              kernel_name=args.kernel, cwd=args.cwd)
+    finally:
+        ctx.close()
+    print(result.summary())
+    for note in result.notes:
+        print(f"sentry-ipy: {note}", file=sys.stderr)
+    if result.output:
+        print(f"Executed notebook saved to {result.output}")
+    return result.exit_code
 
 
 def _hide_process_line(record: logging.LogRecord) -> bool:

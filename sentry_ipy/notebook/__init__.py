@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["load", "unload"]
+__all__ = ["finish_run", "load", "unload"]
 
 _STATE_KEY = "_sentry_ipy_state"
 
@@ -15,6 +15,7 @@ def load(shell: Any) -> None:
         return
     from ._cell_spans import CellTracer
     from ._cells import CellCapture, notebook_path
+    from ._headless import apply_run_context, read_run_context
     from ._magics import SentryMagics
     from ._sessions import RunSession
     from ._startup import SdkStart
@@ -45,6 +46,16 @@ def load(shell: Any) -> None:
     shell.events.register("pre_run_cell", tracer.before)
     shell.events.register("post_run_cell", tracer.after)  # after the capture: its event joins the span
     setattr(shell, _STATE_KEY, (magics, capture, session, start, tracer))
+    run = read_run_context()
+    if run is not None:
+        apply_run_context(magics, capture, tracer, run)
+
+
+def finish_run(shell: Any, outcome: str, failing_cell: str | None = None) -> str:
+    """End a headless run in this kernel (``sentry-ipy run`` calls it); see :mod:`._headless`."""
+    from ._headless import finish_run as finish
+
+    return finish(shell, outcome, failing_cell)
 
 
 def unload(shell: Any) -> None:

@@ -64,6 +64,8 @@ class CellCapture:
         self.enabled = True
         self.group_by_cell = True
         self.chain = CascadeChain()
+        self.run: dict[str, Any] | None = None  # the headless run this kernel executes (sentry-ipy run)
+        self.run_tags: dict[str, str] = {}
         self.last_event_id: str | None = None
         self.last_error: BaseException | None = None  # the exception last_event_id reports
         self.failing = False  # reporting failed and the user was told; quiet until it works
@@ -180,6 +182,11 @@ class CellCapture:
         if path:
             tags["notebook"] = os.path.basename(path)
         contexts = {"cell": cell, "notebook": {"path": path}, "kernel": kernel}
+        if self.run is not None:
+            contexts["run"] = self.run
+            tags.update(self.run_tags)
+        if cell["cell_id"]:
+            tags["notebook.cell_id"] = str(cell["cell_id"])
         return contexts, tags
 
 

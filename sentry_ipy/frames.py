@@ -126,6 +126,13 @@ FRAMES: dict[str, FrameSchema] = {
     "stats": FrameSchema((
         ("time", _T), ("count", _I), ("accepted", _I), ("filtered", _I), ("rate_limited", _I),
         ("invalid", _I), ("abuse", _I), ("client_discard", _I), ("cardinality_limited", _I))),
+    "notebook_runs": FrameSchema((
+        ("run_id", _S), ("notebook", _S), ("started", _T), ("duration_s", _F), ("outcome", _C),
+        ("failing_cell", _S), ("error", _S), ("issue", _S), ("event_id", _S), ("cascades", _I),
+        ("release", _S), ("environment", _S), ("trace", _S))),
+    "run_health": FrameSchema((
+        ("time", _T), ("release", _S), ("sessions", _I), ("crash_free_rate", _F), ("healthy", _I),
+        ("errored", _I), ("crashed", _I), ("abnormal", _I))),
     "replays": FrameSchema((
         ("id", _S), ("project_id", _S), ("started_at", _T), ("finished_at", _T), ("duration", _I),
         ("count_errors", _I), ("count_warnings", _I), ("count_infos", _I), ("count_urls", _I),

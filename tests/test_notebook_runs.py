@@ -186,3 +186,55 @@ def test_parameters_follow_papermill(tmp_path: Path) -> None:
     inject_parameters(plain, [("b", "x")])
     assert plain.cells[0].source == "# Parameters\nb = 'x'\n"
     assert json.dumps(nb)  # still a serialisable notebook
+
+
+@pytest.fixture()
+def backend_ctx(backend: Any) -> Iterator[Any]:
+    from sentry_ipy.config import Settings
+    from sentry_ipy.tools import ToolContext
+
+    context = ToolContext(Settings(url=backend.url, auth_token=backend.token, org=backend.org_slug))
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def test_runs_as_data_one_row_per_run_with_outcome_failing_cell_and_issue(runs: dict[str, Any],
+                                                                        backend_ctx: Any) -> None:
+    from sentry_ipy.tools import run_tool
+
+    result = run_tool("sentry_list_notebook_runs", {"projectSlug": "notebook"}, backend_ctx)
+    by_id = {r["run_id"]: r for r in result.records or []}
+    passing, failing, cascade = (by_id[_run_id(runs[k])] for k in ("passing", "failing", "cascade"))
+    assert (passing["outcome"], passing["issue"], passing["notebook"]) == ("exited", None, "prices.ipynb")
+    assert failing["outcome"] == "crashed" and failing["failing_cell"].startswith("id:")
+    assert failing["error"].startswith("ZeroDivisionError") and failing["issue"].startswith("NOTEBOOK-")
+    assert failing["event_id"] in runs["failing"].stdout.replace("-", "")
+    assert cascade["outcome"] == "errored" and cascade["cascades"] == 2 and cascade["error"].startswith("NameError")
+    assert all(r["duration_s"] > 0 for r in (passing, failing, cascade))
+    frame = result.to_frame()
+    assert list(frame.columns[:4]) == ["run_id", "notebook", "started", "duration_s"]
+    assert str(frame["started"].dtype).startswith("datetime64") and str(frame["cascades"].dtype) == "Int64"
+    only = run_tool("sentry_list_notebook_runs", {"projectSlug": "notebook", "notebook": "cascade.ipynb"},
+                    backend_ctx)
+    assert [r["run_id"] for r in only.records or []] == [cascade["run_id"]]
+
+
+def test_crash_free_rate_of_runs_per_release(runs: dict[str, Any], backend_ctx: Any) -> None:
+    from sentry_ipy.tools import run_tool
+
+    result = run_tool("sentry_get_notebook_health", {"projectSlug": "notebook", "interval": "1d"}, backend_ctx)
+    rows = result.records or []
+    per_release: dict[str, dict[str, int]] = {}
+    for row in rows:
+        totals = per_release.setdefault(row["release"], {"sessions": 0, "crashed": 0, "errored": 0})
+        for key in totals:
+            totals[key] += row[key]
+    assert per_release["nb@1"] == {"sessions": 2, "crashed": 1, "errored": 0}
+    assert per_release["nb@2"] == {"sessions": 1, "crashed": 0, "errored": 1}
+    assert {r["crash_free_rate"] for r in rows if r["release"] == "nb@2"} == {100.0}
+    assert "crash-free" in result.summary
+    frame = result.to_frame()
+    assert list(frame.columns[:4]) == ["time", "release", "sessions", "crash_free_rate"]
+    assert str(frame["time"].dtype).startswith("datetime64")

@@ -23,6 +23,14 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
     assert len(errors) == len(allowed), [e.get("ename") + ": " + e.get("evalue", "") for e in errors]
     text = "\n".join(str(o.get("data", {}).get("text/plain", "")) + o.get("text", "")
                      for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    images = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                 if "image/png" in o.get("data", {}))
+    if path.name == "monitoring-runs.ipynb":
+        assert "exit 1: Run" in text and "exit 0: Run" in text  # failing and passing runs
+        assert "crashed" in text and "daily@1.2" in text
+        assert images == 2  # crash-free rate per release, and over time
+    if path.name == "analysis.ipynb":
+        assert images == 2 and "analysis-demo@2.2.0" in text  # events by release, and over time
     if path.name == "quickstart.ipynb":
         assert "ZeroDivisionError" in text  # the failing cell's issue is listed
         assert "Int64" in text  # counts are typed

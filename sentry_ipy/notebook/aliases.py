@@ -26,6 +26,8 @@ MAGIC_ALIASES: dict[str, str] = {
     "issue": "sentry_get_issue",
     "issue_events": "sentry_list_issue_events",
     "issues": "sentry_list_issues",
+    "notebook_health": "sentry_get_notebook_health",
+    "notebook_runs": "sentry_list_notebook_runs",
     "projects": "sentry_list_projects",
     "release": "sentry_set_release",
     "releases": "sentry_list_releases",

@@ -41,6 +41,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "sentry_ipy.tools.alerts",
     "sentry_ipy.tools.replays",
     "sentry_ipy.tools.delivery",
+    "sentry_ipy.tools.notebooks",
 )
 
 F = TypeVar("F", bound=Callable[..., "ToolResult"])

@@ -112,8 +112,8 @@ class _Row:
         return None if value is None else str(value)
 
     def _duration(self) -> float | None:
-        start = self.payload.get("start_timestamp")
-        if isinstance(start, (int, float)):
+        start = parse_timestamp(self.payload.get("start_timestamp"))  # SDKs send ISO text or epoch numbers
+        if start is not None:
             return round((self.row["timestamp"] - start) * 1000, 3)
         return None
 

@@ -24,6 +24,7 @@ from ._lookup import parse_time, project_info
 from ._params import Params, environment_field, limit_field, period_field, project_field
 from ._registry import tool
 from ._result import ToolResult, plural
+from ._window import When, describe, end_field, start_field, window_params
 
 __all__ = ["HEALTH_COLUMNS", "RUN_COLUMNS", "NotebookHealthParams", "NotebookRunsParams", "health_records"]
 
@@ -42,6 +43,8 @@ class NotebookRunsParams(Params):
     projectSlug: str = project_field()
     notebook: str | None = Field(None, description="Notebook file name, e.g. report.ipynb")
     statsPeriod: str = period_field("14d")
+    start: When = start_field()
+    end: When = end_field()
     limit: int = limit_field(100, "runs")
 
 
@@ -65,8 +68,7 @@ def list_notebook_runs(ctx: ToolContext, p: NotebookRunsParams) -> ToolResult:
     client = ctx.api()
     project = project_info(client, p.projectSlug)
     query = f"has:{RUN_TAG}" + (f' transaction:"{p.notebook}"' if p.notebook else "")
-    base = [("project", project["id"]), ("statsPeriod", p.statsPeriod), ("sort", "-timestamp"),
-            ("query", query)]
+    base = [("project", project["id"]), *window_params(p, "14d"), ("sort", "-timestamp"), ("query", query)]
     runs = _discover(ctx, [("dataset", "transactions"), *base, *[("field", f) for f in _RUN_FIELDS]],
                      p.limit + 1)
     runs = [r for r in runs if r.get(f"tags[{RUN_TAG}]")]  # a server may ignore has:
@@ -90,7 +92,7 @@ def list_notebook_runs(ctx: ToolContext, p: NotebookRunsParams) -> ToolResult:
     where = f" of {p.notebook}" if p.notebook else ""
     return ToolResult(
         summary=f"Found {plural(len(records), 'notebook run', more=truncated)}{where} in project "
-                f"{project['slug']!r} over {p.statsPeriod}; {failed} failed.",
+                f"{project['slug']!r} {describe(p, '14d')}; {failed} failed.",
         records=records, frame="notebook_runs", columns=RUN_COLUMNS, truncated=truncated,
         hints=["A failed run's issue: sentry_get_issue with its issue ID; crash-free runs per release: "
                "sentry_get_notebook_health."] if failed else [])
@@ -113,6 +115,8 @@ def _run_record(row: dict[str, Any], failure: dict[str, Any] | None, cascades: d
 class NotebookHealthParams(Params):
     projectSlug: str = project_field()
     statsPeriod: str = period_field("14d")
+    start: When = start_field()
+    end: When = end_field()
     interval: Literal["1h", "6h", "12h", "1d"] = "1d"
     environment: str | None = environment_field()
 
@@ -128,7 +132,7 @@ def get_notebook_health(ctx: ToolContext, p: NotebookHealthParams) -> ToolResult
     project = project_info(client, p.projectSlug)
     params: list[tuple[str, Any]] = [
         ("field", "sum(session)"), ("groupBy", "release"), ("groupBy", "session.status"),
-        ("project", project["id"]), ("statsPeriod", p.statsPeriod), ("interval", p.interval)]
+        ("project", project["id"]), *window_params(p, "14d"), ("interval", p.interval)]
     if p.environment:
         params.append(("environment", p.environment))
     body = client.get_object("organizations", client.org, "sessions", params=params, scope="org:read",
@@ -140,8 +144,8 @@ def get_notebook_health(ctx: ToolContext, p: NotebookHealthParams) -> ToolResult
     env = f" in {p.environment}" if p.environment else ""
     overall = f"{rate}% crash-free" if rate is not None else "no sessions"
     return ToolResult(
-        summary=f"{plural(total['sessions'], 'session')} in project {project['slug']!r}{env} over "
-                f"{p.statsPeriod} across {plural(len(releases), 'release')}: {overall} "
+        summary=f"{plural(total['sessions'], 'session')} in project {project['slug']!r}{env} "
+                f"{describe(p, '14d')} across {plural(len(releases), 'release')}: {overall} "
                 f"({total['crashed']} crashed, {total['errored']} errored, {total['abnormal']} abnormal).",
         records=records, frame="run_health", columns=HEALTH_COLUMNS,
         hints=["Plot it: df.pivot(index='time', columns='release', values='crash_free_rate').plot()"])

@@ -30,7 +30,7 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
         assert "crashed" in text and "daily@1.2" in text
         assert images == 2  # crash-free rate per release, and over time
     if path.name == "analysis.ipynb":
-        assert images == 2 and "analysis-demo@2.2.0" in text  # events by release, and over time
+        assert images >= 2 and "analysis-demo@2.2.0" in text  # events by release, and over time (and others)
     if path.name == "quickstart.ipynb":
         assert "ZeroDivisionError" in text  # the failing cell's issue is listed
         assert "Int64" in text  # counts are typed

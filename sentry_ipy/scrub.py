@@ -22,6 +22,7 @@ Two kinds of evidence mark a secret:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -74,25 +75,36 @@ EXACT_DENYLIST: frozenset[str] = frozenset({"pw", "pass", "pword", "creds", "cre
 # Keys that contain a denylisted word but are not secrets.
 _ALLOWED = frozenset({"sessionid", "author", "authors", "authorname", "sessions", "tokens_used"})
 
-#: Credential shapes recognised in any text. A pattern with a group keeps that
-#: group (a URL's scheme and user, ``Bearer``) and replaces the rest of the match.
-TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"sntr[ysu]_[A-Za-z0-9_=+/.-]{10,}"),  # Sentry user / org tokens
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_=+/.-]{8,}"),
-    re.compile(r"(?i)(https?://)[0-9a-f]{16,}(?::[0-9a-f]{16,})?(?=@)"),  # DSN keys
+#: Credential shapes recognised in any text, each with the literal pieces (compared
+#: case-insensitively) at least one of which its match must contain. A pattern with a group
+#: keeps that group (a URL's scheme and user, ``Bearer``) and replaces the rest of the match.
+#:
+#: Every pattern costs time linear in the text: each starts at a literal or at the start of a
+#: run, and no two variable-length parts can both match the same characters. The literals let
+#: ordinary text skip a pattern after one fast substring search.
+_SHAPES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
+    (("sntr",), re.compile(r"sntr[ysu]_[A-Za-z0-9_=+/.-]{10,}")),  # Sentry user / org tokens
+    (("bearer",), re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_=+/.-]{8,}")),
+    (("://",), re.compile(r"(?i)(https?://)[0-9a-f]{16,}(?::[0-9a-f]{16,})?(?=@)")),  # DSN keys
     # A password in a URL's userinfo: scheme://user:[Filtered]@host.
-    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]{0,30}://[^\s:/?#@'\"]*:)[^\s/?#@'\"]+(?=@)"),
-    re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{8,}"),  # Stripe secret / restricted keys
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"),  # GitHub tokens
-    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
-    re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}"),  # Slack tokens
-    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key IDs
-    re.compile(r"\bAIza[0-9A-Za-z_-]{35}"),  # Google API keys
-    re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),  # JWTs
+    (("://",), re.compile(r"(?i)(\b[a-z][a-z0-9+.-]{0,30}://[^\s:/?#@'\"]*:)[^\s/?#@'\"]+(?=@)")),
+    (("_live_", "_test_"), re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{8,}")),  # Stripe keys
+    (("gh",), re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}")),  # GitHub tokens
+    (("github_pat_",), re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}")),
+    (("xox",), re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}")),  # Slack tokens
+    (("akia", "asia"), re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),  # AWS access key IDs
+    (("aiza",), re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),  # Google API keys
+    # JWTs; the look-behind starts a match only where a base64url run starts, so a long run of
+    # ``eyJx-eyJx-…`` is scanned once, not once per ``eyJ`` in it.
+    (("eyj",), re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")),
     # PEM private keys; a block cut off by a size limit is redacted to the end.
-    re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
-               re.DOTALL),
+    (("private key-----",),
+     re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+                re.DOTALL)),
 )
+
+#: The credential shapes alone (see :data:`_SHAPES`).
+TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = tuple(pattern for _, pattern in _SHAPES)
 
 
 def _norm(key: str) -> str:
@@ -108,6 +120,13 @@ def is_secret_key(key: object, extra_keys: Iterable[str] = ()) -> bool:
     """Tell whether a mapping key names something secret."""
     if not isinstance(key, str):
         return False
+    extra = tuple(extra_keys)
+    # Cached for short names only: text full of ``a=b&`` pairs asks about the same few names
+    # again and again, and the cache must not keep megabyte keys alive.
+    return _cached_secret_name(key, extra) if len(key) <= 64 else _is_secret_name(key, extra)
+
+
+def _is_secret_name(key: str, extra_keys: tuple[str, ...]) -> bool:
     norm = _norm(key)
     if norm in _ALLOWED:
         return False
@@ -115,6 +134,9 @@ def is_secret_key(key: object, extra_keys: Iterable[str] = ()) -> bool:
         return True
     words = (*DEFAULT_DENYLIST, *(_norm(k) for k in extra_keys))
     return any(word and word in norm for word in words)
+
+
+_cached_secret_name = functools.lru_cache(maxsize=4096)(_is_secret_name)
 
 
 def _keep_group(m: re.Match[str]) -> str:
@@ -126,17 +148,26 @@ def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, FILTERED)
-    for pattern in TOKEN_PATTERNS:
-        text = pattern.sub(_keep_group, text)
+    folded = text.lower()
+    for needles, pattern in _SHAPES:
+        if any(needle in folded for needle in needles):
+            text = pattern.sub(_keep_group, text)
     return text
 
 
 # ``token = "abc"``, ``"password": 'x'``, ``auth = ("u", "p")``, ``api_key=abc123``:
 # a secret-named key and its literal value (a string, or a short bracketed literal).
+#
+# Linear by construction, whatever the text: a key is a *whole* run of name characters (the
+# look-behind refuses to start inside one, so ``EEEE…`` is scanned once rather than once from
+# every position); a bracketed value stops at the next bracket and a quoted one at the next quote
+# (so a value scan never runs over the start of another candidate); every value is at most 500
+# characters. Each position is therefore looked at a bounded number of times.
 _ASSIGNMENT = re.compile(
-    r"""(?P<key>[A-Za-z_][\w.-]*)(?P<q0>["']?)(?P<sep>\s*[:=]\s*)"""
-    r"""(?:(?P<q>["'])(?P<val>[^"'\n]{1,500})(?P=q)|(?P<open>[(\[{])(?P<inner>[^)\]}\n]{1,500})(?P<close>[)\]}]))"""
-    r"""|(?P<ukey>[A-Za-z_][\w.-]*)=(?P<uval>[^\s&;,"'()]{1,500})""")
+    r"""(?<![\w.-])(?:(?P<key>[\w.-]+)(?P<q0>["']?)(?P<sep>\s*[:=]\s*)"""
+    r"""(?:(?P<q>["'])(?P<val>[^"'\n]{1,500})(?P=q)"""
+    r"""|(?P<open>[(\[{])(?P<inner>[^()\[\]{}\n]{1,500})(?P<close>[)\]}]))"""
+    r"""|(?P<ukey>[\w.-]+)=(?P<uval>[^\s&;,"'()]{1,500}))""")
 
 
 def redact_assignments(text: str, extra_keys: Iterable[str] = ()) -> str:
@@ -154,8 +185,12 @@ def redact_assignments(text: str, extra_keys: Iterable[str] = ()) -> str:
         if m.group("key") is not None:
             head = f"{m.group('key')}{m.group('q0')}{m.group('sep')}"
             if not is_secret_key(m.group("key"), extra):
-                # The value may itself hold pairs: ``headers = {"X-Api-Key": "..."}``.
-                return head + redact_assignments(m.group(0)[len(head):], extra)
+                # The value may itself hold pairs: ``headers = {"X-Api-Key": "..."}`` or
+                # ``url = "https://h/?api_key=abc"`` (a quoted value has no quotes, so only ``=``).
+                rest = m.group(0)[len(head):]
+                inner = m.group("inner")
+                nested = ("=" in inner or ":" in inner) if inner is not None else "=" in m.group("val").rstrip("=")
+                return head + redact_assignments(rest, extra) if nested else m.group(0)
             if m.group("open") is not None:
                 return f"{head}{m.group('open')}{FILTERED}{m.group('close')}"
             return f"{head}{m.group('q')}{FILTERED}{m.group('q')}"

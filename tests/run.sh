@@ -8,7 +8,7 @@
 # It creates .venv (the project, editable, with the test extra), .venv-bugsink (Bugsink, a real
 # independent ingest server, in its own venv), .test-cache/inspector (the npm MCP Inspector),
 # .test-cache/sentry-cli and .test-cache/sentry-clients (Sentry's own clients, pinned) and,
-# as root, Debian's Chromium for the browser tests (tests/setup_chromium.sh).
+# as root, Debian's Chromium for the browser tests (tests/setup_chromium.sh) and valgrind.
 # Each step is idempotent and quiet when there is nothing to do.
 set -euo pipefail
 
@@ -33,6 +33,11 @@ bash tests/setup_inspector.sh
 
 step "installing Sentry's own clients into .test-cache/ (sentry-cli, npm sentry, @sentry/mcp-server)"
 bash tests/setup_sentry_clients.sh
+
+if ! command -v valgrind >/dev/null 2>&1; then
+    step "installing valgrind (the linear-time tests count instructions with callgrind)"
+    apt-get install -y -qq valgrind >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq valgrind; }
+fi
 
 step "installing Chromium for the browser tests"
 bash tests/setup_chromium.sh

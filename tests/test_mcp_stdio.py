@@ -218,3 +218,31 @@ def test_stdio_with_an_unusable_data_dir_serves_and_answers_each_call_with_the_s
         assert str(not_a_dir) in text and "not a folder" in text and "SENTRY_IPY_DATA_DIR" in text
     assert "Traceback" not in stderr
     assert len([line for line in stderr.splitlines() if "not a folder" in line]) == 1, stderr
+
+
+def test_a_long_run_of_name_characters_does_not_freeze_the_server(local_server: Any, tmp_path: Path) -> None:
+    # "ab" * 100000 in a context (hex, base64 and DNA look like this) once kept the scrubber
+    # busy for minutes while the stdio server answered nothing. Now the capture is answered and
+    # the next request is served; the suite's timeout is what a quadratic scan would hit.
+    marker = f"stdio-long-{uuid.uuid4().hex[:8]}"
+    params = StdioServerParameters(command=sys.executable, args=[str(REPO / "mcp_server.py")],
+                                   env=server_env(local_server, tmp_path), cwd=str(tmp_path))
+    errlog = (tmp_path / "server.stderr").open("w+")
+
+    async def main() -> tuple[Any, Any]:
+        async with Client(stdio_client(params, errlog=errlog)) as client:
+            captured = await client.call_tool("sentry_capture_message", {
+                "message": marker, "context": {"blob": "ab" * 100_000, "api_key": "S3cretPassK"}})
+            return captured, await client.list_tools()
+
+    try:
+        captured, listed = anyio.run(main)
+    finally:
+        errlog.close()
+    assert not captured.is_error, captured.content[0].text
+    assert listed.tools
+    found = wait_for(lambda: _event_with(local_server, marker))
+    assert found, "the message never reached the backend"
+    payload = local_server.store.query("SELECT payload FROM events WHERE event_id = ?",
+                                       (found["event_id"],))[0]["payload"]
+    assert "S3cretPassK" not in payload and "abab" in payload

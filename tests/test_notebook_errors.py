@@ -50,6 +50,23 @@ def test_secrets_in_a_failing_cell_never_reach_the_stored_event(ip: Any, local_s
     assert frame["vars"]["pw"] == "[Filtered]"
 
 
+def test_a_huge_error_message_is_reported_and_so_is_the_next_error(ip: Any, local_server: Any) -> None:
+    # 200k name characters once took the scrubber minutes (quadratic), and the next unrelated
+    # error as long again, because the old text rides along as a breadcrumb and is scrubbed
+    # again. Now both events arrive; the suite's timeout is what a quadratic scan would hit.
+    import sentry_sdk
+
+    ip.run_cell("raise ValueError('E' * 200_000 + ' marker-huge-5521 token=\"S3cretPassH\"')",
+                store_history=True)
+    ip.run_cell("1 / 0  # marker-next-5521", store_history=True)
+    sentry_sdk.flush(10)
+    huge = stored_events(local_server, lambda e: "marker-huge-5521" in json.dumps(e))
+    after = stored_events(local_server, lambda e: "marker-next-5521" in json.dumps(e))
+    assert huge and after, "the huge error or the next one did not reach the backend"
+    assert "S3cretPassH" not in json.dumps(huge[-1]) + json.dumps(after[-1])
+    assert after[-1]["exception"]["values"][-1]["type"] == "ZeroDivisionError"
+
+
 @pytest.fixture()
 def broken_ip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     """A shell with no Sentry configured and a regular file as the local backend's data dir."""

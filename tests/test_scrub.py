@@ -87,3 +87,31 @@ def test_replace_secrets_keeps_keys_and_shapes() -> None:
     data = {"authors": ["a"], "session": 3, "note": "token tok-12345678 here", "rows": [("tok-12345678",)]}
     assert replace_secrets(data, ["tok-12345678", None]) == {
         "authors": ["a"], "session": 3, "note": "token [Filtered] here", "rows": [["[Filtered]"]]}
+
+
+#: Strings made of one repeated unit, each a shape that once made a pattern rescan the rest of
+#: the text from every position (runs of name characters, hex, base64, quotes, separators,
+#: the starts of URLs, JWTs and PEM blocks), and pairs that make every few characters a match.
+_HOSTILE_UNITS = ["E", "ab", "0", "a1f9", "A+/=", " ", "\n", "=", ":", "'", '"', "-", ".", "(",
+                  "a=", "a:'", "a='", "a=(", "x.y-", "a=b&", "http://a:", "eyJa-", "eyJa.",
+                  "-----BEGIN ", "bearer ", "sntrs_", "ghp_", "AKIA", "@", "password="]
+
+
+def test_scrubbing_grows_linearly_for_every_hostile_shape() -> None:
+    # Measured in CPU instructions under callgrind, not seconds: doubling the text about
+    # doubles the work for each shape (a quadratic scan would quadruple it). The bound per
+    # character keeps 1 MB of any shape far below a second (benchmarks/scrub_linear.py).
+    from tests._work import instructions
+
+    small, large = 8192, 16384
+    cases = ["scrub(warm)"]
+    for unit in _HOSTILE_UNITS:
+        cases += [f"scrub(texts[{unit!r}, {n}])" for n in (small, large)]
+    setup = ("from sentry_ipy.scrub import scrub\n"
+             f"units = {_HOSTILE_UNITS!r}\nwarm = 'api_key=abc token=\"x\" ' * 100\n"
+             f"texts = {{(u, n): (u * (n // len(u) + 1))[:n] for u in units for n in ({small}, {large})}}")
+    counts = instructions(setup, cases)[1:]
+    for i, unit in enumerate(_HOSTILE_UNITS):
+        work_small, work_large = counts[2 * i], counts[2 * i + 1]
+        assert work_large / work_small < 2.4, (unit, work_small, work_large)
+        assert work_large / large < 20_000, (unit, work_large)

@@ -59,11 +59,11 @@ def main() -> None:
     rows = []
     for unit in _HOSTILE_UNITS:
         text = (unit * (MB // len(unit) + 1))[:MB]
-        floor = best(lambda: floor_pattern.sub("", text))
-        ours = best(lambda: scrub(text))
+        floor = best(lambda text=text: floor_pattern.sub("", text))
+        ours = best(lambda text=text: scrub(text))
         small = text[:SMALL]
-        ours_small = best(lambda: scrub(small))
-        old_small = best(lambda: old(small), runs=1) if old else float("nan")
+        ours_small = best(lambda small=small: scrub(small))
+        old_small = best(lambda small=small: old(small), runs=1) if old else float("nan")
         rows.append((unit, ours, floor, ours_small, old_small))
         print(f"{unit!r}: {ours * 1000:.0f} ms (floor {floor * 1000:.1f} ms)", file=sys.stderr)
     lines = [

@@ -191,6 +191,8 @@ def redact_assignments(text: str, extra_keys: Iterable[str] = ()) -> str:
                 inner = m.group("inner")
                 nested = ("=" in inner or ":" in inner) if inner is not None else "=" in m.group("val").rstrip("=")
                 return head + redact_assignments(rest, extra) if nested else m.group(0)
+            if m.group(0).endswith(FILTERED) and len(m.group(0)) == len(head) + len(FILTERED):
+                return m.group(0)  # already blanked by its shape
             if m.group("open") is not None:
                 return f"{head}{m.group('open')}{FILTERED}{m.group('close')}"
             return f"{head}{m.group('q')}{FILTERED}{m.group('q')}"
@@ -207,23 +209,42 @@ def scrub(value: Any, extra_keys: Iterable[str] = (), secrets: Iterable[str | No
 
     Walks dicts, lists and tuples (to a bounded depth, so a cyclic or very deep
     structure cannot hang the caller); strings are passed through
-    :func:`redact_assignments` and :func:`redact_text`.
+    :func:`redact_text` and :func:`redact_assignments`. Name/value pairs count
+    like keys, in both spellings Sentry's API uses: ``{"key": "authorization",
+    "value": "..."}`` (tags) and ``["Authorization", "..."]`` (headers, cookies).
+    The same function scrubs events before they leave and event data before a
+    person or a model sees it (tool results, the local web UI).
     """
     extra = tuple(extra_keys)
     known = tuple(s for s in secrets if s)
     if _depth > 50:
         return "[Truncated]"
     if isinstance(value, Mapping):
+        named = value.get("key") if "value" in value else None
         return {
-            k: (FILTERED if is_secret_key(k, extra) and v not in (None, "", {}, [])
+            k: (FILTERED if _names_secret(k, named, extra) and v not in (None, "", {}, [])
                 else scrub(v, extra, known, _depth + 1))
             for k, v in value.items()
         }
     if isinstance(value, (list, tuple)):
+        if len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], str) \
+                and is_secret_key(value[0], extra) and value[1]:
+            # A ``[name, value]`` pair: how Sentry's API spells headers, cookies and query.
+            return [value[0], FILTERED]
         return [scrub(v, extra, known, _depth + 1) for v in value]
     if isinstance(value, str):
-        return redact_text(redact_assignments(value, extra), known)
+        # Shapes first: ``authorization=Bearer abc`` must lose ``abc`` as well as ``Bearer``.
+        return redact_assignments(redact_text(value, known), extra)
     return value
+
+
+def _names_secret(key: object, pair_name: object, extra: tuple[str, ...]) -> bool:
+    """Whether ``key``'s value is secret: by its own name, or, in a ``{"key": name, "value": v}``
+    pair (Sentry's API spelling of a tag, whose ``name`` is the value's display form), by the
+    pair's name."""
+    if is_secret_key(key, extra):
+        return True
+    return key in ("value", "name") and is_secret_key(pair_name, extra)
 
 
 def replace_secrets(value: Any, secrets: Iterable[str | None]) -> Any:

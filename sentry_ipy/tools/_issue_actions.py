@@ -39,6 +39,6 @@ def update_issue_status(ctx: ToolContext, issue_id: str, status: str) -> ToolRes
     with not_found_as(f"Issue {ref.issue_id!r} was not found in organization {org!r}."):
         issue: dict[str, Any] = capabilities.update_issue(client, org, numeric, {"status": status})
     short = issue.get("shortId") or numeric
-    return ToolResult(summary=f"{short} is now {issue.get('status') or status}.", data=issue,
+    return ToolResult(untrusted=True, summary=f"{short} is now {issue.get('status') or status}.", data=issue,
                       frame="issues", links={"Issue": issue.get("permalink") or
                                              client.web_link(f"issues/{numeric}/")})

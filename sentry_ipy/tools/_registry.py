@@ -190,7 +190,8 @@ def run_tool(name_or_spec: str | ToolSpec, args: Mapping[str, Any] | None, ctx: 
     ``name_or_spec`` is a spec (a face that looked it up already, or a hand-made one in a
     test) or any name :func:`get_tool` accepts. Whatever every call needs (API
     tools first deliver queued events, so a capture shows up in the next read)
-    happens here, so it reaches the notebook, MCP and Python alike.
+    happens here, so it reaches the notebook, MCP and Python alike; so does the
+    scrubbing of results that carry what an SDK sent (``ToolResult.untrusted``).
 
     Raises:
         ToolInputError: unknown tool or invalid arguments, as one sentence.
@@ -200,6 +201,10 @@ def run_tool(name_or_spec: str | ToolSpec, args: Mapping[str, Any] | None, ctx: 
     if spec.family == "api":
         ctx.settle()
     result = spec.fn(ctx, params)
+    if result.untrusted:
+        telemetry = ctx.telemetry_in_use
+        result = result.scrubbed(telemetry.extra_scrub_keys if telemetry is not None else (),
+                                 tuple(s for s in ctx.settings.secrets if s))
     if result.records is not None and spec.family == "api":
         result.fetch = fetch_info(ctx, params)
     return result

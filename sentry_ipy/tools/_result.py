@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,6 +47,9 @@ class ToolResult:
             tags, breadcrumbs...); the text is untrusted and rendered escaped or fenced.
         fetch: how list records were fetched (``limit``, ``query``, ``server``,
             ``fetched_at``), filled in by ``run_tool``; a frame carries it as ``attrs``.
+        untrusted: the result carries what some SDK sent (events, issues made from
+            them): :func:`~sentry_ipy.tools.run_tool` scrubs it, like an outgoing
+            event, before any face shows it (:meth:`scrubbed`).
     """
 
     summary: str
@@ -59,6 +62,21 @@ class ToolResult:
     truncated: bool = False
     details: dict[str, str] = field(default_factory=dict)
     fetch: dict[str, Any] = field(default_factory=dict)
+    untrusted: bool = False
+
+    def scrubbed(self, extra_keys: tuple[str, ...] = (), secrets: tuple[str, ...] = ()) -> ToolResult:
+        """A copy whose text, records, object and details passed :func:`sentry_ipy.scrub.scrub`.
+
+        Events stored by any SDK may hold ``api_key=...`` in a message, an
+        ``authorization`` tag or a password in a frame variable; we scrub what we
+        send, and this scrubs what we show, with the same denylist and shapes.
+        """
+        from ..scrub import scrub
+
+        return replace(self, summary=scrub(self.summary, extra_keys, secrets),
+                       records=None if self.records is None else scrub(self.records, extra_keys, secrets),
+                       data=None if self.data is None else scrub(self.data, extra_keys, secrets),
+                       details=scrub(self.details, extra_keys, secrets), untrusted=False)
 
     def to_dict(self, budget: int | None = STRUCTURED_BUDGET, *, compact: bool = False) -> dict[str, Any]:
         """Structured content: JSON-safe, for MCP and for Python callers.

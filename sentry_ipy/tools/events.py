@@ -55,7 +55,7 @@ def get_event(ctx: ToolContext, p: GetEventParams) -> ToolResult:
     links = {}
     if data.get("groupID"):
         links["Issue"] = client.web_link(f"issues/{data['groupID']}/events/{event_id}/")
-    return ToolResult(
+    return ToolResult(untrusted=True,
         summary=f"Event {event_id}{note}: {data.get('title')} ({data.get('level') or 'no level'}, "
                 f"{data.get('dateCreated')}).",
         data=data, frame="event", links=links, details=event_details(data),
@@ -191,7 +191,7 @@ def list_error_events(ctx: ToolContext, p: ListErrorEventsParams) -> ToolResult:
         _add_details(ctx, project["slug"], rows, p)
     first = rows[0].get("id") if rows else None
     source = "the project event list" if notes else "Discover"
-    return ToolResult(
+    return ToolResult(untrusted=True,
         summary=f"Found {plural(len(rows), 'error event', more=truncated)} in project "
                 f"{project['slug']!r} {describe(p, '14d')} (from {source}).{say(notes)}",
         records=rows, frame="error_events", truncated=truncated,

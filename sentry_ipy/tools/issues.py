@@ -65,7 +65,7 @@ def list_issues(ctx: ToolContext, p: ListIssuesParams) -> ToolResult:
     rows, truncated = listing.rows, listing.truncated
     query = "is:unresolved (default)" if p.query is None else (repr(p.query) if p.query else "all")
     first = rows[0].get("shortId") or rows[0].get("id") if rows else None
-    return ToolResult(
+    return ToolResult(untrusted=True,
         summary=f"Found {plural(len(rows), 'issue', more=truncated)} in project {project['slug']!r} "
                 f"(query: {query}).{say(listing.notes)}",
         records=rows, frame="issues", columns=ISSUE_COLUMNS, truncated=truncated,
@@ -100,7 +100,7 @@ def get_issue(ctx: ToolContext, p: GetIssueParams) -> ToolResult:
         data["stacktrace"] = stack_summary(event)
     link = issue.get("permalink") or client.web_link(f"issues/{issue_id}/")
     short = issue.get("shortId") or issue_id
-    return ToolResult(
+    return ToolResult(untrusted=True,
         summary=f"{short}: {issue.get('title')} ({issue.get('status')}, "
                 f"{plural(str(issue.get('count', '?')), 'event')}, "
                 f"last seen {issue.get('lastSeen')}).",
@@ -131,7 +131,7 @@ def resolve_short_id(ctx: ToolContext, p: ResolveShortIdParams) -> ToolResult:
             "title": issue.get("title"), "status": issue.get("status"), "level": issue.get("level"),
             "count": issue.get("count"), "lastSeen": issue.get("lastSeen"),
             "permalink": issue.get("permalink") or client.web_link(f"issues/{issue_id}/")}
-    return ToolResult(
+    return ToolResult(untrusted=True,
         summary=f"{data['shortId']} is issue {issue_id} in project {data['project']!r}: {data['title']}.",
         data=data, links={"Issue": data["permalink"]},
         hints=[f'Next: sentry_get_issue with {{"issueId": "{issue_id}"}}.'])
@@ -162,7 +162,7 @@ def list_issue_events(ctx: ToolContext, p: ListIssueEventsParams) -> ToolResult:
                                             progress=ctx.progress)
     rows, truncated = listing.rows, listing.truncated
     first = rows[0].get("eventID") if rows else None
-    return ToolResult(
+    return ToolResult(untrusted=True,
         summary=f"Found {plural(len(rows), 'event', more=truncated)} for issue {ref.issue_id}."
                 f"{say(listing.notes)}",
         records=rows, frame="events", columns=EVENT_COLUMNS, truncated=truncated,
@@ -213,7 +213,7 @@ def search_errors_in_file(ctx: ToolContext, p: SearchErrorsInFileParams) -> Tool
                  "title": titles.get(str(r.get("issue.id"))), **r} for r in rows]
     total = sum(count_of(r.get("count()"), "an event count") for r in rows)
     first = rows[0].get("issue") if rows else None
-    return ToolResult(
+    return ToolResult(untrusted=True,
         summary=f"Found {plural(len(rows), 'issue', more=truncated)} ({plural(total, 'event')}) "
                 f"with {name!r} in their stack traces in project {project['slug']!r} "
                 f"{describe(p, '14d')}.{say(notes)}",

@@ -52,7 +52,7 @@ def list_replays(ctx: ToolContext, p: ListReplaysParams) -> ToolResult:
     for row in rows:
         row.setdefault("url", client.web_link(f"explore/replays/{row.get('id')}/"))
     errors = sum(count_of(r.get("count_errors"), "a replay's error count") for r in rows)
-    return ToolResult(
+    return ToolResult(untrusted=True,
         summary=f"Found {plural(len(rows), 'replay', more=truncated)} in {where} "
                 f"{describe(p, '14d')} ({plural(errors, 'error')} seen in them).",
         records=rows, frame="replays", truncated=truncated,

@@ -35,6 +35,7 @@ from ..api import _replays_api as replays
 from ..api import _sessions_api as sessions
 from ..api import _stats_api as stats
 from ..api._plumbing import NOT_FOUND, ApiError, ctx
+from ...scrub import scrub
 from ..search._query import QueryError
 from ._event_markup import event_body, issue_facts, issue_tags, level_badge
 from ._markup import (
@@ -92,7 +93,18 @@ async def _api(request: Request, handler: ApiHandler, query: Iterable[tuple[str,
     result = handler(call) if inspect.iscoroutinefunction(handler) else await run_in_threadpool(handler, call)
     response = await result if inspect.isawaitable(result) else result
     links = _LINK_RE.findall(response.headers.get("link", ""))
-    return Answer(json.loads(bytes(response.body)), {rel: cur for rel, more, cur in links if more == "true"})
+    data = json.loads(bytes(response.body))
+    if handler in _SENT_BY_SDKS:
+        data = scrub(data)
+    return Answer(data, {rel: cur for rel, more, cur in links if more == "true"})
+
+
+#: Handlers whose answers carry what some SDK sent (messages, tags, frame variables, users):
+#: scrubbed like an outgoing event before a page shows them, as tool results are. Others
+#: (a project's keys page, release health counts) show our own data and stay as they are.
+_SENT_BY_SDKS: frozenset[ApiHandler] = frozenset({
+    issues.list_issues, issues.get_issue, issues.get_issue_event, issues.list_issue_events,
+    replays.list_replays, replays.get_replay})
 
 
 def _passthrough(request: Request, *names: str) -> list[tuple[str, str]]:

@@ -166,3 +166,23 @@ def test_missing_token_env_exits_2(tmp_path: Path) -> None:
                           env=env, capture_output=True, text=True, timeout=60,
                           stdin=subprocess.DEVNULL)
     assert proc.returncode == 2 and "NOT_SET_HERE" in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "mcp.example"])
+def test_non_loopback_without_a_token_refuses_to_start(tmp_path: Path, host: str) -> None:
+    # It used to warn and then serve every tool, write tools included, to the network.
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([*command(), "--http", "--host", host, "--port", "0"], env=env,
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"sentry-ipy-mcp: refusing to serve {host} ")
+    assert "--auth-token-env" in lines[0] and "--allow-unauthenticated" in lines[0]
+
+
+def test_what_counts_as_loopback() -> None:
+    from sentry_ipy.mcp._cli import build_parser, is_loopback
+
+    assert all(map(is_loopback, ["127.0.0.1", "127.8.9.10", "localhost", "::1", "[::1]", "app.localhost"]))
+    assert not any(map(is_loopback, ["0.0.0.0", "::", "10.0.0.1", "example.com", "localhost.example"]))
+    assert build_parser().parse_args(["--http", "--allow-unauthenticated"]).allow_unauthenticated

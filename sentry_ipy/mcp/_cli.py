@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "is_loopback", "main"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -42,8 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--http", action="store_true",
                    help="serve streamable HTTP instead of stdio; one process is one Sentry client, so every HTTP client shares its scope (user, tags, context), open transactions and session: run one server per user")
     t.add_argument("--host", default=DEFAULT_HOST,
-                   help=f"address to bind with --http (default {DEFAULT_HOST}; keep loopback "
-                        "unless you also set --auth-token-env)")
+                   help=f"address to bind with --http (default {DEFAULT_HOST}; any other "
+                        "address needs --auth-token-env or --allow-unauthenticated)")
     t.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help=f"port for --http (default {DEFAULT_PORT}; 0 picks a free one, "
                         "printed on stderr)")
@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--auth-token-env", metavar="NAME",
                    help="name of an environment variable holding a token that HTTP clients "
                         "must send as 'Authorization: Bearer <token>'")
+    t.add_argument("--allow-unauthenticated", action="store_true",
+                   help="with --http on a non-loopback --host and no --auth-token-env, serve "
+                        "anyway (anyone who can reach the address can use your Sentry token)")
     t.add_argument("--allowed-host", action="append", default=[], metavar="HOST",
                    help="extra Host header name to accept with --http (repeatable); other "
                         "hosts are refused to block DNS rebinding")
@@ -72,6 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
                    help="stderr log level (default WARNING)")
     return p
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only: ``localhost`` or a loopback address."""
+    import ipaddress
+
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _say(message: str) -> None:
@@ -105,6 +121,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     problem (explained in one line on stderr).
     """
     args = build_parser().parse_args(argv)
+    exposed = args.http and not args.auth_token_env and not is_loopback(args.host)
+    if exposed and not args.allow_unauthenticated:
+        _say(f"refusing to serve {args.host} without --auth-token-env: anyone who can reach it "
+             "could use every tool with your Sentry token; set --auth-token-env NAME, bind "
+             "127.0.0.1, or pass --allow-unauthenticated to accept that.")
+        return 2
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -131,9 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if settings.uses_local_backend:
         _start_local_backend()
-    if args.http and token is None and args.host not in ("127.0.0.1", "localhost", "::1"):
-        _say(f"warning: serving {args.host} without --auth-token-env; anyone who can reach "
-             "it can use your Sentry token.")
+    if exposed:
+        _say(f"warning: serving {args.host} without --auth-token-env (--allow-unauthenticated); "
+             "anyone who can reach it can use your Sentry token.")
     try:
         if args.http:
             from ._http import serve_http
@@ -142,7 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                        extra_hosts=args.allowed_host, log_level=args.log_level,
                        announce=lambda url: _say(f"serving MCP over streamable HTTP at {url}"))
         else:
-            server.run("stdio")
+            import anyio
+
+            from ._stdio import serve_stdio
+
+            anyio.run(serve_stdio, server)
     except KeyboardInterrupt:
         pass
     except OSError as exc:

@@ -139,6 +139,15 @@ FRAMES: dict[str, FrameSchema] = {
         ("count_rage_clicks", _I), ("count_dead_clicks", _I), ("environment", _S),
         ("platform", _C), ("user.display_name", _S), ("browser.name", _S), ("os.name", _S),
         ("url", _S))),
+    "trace": FrameSchema((
+        ("span_id", _S), ("parent", _S), ("depth", _I), ("op", _S), ("description", _S),
+        ("start", _F), ("duration", _F), ("project", _C), ("transaction", _S), ("errors", _S))),
+    "activity": FrameSchema((
+        ("id", _S), ("type", _C), ("dateCreated", _T), ("user.name", _S), ("user.email", _S),
+        ("data.text", _S))),
+    "tag_values": FrameSchema((
+        ("key", _S), ("value", _S), ("count", _I), ("share", _F), ("firstSeen", _T),
+        ("lastSeen", _T))),
 }
 
 #: Frames whose rows are whole Sentry API objects, worth cutting down for a model's context.

@@ -26,6 +26,7 @@ __all__ = [
     "count_of",
     "dicts",
     "issue_ref",
+    "issue_target",
     "not_found_as",
     "parse_time",
     "project_info",
@@ -92,6 +93,12 @@ def resolve_issue(client: SentryClient, text: str) -> tuple[str, str, IssueRef, 
         return ref.issue_id, org, ref, None
     issue_id, group = capabilities.short_id_issue(client, org, ref.issue_id)
     return issue_id, org, ref, group
+
+
+def issue_target(client: SentryClient, text: str) -> tuple[str, str, str]:
+    """``(numeric id, org, name as given)`` of an issue for its sub-resources (notes, tags...)."""
+    issue_id, org, ref, _ = resolve_issue(client, text)
+    return issue_id, org, ref.issue_id
 
 
 def say(notes: list[str]) -> str:

@@ -42,6 +42,9 @@ TOOL_MODULES: tuple[str, ...] = (
     "sentry_ipy.tools.replays",
     "sentry_ipy.tools.delivery",
     "sentry_ipy.tools.notebooks",
+    "sentry_ipy.tools.traces",
+    "sentry_ipy.tools.activity",
+    "sentry_ipy.tools.issue_tags",
 )
 
 F = TypeVar("F", bound=Callable[..., "ToolResult"])

@@ -54,7 +54,7 @@ def get_trace(ctx: ToolContext, p: GetTraceParams) -> ToolResult:
         meta = {}  # the tree is the answer; the counts only confirm it
     rows = span_rows(roots)
     if not rows:  # Sentry answers an unknown trace with an empty list, not a 404
-        return ToolResult(untrusted=True, summary=f"Trace {trace_id} has no spans or errors in organization "
+        return ToolResult(summary=f"Trace {trace_id} has no spans or errors in organization "
                                   f"{client.org!r}.", records=[], frame="trace",
                           hints=["Events arrive asynchronously; a trace just sent may need a moment."])
     errors = sum(len(r["_errors"]) for r in rows)

@@ -35,6 +35,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "sentry_ipy.tools.sessions",
     "sentry_ipy.tools.projects",
     "sentry_ipy.tools.issues",
+    "sentry_ipy.tools.triage",
     "sentry_ipy.tools.events",
     "sentry_ipy.tools.releases",
     "sentry_ipy.tools.stats",

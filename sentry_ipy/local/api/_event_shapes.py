@@ -14,6 +14,7 @@ from typing import Any
 
 from .._clock import iso, now
 from ..ingest._grouping import event_message, exception_values, short_id
+from ..store._issue_updates import triage_fields
 from ..store._store import Store
 from ._shapes import user_shape
 
@@ -81,7 +82,6 @@ def issue_shape(
         "logger": issue["logger"],
         "level": issue["level"],
         "status": issue["status"],
-        "statusDetails": {},
         "substatus": issue["substatus"],
         "isPublic": False,
         "platform": issue["platform"],
@@ -96,11 +96,8 @@ def issue_shape(
         "issueCategory": "error",
         "metadata": metadata,
         "numComments": 0,
-        "assignedTo": None,
-        "isBookmarked": False,
         "isSubscribed": False,
         "subscriptionDetails": None,
-        "hasSeen": False,
         "annotations": [],
         "isUnhandled": bool(issue["is_unhandled"]),
         "count": count,
@@ -117,7 +114,7 @@ def issue_shape(
         "latestEventHasAttachments": False,
         "matchingEventId": None,
         "matchingEventEnvironment": None,
-    } | (
+    } | triage_fields(store, issue) | (
         {"inbox": {
             "reason": 0,
             "reason_details": {"until": None, "count": None, "window": None, "user_count": None, "user_window": None},

@@ -5,7 +5,10 @@ is what sentry-cli's ``issues list/resolve/unresolve/mute`` call. A bulk
 ``PUT``/``DELETE`` acts on the issues named by repeated ``id=`` parameters, or,
 without any, on those matching ``query`` (or ``status=``; ``is:unresolved``
 when neither is given), at most 1000 as in Sentry. It answers ``204`` when
-nothing matched, else the attributes it changed.
+nothing matched, else the attributes it changed. As in Sentry, a ``PUT`` whose
+``id=`` list names an issue outside the selected projects changes nothing and
+still answers 200 with the changes (clients must read back), and without
+``id=`` it may only change the status.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from starlette.routing import Route
 
 from ..store import _issue_records as records
 from ..store._store import as_db_id
-from ._issues_api import issue_list, issue_terms, matching_issue_ids, set_status, status_change
+from ..store._issue_updates import apply_update
+from ._issues_api import issue_list, issue_terms, matching_issue_ids, update_plan
 from ._plumbing import ApiError, ctx, get_org, get_project, read_json_body, project_filter, respond
 
 __all__ = ["routes"]
@@ -61,18 +65,21 @@ def list_project_issues(request: Request) -> JSONResponse:
 
 
 def bulk_update(request: Request) -> Response:
-    """``PUT …/issues/``: set the status of the selected issues."""
+    """``PUT …/issues/``: status, assignee, priority, bookmark or seen of the selected issues."""
+    c, org = ctx(request), get_org(request)
     body = read_json_body(request)
-    change = status_change(body)
+    named = {i for i in request.query_params.getlist("id")}
+    if not named and (body.get("status") is None or set(body) - {"status", "statusDetails", "substatus"}):
+        raise ApiError(400, {"detail": "Without id=, a bulk update may only change the status."})
+    if len(named) > BULK_LIMIT:
+        raise ApiError(400, {"detail": f"Give at most {BULK_LIMIT} issue IDs as id=."})
     ids = _selected(request, _projects(request))
     if not ids:
         return Response(status_code=204)
-    if change is None:
-        return respond({})
-    set_status(ctx(request), ids, change, body.get("statusDetails"))
-    status, substatus = change
-    return respond({"status": status, "substatus": substatus, "statusDetails": body.get("statusDetails") or {},
-                    "inbox": None})
+    plan = update_plan(c, org, body)
+    if len(ids) == len({as_db_id(i) for i in named}) or not named:
+        apply_update(c.store, ids, plan)
+    return respond(plan.answer)
 
 
 def bulk_delete(request: Request) -> Response:

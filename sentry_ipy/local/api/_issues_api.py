@@ -9,10 +9,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .._clock import now
 from ..ingest._grouping import short_id, short_id_seq
 from ..search._issue_search import IssueCandidate, validate_issue_query
 from ..search._query import Term, parse_query
+from ..store._issue_updates import Plan, UpdateError, apply_update, plan_update
 from ..store._issue_queries import SORT_COLUMNS, issue_filter
 from ..store._pages import ListRows, SqlRows, keyset_page
 from ..store._store import MAX_DB_ID, as_db_id
@@ -40,7 +40,7 @@ from ._plumbing import (
     window,
 )
 
-__all__ = ["find_issue", "issue_list", "issue_terms", "matching_issue_ids", "routes", "set_status", "status_change"]
+__all__ = ["find_issue", "issue_list", "issue_terms", "matching_issue_ids", "routes", "update_plan"]
 
 
 
@@ -133,48 +133,19 @@ def get_issue(request: Request) -> JSONResponse:
     return respond(issue_detail_shape(issue, project, c.store, c.url, org["slug"]))
 
 
-def status_change(body: dict[str, Any]) -> tuple[str, str | None] | None:
-    """The (status, substatus) a ``PUT`` body asks for, or None if it sets no status.
-
-    Raises:
-        ApiError: 400 for a status Sentry does not know.
-    """
-    status = body.get("status")
-    if status is None:
-        return None
-    if status in ("resolvedInNextRelease", "resolved"):
-        return "resolved", None
-    if status == "unresolved":
-        return "unresolved", "ongoing"
-    if status in ("ignored", "muted"):
-        return "ignored", body.get("substatus") or "archived_until_escalating"
-    raise ApiError(400, {"status": [f'"{status}" is not a valid choice.']})
-
-
-def set_status(c: Context, issue_ids: list[int], change: tuple[str, str | None], details: Any) -> None:
-    """Apply a status change to issues, with one activity row each."""
-    new_status, substatus = change
-    activity = {"resolved": "set_resolved", "unresolved": "set_unresolved", "ignored": "set_ignored"}[new_status]
-    with c.store.tx():
-        for issue_id in issue_ids:
-            c.store.execute(
-                "UPDATE issues SET status = ?, substatus = ?, resolved_at = ? WHERE id = ?",
-                (new_status, substatus, now() if new_status == "resolved" else None, issue_id),
-            )
-            c.store.execute(
-                "INSERT INTO issue_activity (issue_id, type, data, date_created) VALUES (?, ?, ?, ?)",
-                (issue_id, activity, json.dumps(details or {}), now()),
-            )
+def update_plan(c: Context, org: dict[str, Any], body: dict[str, Any]) -> Plan:
+    """Check a ``PUT`` body against the org (400 with Sentry's field-keyed message) and plan it."""
+    try:
+        return plan_update(c.store, org["id"], body)
+    except UpdateError as exc:
+        raise ApiError(400, exc.detail) from None
 
 
 def update_issue(request: Request) -> JSONResponse:
-    """``PUT organizations/{o}/issues/{id}/``: change status (and substatus)."""
+    """``PUT organizations/{o}/issues/{id}/``: status, assignee, priority, bookmark, seen."""
     c, org = ctx(request), get_org(request)
     issue, project = find_issue(c, org, request.path_params["issue"])
-    body = read_json_body(request)
-    change = status_change(body)
-    if change is not None:
-        set_status(c, [int(issue["id"])], change, body.get("statusDetails"))
+    apply_update(c.store, [int(issue["id"])], update_plan(c, org, read_json_body(request)))
     issue = c.store.one("SELECT * FROM issues WHERE id = ?", (issue["id"],)) or issue
     return respond(issue_detail_shape(issue, project, c.store, c.url, org["slug"]))
 

@@ -34,7 +34,7 @@ def delete_issues(store: Store, issue_ids: list[int]) -> None:
     marks = ",".join("?" * len(issue_ids))
     with store.tx():
         for table, column in (("events", "issue_id"), ("issue_users", "issue_id"), ("issue_tags", "issue_id"),
-                              ("issue_activity", "issue_id"), ("issues", "id")):
+                              ("issue_activity", "issue_id"), ("issue_triage", "issue_id"), ("issues", "id")):
             store.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", issue_ids)
 
 

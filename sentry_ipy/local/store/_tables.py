@@ -57,6 +57,10 @@ CREATE TABLE IF NOT EXISTS issue_users (
 CREATE TABLE IF NOT EXISTS issue_activity (
     id INTEGER PRIMARY KEY, issue_id INTEGER NOT NULL, type TEXT NOT NULL,
     data TEXT NOT NULL, date_created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS issue_triage (
+    issue_id INTEGER PRIMARY KEY, assigned_to TEXT, priority TEXT,
+    is_bookmarked INTEGER NOT NULL DEFAULT 0, has_seen INTEGER NOT NULL DEFAULT 0,
+    status_details TEXT);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, event_id TEXT NOT NULL, project_id INTEGER NOT NULL,
     issue_id INTEGER, type TEXT NOT NULL, timestamp REAL NOT NULL,

@@ -133,6 +133,17 @@ FRAMES: dict[str, FrameSchema] = {
     "run_health": FrameSchema((
         ("time", _T), ("release", _S), ("sessions", _I), ("crash_free_rate", _F), ("healthy", _I),
         ("errored", _I), ("crashed", _I), ("abnormal", _I))),
+    "release_health": FrameSchema((
+        ("time", _T), ("release", _S), ("environment", _S), ("project", _S), ("sessions", _I),
+        ("users", _I), ("healthy", _I), ("errored", _I), ("crashed", _I), ("abnormal", _I),
+        ("crashed_users", _I), ("crash_free_sessions", _F), ("crash_free_users", _F))),
+    "triage": FrameSchema((
+        ("id", _S), ("shortId", _S), ("outcome", _C), ("status", _C), ("substatus", _C),
+        ("assignee", _S), ("priority", _C), ("isBookmarked", _B), ("hasSeen", _B), ("title", _S),
+        ("project", _C))),
+    "teams": FrameSchema((
+        ("id", _S), ("slug", _S), ("name", _S), ("dateCreated", _T), ("memberCount", _I),
+        ("isMember", _B), ("hasAccess", _B))),
     "replays": FrameSchema((
         ("id", _S), ("project_id", _S), ("started_at", _T), ("finished_at", _T), ("duration", _I),
         ("count_errors", _I), ("count_warnings", _I), ("count_infos", _I), ("count_urls", _I),

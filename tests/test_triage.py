@@ -109,3 +109,9 @@ def test_update_issue_takes_a_frame_and_refuses_nothing_to_do(srv: LocalServer, 
 def test_update_issue_is_declared_destructive() -> None:
     spec = registry()["sentry_update_issue"]
     assert spec.destructive and not spec.read_only and spec.alias == "update_issue"
+
+
+def test_list_teams_names_the_team_to_assign(srv: LocalServer, tool_ctx: ToolContext) -> None:
+    result = run_tool("sentry_list_teams", {}, tool_ctx)
+    assert [(r["slug"], r["id"]) for r in result.records or []] == [("local", "1")]
+    assert 'team:1' in result.hints[0]

@@ -103,6 +103,28 @@ def _schema_hint(prop: dict[str, Any]) -> str:
     return "; ".join(hints)
 
 
+def _from_variable(annotation: Any) -> Any:
+    """The :class:`~sentry_ipy.tools._params.FromVariable` marker anywhere in ``annotation``, or None."""
+    from ..tools._params import FromVariable
+
+    if typing.get_origin(annotation) is typing.Annotated:
+        found = next((m for m in annotation.__metadata__ if isinstance(m, FromVariable)), None)
+        if found is not None:
+            return found
+    return next((m for a in typing.get_args(annotation) if (m := _from_variable(a)) is not None), None)
+
+
+def from_variables(spec: ToolSpec, args: dict[str, Any], namespace: dict[str, Any]) -> dict[str, Any]:
+    """``args`` with each ``-i NAME`` word that names a notebook variable replaced by its value."""
+    out = dict(args)
+    for name, info in spec.params.model_fields.items():
+        words = out.get(name)
+        if (_from_variable(info.annotation) is not None and isinstance(words, list) and len(words) == 1
+                and isinstance(words[0], str) and words[0].isidentifier() and words[0] in namespace):
+            out[name] = namespace[words[0]]
+    return out
+
+
 def tool_parser(spec: ToolSpec, prog: str) -> tuple[MagicParser, list[str]]:
     """Build the parser for ``spec``; also return the field names it fills."""
     first_line = spec.description.splitlines()[0]
@@ -131,6 +153,10 @@ def tool_parser(spec: ToolSpec, prog: str) -> tuple[MagicParser, list[str]]:
             parser.add_argument(*dest_opts, dest=f"opt_{name}", metavar="VALUE", help=argparse.SUPPRESS)
             continue
         opts = [f"--{name}"] + ([f"--{_kebab(name)}"] if _kebab(name) != name else [])
+        marker = _from_variable(info.annotation)
+        if marker is not None:
+            opts.insert(0, marker.flag)
+            help_text += "; or a notebook variable (a DataFrame)"
         if kind == "bool":
             parser.add_argument(*opts, dest=name, action=argparse.BooleanOptionalAction,
                                 default=None, help=help_text)

@@ -21,7 +21,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from traitlets import Bool, Unicode, observe
 
 from ..errors import SentryIpyError, error_line
-from ._argparse import HelpShown, MagicParser, parse_line, parse_magic_line
+from ._argparse import HelpShown, MagicParser, from_variables, parse_line, parse_magic_line
 from ._cells import is_crash
 from ._progress import FetchProgress
 
@@ -152,6 +152,8 @@ class SentryMagics(Magics):
             with _usage_errors():
                 spec = get_tool(tool_name)
                 args, output = parse_magic_line(spec, prog, line)
+                if self.shell is not None:
+                    args = from_variables(spec, args, self.shell.user_ns)
                 if spec.family == "api" and "projectSlug" in spec.params.model_fields \
                         and "projectSlug" not in args:
                     default = self.context.effective_settings().project

@@ -23,6 +23,7 @@ MAGIC_ALIASES: dict[str, str] = {
     "events": "sentry_list_error_events_in_project",
     "file_errors": "sentry_search_errors_in_file",
     "finish_transaction": "sentry_finish_transaction",
+    "health": "sentry_get_release_health",
     "issue": "sentry_get_issue",
     "issue_events": "sentry_list_issue_events",
     "issues": "sentry_list_issues",
@@ -43,5 +44,7 @@ MAGIC_ALIASES: dict[str, str] = {
     "stats": "sentry_get_organization_stats",
     "status": "sentry_delivery_status",
     "tag": "sentry_set_tag",
+    "teams": "sentry_list_teams",
+    "update_issue": "sentry_update_issue",
     "user": "sentry_set_user",
 }

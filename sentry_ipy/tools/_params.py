@@ -11,11 +11,13 @@ type do not (format, default, range), and are left out when there is nothing to 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 __all__ = [
+    "FromVariable",
     "JsonObject",
     "Level",
     "MAX_LIMIT",
@@ -47,6 +49,17 @@ Level = Literal["fatal", "error", "warning", "info", "debug"]
 
 #: Upper bound for any ``limit``: enough for analysis, bounded for a model's context.
 MAX_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class FromVariable:
+    """Marks an argument a notebook magic may give as a variable's name (``-i df``).
+
+    The magic passes the variable's value itself (a DataFrame of issues, say), so
+    the field's validator, not the notebook, decides what it accepts.
+    """
+
+    flag: str
 
 
 class Params(BaseModel):

@@ -36,6 +36,8 @@ TOOL_MODULES: tuple[str, ...] = (
     "sentry_ipy.tools.projects",
     "sentry_ipy.tools.issues",
     "sentry_ipy.tools.triage",
+    "sentry_ipy.tools.health",
+    "sentry_ipy.tools.admin",
     "sentry_ipy.tools.events",
     "sentry_ipy.tools.releases",
     "sentry_ipy.tools.stats",

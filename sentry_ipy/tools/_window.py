@@ -22,7 +22,7 @@ from pydantic import Field
 
 from ..errors import ToolInputError
 
-__all__ = ["DISCOVER_CEILING", "When", "collect_newest_first", "describe", "end_field", "iso",
+__all__ = ["DISCOVER_CEILING", "When", "absolute_window", "collect_newest_first", "describe", "end_field", "iso",
            "start_field", "window", "window_bounds", "window_params"]
 
 #: Rows one Discover query can page through (Sentry's offset limit).
@@ -99,6 +99,15 @@ def describe(params: Any, default_period: str | None = None) -> str:
     return f"from {iso(found[0])[:19]}Z to {iso(found[1])[:19]}Z"
 
 
+def absolute_window(params: Any, default_period: str, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The call's window as ``(start, end)``: a ``statsPeriod`` counts back from ``now``."""
+    found = window(params, default_period, now)
+    if isinstance(found, tuple):
+        return found
+    current = now or datetime.now(timezone.utc)
+    return current - _period(found or default_period), current
+
+
 def collect_newest_first(fetch: Callable[[list[tuple[str, str]], int], tuple[list[dict[str, Any]], bool]],
                          params: Any, default_period: str, limit: int | None, *,
                          time_key: str = "timestamp", id_key: str = "id",
@@ -114,10 +123,7 @@ def collect_newest_first(fetch: Callable[[list[tuple[str, str]], int], tuple[lis
     Returns ``(rows, truncated)``; truncated when ``limit`` stopped it, or when more
     than a whole query's worth of rows share one timestamp (no window can split them).
     """
-    found = window(params, default_period, now)
-    current = now or datetime.now(timezone.utc)
-    start, end = found if isinstance(found, tuple) else (current - _period(found or default_period),
-                                                         current)
+    start, end = absolute_window(params, default_period, now)
     query = window_params(params, default_period)  # the first query as the caller gave it
     rows: list[dict[str, Any]] = []
     seen: set[Any] = set()

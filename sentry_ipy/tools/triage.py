@@ -17,7 +17,7 @@ from pydantic import BeforeValidator, Field
 from ..errors import NotFoundError, SentryIpyError, ToolInputError
 from ._context import ToolContext
 from ._lookup import project_info, resolve_issue
-from ._params import MAX_LIMIT, Number, Params
+from ._params import MAX_LIMIT, FromVariable, Number, Params
 from ._registry import tool
 from ._result import ToolResult, plural
 
@@ -53,7 +53,7 @@ def issue_ids(value: Any) -> Any:
 
 
 #: Issue references; the notebook's ``-i df`` and Python's ``issues=df`` pass a frame.
-IssueRefs = Annotated[list[str], BeforeValidator(issue_ids), Field(max_length=MAX_LIMIT)]
+IssueRefs = Annotated[list[str], BeforeValidator(issue_ids), Field(max_length=MAX_LIMIT), FromVariable("-i")]
 
 
 class UpdateIssueParams(Params):
@@ -221,13 +221,13 @@ def update_issue(ctx: ToolContext, p: UpdateIssueParams) -> ToolResult:
             return ToolResult(
                 summary=f"Preview: {plural(len(before), 'issue')}{more} in {project['slug']!r} match {p.query!r}; "
                         f"nothing changed. Call again with confirm true to apply {body}.",
-                records=[_row(i, "would change") for i in before], columns=COLUMNS, truncated=listing.truncated,
+                records=[_row(i, "would change") for i in before], frame="triage", columns=COLUMNS, truncated=listing.truncated,
                 hints=["Next: the same call with confirm true."] if before else [])
     else:
         raise ToolInputError("Say which issues: issues (IDs or short IDs), or projectSlug with query.")
     if not before:
         return ToolResult(summary=f"No issue found for {', '.join(missing) or 'the query'}; nothing changed.",
-                          records=[], columns=COLUMNS)
+                          records=[], frame="triage", columns=COLUMNS)
     try:
         _put(client, before, body)
     except SentryIpyError as exc:
@@ -249,6 +249,6 @@ def update_issue(ctx: ToolContext, p: UpdateIssueParams) -> ToolResult:
                     "or the change needs a permission you lack).")
     if missing:
         summary += f" Not found: {', '.join(missing)}."
-    return ToolResult(summary=summary, records=rows, columns=COLUMNS,
+    return ToolResult(summary=summary, records=rows, frame="triage", columns=COLUMNS,
                       hints=[] if not counts["unchanged"] else
                       ["Next: sentry_get_issue on an 'unchanged' issue to see why."])

@@ -115,3 +115,14 @@ def test_list_teams_names_the_team_to_assign(srv: LocalServer, tool_ctx: ToolCon
     result = run_tool("sentry_list_teams", {}, tool_ctx)
     assert [(r["slug"], r["id"]) for r in result.records or []] == [("local", "1")]
     assert 'team:1' in result.hints[0]
+
+
+def test_whoami_names_the_local_user_and_scopes(srv: LocalServer) -> None:
+    context = ToolContext(Settings(url=srv.url, auth_token=srv.token, org="local"), local_server=srv)
+    try:
+        result = run_tool("sentry_whoami", {}, context)
+    finally:
+        context.close()
+    assert result.data is not None
+    assert (result.data["user.email"], result.data["organization"]) == ("local@localhost", "local")
+    assert "event:write" in result.data["scopes"] and "Local user <local@localhost>" in result.summary

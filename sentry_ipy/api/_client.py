@@ -153,6 +153,8 @@ class SentryClient:
     def url(self, *segments: object) -> str:
         """The absolute API URL for path segments (each percent-encoded)."""
         self._ensure_region()
+        if not segments:  # the API root itself (``GET /api/0/``: who is calling)
+            return self.base_url
         return self.base_url + "/".join(encode_segment(s) for s in segments) + "/"
 
     # ------------------------------------------------------------ requests

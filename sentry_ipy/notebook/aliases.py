@@ -47,4 +47,5 @@ MAGIC_ALIASES: dict[str, str] = {
     "teams": "sentry_list_teams",
     "update_issue": "sentry_update_issue",
     "user": "sentry_set_user",
+    "whoami": "sentry_whoami",
 }

@@ -1,13 +1,15 @@
-"""Organization tools: its teams (who can own projects and be assigned issues)."""
+"""Account tools: who the token belongs to, and the organization's teams (who can own projects and be assigned issues)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from ._context import ToolContext
 from ._params import Number, Params, limit_field
 from ._registry import tool
 from ._result import ToolResult, plural
 
-__all__ = ["ListTeamsParams"]
+__all__ = ["ListTeamsParams", "WhoamiParams"]
 
 
 class ListTeamsParams(Params):
@@ -30,3 +32,30 @@ def list_teams(ctx: ToolContext, p: ListTeamsParams) -> ToolResult:
         records=rows, frame="teams", truncated=truncated, columns=("slug", "name", "id", "memberCount", "isMember"),
         links={"Teams": client.web_link("settings/teams/")},
         hints=[f'Assign to it: sentry_update_issue with {{"assignTo": "team:{first["id"]}"}}.'] if first else [])
+
+
+class WhoamiParams(Params):
+    pass
+
+
+@tool("sentry_whoami", params=WhoamiParams, title="Who am I", family="api", read_only=True,
+      idempotent=True, alias="whoami")
+def whoami(ctx: ToolContext, p: WhoamiParams) -> ToolResult:
+    """Show who the token belongs to (user, email), its scopes, and the server and organization in use.
+
+    Call when a tool answers 401/403. E.g. {}
+    """
+    client = ctx.api()
+    root = client.get_object(scope=None)
+    user: dict[str, Any] | None = root["user"] if isinstance(root.get("user"), dict) else None
+    auth: dict[str, Any] = root["auth"] if isinstance(root.get("auth"), dict) else {}
+    scopes = sorted(s for s in auth.get("scopes") or [] if isinstance(s, str))
+    data = {"user.id": user.get("id") if user else None, "user.name": user.get("name") if user else None,
+            "user.email": user.get("email") if user else None,
+            "user.username": user.get("username") if user else None,
+            "scopes": scopes, "organization": ctx.effective_settings().org, "server": client.base_url}
+    who = (f"{user.get('name') or user.get('username')} <{user.get('email')}>" if user else
+           "no user (an organization or integration token)")
+    return ToolResult(summary=f"The token belongs to {who}, with {plural(len(scopes), 'scope')}, "
+                              f"on {client.base_url}.", data=data,
+                      columns=("user.name", "user.email", "organization", "server", "scopes"))

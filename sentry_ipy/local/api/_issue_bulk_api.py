@@ -8,7 +8,7 @@ when neither is given), at most 1000 as in Sentry. It answers ``204`` when
 nothing matched, else the attributes it changed. As in Sentry, a ``PUT`` whose
 ``id=`` list names an issue outside the selected projects changes nothing and
 still answers 200 with the changes (clients must read back), and without
-``id=`` it may only change the status.
+``id=`` it must change the status.
 """
 
 from __future__ import annotations
@@ -69,8 +69,8 @@ def bulk_update(request: Request) -> Response:
     c, org = ctx(request), get_org(request)
     body = read_json_body(request)
     named = {i for i in request.query_params.getlist("id")}
-    if not named and (body.get("status") is None or set(body) - {"status", "statusDetails", "substatus"}):
-        raise ApiError(400, {"detail": "Without id=, a bulk update may only change the status."})
+    if not named and body.get("status") is None:
+        raise ApiError(400, {"detail": "Without id=, a bulk update must change the status."})
     if len(named) > BULK_LIMIT:
         raise ApiError(400, {"detail": f"Give at most {BULK_LIMIT} issue IDs as id=."})
     ids = _selected(request, _projects(request))

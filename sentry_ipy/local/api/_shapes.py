@@ -12,6 +12,7 @@ from typing import Any
 
 from .._clock import iso
 from ..store import _release_records as records
+from ..store._issue_updates import LOCAL_USER
 from ..store._store import Store
 
 __all__ = [
@@ -63,11 +64,11 @@ def user_shape(org: dict[str, Any]) -> dict[str, Any]:
     """
     joined = iso(org["date_created"])
     return {
-        "id": "1", "name": "Local user", "username": "local", "email": "local@localhost",
+        **LOCAL_USER,
         "avatarUrl": None, "isActive": True, "hasPasswordAuth": False, "isManaged": False,
         "dateJoined": joined, "lastLogin": joined, "lastActive": joined, "has2fa": False,
         "isSuperuser": False, "isStaff": False, "experiments": {},
-        "emails": [{"id": "1", "email": "local@localhost", "is_verified": True}],
+        "emails": [{"id": "1", "email": LOCAL_USER["email"], "is_verified": True}],
         "avatar": dict(_AVATAR), "options": {"timezone": "UTC", "language": "en"},
         "flags": {"newsletter_consent_prompt": False}, "identities": [], "permissions": [],
         "authenticators": [], "canReset2fa": False,

@@ -7,7 +7,10 @@ from ._params import Params
 from ._registry import tool
 from ._result import ToolResult
 
-__all__ = ["DeliveryStatusParams"]
+__all__ = ["STATUS_FLUSH", "DeliveryStatusParams"]
+
+#: Seconds the status waits for queued envelopes (and one replay attempt) before it reports.
+STATUS_FLUSH = 2.0
 
 
 class DeliveryStatusParams(Params):
@@ -25,5 +28,6 @@ def delivery_status(ctx: ToolContext, p: DeliveryStatusParams) -> ToolResult:
     tel = ctx.telemetry()
     if not tel.enabled:
         return ToolResult(summary=tel.describe(), data={"enabled": False})
+    tel.flush(STATUS_FLUSH)  # give what is queued its chance first, so the answer says where it is now
     lines = [tel.describe(), *tel.delivery_lines()]
     return ToolResult(summary=" ".join(lines), data={"enabled": True, **tel.delivery()})

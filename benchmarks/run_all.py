@@ -127,9 +127,9 @@ def frames(n: int) -> list[str]:
 
     md = HERE / "frames_issues.md"
     kept = md.read_text() if md.exists() else None
-    frames_issues.main(n)  # it rewrites its own .md; keep theirs unless this is their full count
+    frames_issues.main(n)  # it rewrites its own .md; theirs stays as they recorded it
     text = md.read_text().splitlines()
-    if kept is not None and n != 10_000:
+    if kept is not None:
         md.write_text(kept)
     return [line for line in text if line.startswith("|")]
 

@@ -46,12 +46,13 @@ def loaded_shell() -> Iterator[Any]:
 @pytest.fixture()
 def ip(local_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A real InteractiveShell with the extension loaded, pointed at the local backend by env."""
-    import sentry_sdk
+    from tests._sdk import reset_sdk
 
     point_at(monkeypatch, local_server)
     try:
         with loaded_shell() as shell:
             yield shell
     finally:
-        sentry_sdk.get_client().close()
-        sentry_sdk.init()
+        # Not a bare sentry_sdk.init(): that would switch on sentry-sdk's default integrations,
+        # whose MCP integration patches the mcp package for every later test in the process.
+        reset_sdk()

@@ -83,7 +83,7 @@ _ALLOWED = frozenset({"sessionid", "author", "authors", "authorname", "sessions"
 #: run, and no two variable-length parts can both match the same characters. The literals let
 #: ordinary text skip a pattern after one fast substring search.
 _SHAPES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
-    (("sntr",), re.compile(r"sntr[ysu]_[A-Za-z0-9_=+/.-]{10,}")),  # Sentry user / org tokens
+    (("sntr",), re.compile(r"sntry[su]_[A-Za-z0-9_=+/.-]{10,}")),  # Sentry org (sntrys_) and user (sntryu_) tokens
     (("bearer",), re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_=+/.-]{8,}")),
     (("://",), re.compile(r"(?i)(https?://)[0-9a-f]{16,}(?::[0-9a-f]{16,})?(?=@)")),  # DSN keys
     # A password in a URL's userinfo: scheme://user:[Filtered]@host.

@@ -35,6 +35,9 @@ def test_everyday_names_are_not_secret(key: object) -> None:
     ("-----BEGIN PRIVATE KEY-----\nMIIEcutoff", "MIIEcutoff"),
     ("GET /x?user=ada&password=S3cretQ&page=2", "S3cretQ"),
     ("Authorization: Bearer abcdefghijkl", "abcdefghijkl"),
+    # Sentry's own tokens, as sentry.io issues them: organization (sntrys_) and user (sntryu_).
+    ("org token sntrys_eyJpYXQiOjE3MDAwMDAwMDB9_AbCdEf0123456789 end", "eyJpYXQiOjE3MDAwMDAwMDB9_AbCdEf0123456789"),
+    ("user token sntryu_0123456789abcdef0123456789abcdef01234567 end", "0123456789abcdef0123456789abcdef01234567"),
 ])
 def test_token_shapes_are_redacted_anywhere(text: str, secret: str) -> None:
     out = scrub(text)

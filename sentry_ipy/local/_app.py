@@ -43,6 +43,7 @@ from .api import (
     _traces_api,
 )
 from .api._legacy_issues_api import legacy_routes
+from ._guard import HostGuard, allowed_host_names
 from .api._plumbing import NOT_FOUND, ApiError, ApiMiddleware, Context
 from .ingest import _ingest_endpoints
 from .search._query import QueryError
@@ -115,8 +116,12 @@ async def _health(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-def build_app(context: Context) -> ASGIApp:
-    """Build the ASGI app for one server context."""
+def build_app(context: Context, allowed_hosts: frozenset[str] | None = None) -> ASGIApp:
+    """Build the ASGI app for one server context.
+
+    ``allowed_hosts`` are the ``Host`` names it answers (see :mod:`._guard`); ``None`` means
+    loopback names only.
+    """
     api: list[BaseRoute] = [
         *_identity_api.routes,
         *_orgs_api.routes,
@@ -149,4 +154,5 @@ def build_app(context: Context) -> ASGIApp:
     )
     handled = ExceptionMiddleware(router, handlers={ApiError: _api_error, QueryError: _query_error, HTTPException: _http_error})
     app = ApiMiddleware(handled, context=context, router=router)
-    return ErrorMiddleware(app)
+    guarded = HostGuard(app, allowed_hosts if allowed_hosts is not None else allowed_host_names("127.0.0.1"))
+    return ErrorMiddleware(guarded)

@@ -23,7 +23,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -150,6 +150,9 @@ class LocalServer:
             (Sentry's default, 90); 0 keeps everything.
         tls: serve https with a certificate from the data dir's own CA
             (:attr:`ca_path`; see :mod:`._tls`) instead of plain http.
+        allowed_hosts: names besides loopback and ``host`` that requests may
+            carry in ``Host`` (others are refused, against DNS rebinding; see
+            :mod:`._guard`), e.g. the machine's name when bound to 0.0.0.0.
     """
 
     org_slug = "local"
@@ -164,6 +167,7 @@ class LocalServer:
         request_log: bool = False,
         tls: bool = False,
         retention_days: float = DEFAULT_RETENTION_DAYS,
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
         if isinstance(retention_days, bool) or not isinstance(retention_days, (int, float)) or not retention_days >= 0:
             raise ConfigurationError(
@@ -179,6 +183,7 @@ class LocalServer:
         self.port = port
         self.workflows = workflows
         self.tls = tls
+        self.allowed_hosts = tuple(allowed_hosts)
         self._tls_files: Any = None
         self._given_token = token
         self._token: str | None = None
@@ -265,11 +270,12 @@ class LocalServer:
         import uvicorn
 
         from ._app import build_app
+        from ._guard import allowed_host_names
         from .api._plumbing import Context
 
         _quiet_loggers()
         context = Context(store=self.store, token=self.token, workflows=self.workflows)
-        app = build_app(context)
+        app = build_app(context, allowed_host_names(self.host, self.allowed_hosts))
         tls: dict[str, Any] = {}
         if self.ca_path is not None:
             tls = {"ssl_certfile": str(self._tls_files.cert), "ssl_keyfile": str(self._tls_files.key)}

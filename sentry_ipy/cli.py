@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     local.add_argument("--retention-days", type=float, metavar="DAYS",
                        help="delete events, sessions, replays and issues older than this, at start and "
                             "hourly (default 90, like Sentry; 0 keeps everything)")
+    local.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="a Host name to answer besides loopback names and --host (repeatable), e.g. this "
+                            "machine's name with --host 0.0.0.0; other names are refused against DNS rebinding")
     local.set_defaults(run=_local)
 
     runner = sub.add_parser(
@@ -115,7 +118,7 @@ def _local(args: argparse.Namespace) -> int:
 
     logging.getLogger("uvicorn.error").addFilter(_hide_process_line)
     srv = start_local_server(args.data_dir, host=args.host, port=args.port, request_log=True, tls=args.tls,
-                             retention_days=args.retention_days)
+                             retention_days=args.retention_days, allowed_hosts=tuple(args.allow_host))
     data_dir = getattr(srv, "data_dir", args.data_dir)
     print(f"Embedded Sentry backend on {srv.url}  (data: {data_dir})", file=sys.stderr)
     print(f"Web UI: {srv.url}/", file=sys.stderr)

@@ -50,3 +50,12 @@ def test_configured_names_are_answered(tmp_path: Path) -> None:
     with LocalServer(tmp_path / "d", allowed_hosts=["notebooks.lan"]) as server:
         assert httpx.get(server.url + "/", headers={"Host": "notebooks.lan:9000"}).status_code == 302
         assert httpx.get(server.url + "/", headers={"Host": "other.lan"}).status_code == 400
+
+
+def test_cli_local_help_names_the_allow_host_flag() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "sentry_ipy.cli", "local", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    assert "--allow-host NAME" in out and "DNS rebinding" in out

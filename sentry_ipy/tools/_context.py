@@ -38,7 +38,7 @@ _LOCAL: LocalServer | None = None
 
 def start_local_server(data_dir: Path | str | None = None, *, host: str = "127.0.0.1",
                        port: int = 0, request_log: bool = False, tls: bool = False,
-                       retention_days: float | None = None) -> LocalServer:
+                       retention_days: float | None = None, allowed_hosts: tuple[str, ...] = ()) -> LocalServer:
     """Create and start an embedded backend; any failure becomes one ``ConfigurationError``.
 
     Every face starts the backend through here, so each can show one sentence
@@ -59,7 +59,8 @@ def start_local_server(data_dir: Path | str | None = None, *, host: str = "127.0
     server: LocalServer | None = None
     try:
         server = LocalServer(data_dir, host=host, port=port, request_log=request_log, tls=tls,
-                             retention_days=DEFAULT_RETENTION_DAYS if retention_days is None else retention_days)
+                             retention_days=DEFAULT_RETENTION_DAYS if retention_days is None else retention_days,
+                             allowed_hosts=allowed_hosts)
         folder = getattr(server, "data_dir", folder)
         return server.start()
     except Exception as exc:  # noqa: BLE001 - translated for every face

@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
-    from .tools._context import LOCAL_PORT
+    from .local import LOCAL_PORT
 
     parser = argparse.ArgumentParser(
         prog="sentry-ipy",
@@ -114,7 +114,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _local(args: argparse.Namespace) -> int:
-    from .tools._context import start_local_server
+    from .local import start_local_server
 
     logging.getLogger("uvicorn.error").addFilter(_hide_process_line)
     srv = start_local_server(args.data_dir, host=args.host, port=args.port, request_log=True, tls=args.tls,
@@ -197,7 +197,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 def _doctor_local() -> int:
     """Without a URL or token the tools use the embedded backend: show its data dir and start it once."""
-    from .tools._context import start_local_server
+    from .local import start_local_server
 
     print("No SENTRY_URL or SENTRY_AUTH_TOKEN: tools use the embedded local backend "
           "(set them to use a real Sentry).")
@@ -226,16 +226,16 @@ def _spool_lines() -> list[str]:
 
 def _shown_setting(name: str, value: object) -> str:
     """A setting's value as doctor prints it: the token masked, DSN and URL without secrets."""
-    from .config import _public_dsn, _without_userinfo
+    from .config import public_dsn, without_userinfo
 
     text = str(value)
     if name == "auth_token":
         prefix = text[:7] if text.startswith(("sntrys_", "sntryu_")) else ""
         return f"{prefix}*** ({len(text)} characters)"
     if name == "dsn":
-        return _public_dsn(text) or ""
+        return public_dsn(text) or ""
     if name == "url":
-        return _without_userinfo(text) or ""
+        return without_userinfo(text) or ""
     return text
 
 

@@ -21,9 +21,17 @@ from urllib.parse import urlsplit
 from .errors import ConfigurationError
 from .scrub import redact_text
 
-__all__ = ["SENTRY_IO", "Settings", "parse_dsn", "read_sentryclirc"]
+__all__ = ["LOCAL_TOKEN_PREFIX", "LOOPBACK_HOSTS", "SENTRY_IO", "Settings", "parse_dsn", "public_dsn",
+           "read_sentryclirc", "without_userinfo"]
 
 SENTRY_IO = "https://sentry.io"
+
+#: Host names that only this machine can reach (no token needed to serve MCP there;
+#: a Sentry URL on one of them may be the embedded backend).
+LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+
+#: How every token the embedded local backend issues begins.
+LOCAL_TOKEN_PREFIX = "sntrys_local_"
 
 #: Environment variable for each settings field (first match wins).
 _ENV: dict[str, tuple[str, ...]] = {
@@ -76,8 +84,8 @@ class Settings:
     def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr}
         shown["auth_token"] = "***" if self.auth_token else None
-        shown["dsn"] = _public_dsn(self.dsn)
-        shown["url"] = _without_userinfo(self.url)
+        shown["dsn"] = public_dsn(self.dsn)
+        shown["url"] = without_userinfo(self.url)
         body = ", ".join(f"{k}={v!r}" for k, v in shown.items() if v is not None)
         return f"Settings({body})"
 
@@ -310,7 +318,8 @@ def parse_dsn(dsn: str) -> tuple[str, str, str]:
     return parts.username, f"{parts.scheme}://{parts.hostname}{port}", project_id
 
 
-def _public_dsn(dsn: str | None) -> str | None:
+def public_dsn(dsn: str | None) -> str | None:
+    """``dsn`` with its key replaced by ``***``, for reprs and ``doctor``."""
     if not dsn:
         return None
     try:
@@ -336,7 +345,7 @@ def _userinfo(url: str | None, *, user_is_key: bool = False) -> list[str]:
     return [p for p in (user, parts.password) if p]
 
 
-def _without_userinfo(url: str | None) -> str | None:
+def without_userinfo(url: str | None) -> str | None:
     """``url`` with any ``user:password@`` replaced by ``***@``, for reprs."""
     if not url or "@" not in url:
         return url

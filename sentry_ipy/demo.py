@@ -53,7 +53,7 @@ def run_demo(data_dir: Path | None = None, out: TextIO | None = None) -> int:
     """
     from .config import Settings
     from .tools import ToolContext, run_tool
-    from .tools._context import start_local_server
+    from .local import start_local_server
 
     out = out or sys.stdout
     srv = start_local_server(data_dir)  # a bad data dir is one ConfigurationError sentence

@@ -70,12 +70,12 @@ def test_a_huge_error_message_is_reported_and_so_is_the_next_error(ip: Any, loca
 @pytest.fixture()
 def broken_ip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     """A shell with no Sentry configured and a regular file as the local backend's data dir."""
-    import sentry_ipy.tools._context as context_module
+    import sentry_ipy.local._startup as startup
 
     not_a_dir = tmp_path / "a-file"
     not_a_dir.write_text("")
     monkeypatch.setenv("SENTRY_IPY_DATA_DIR", str(not_a_dir))
-    monkeypatch.setattr(context_module, "_LOCAL", None)  # no backend started by an earlier test
+    monkeypatch.setattr(startup, "_LOCAL", None)  # no backend started by an earlier test
     with loaded_shell() as shell:
         yield shell
 

@@ -20,14 +20,20 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._backend import LocalServer, default_data_dir
+    from ._startup import LOCAL_PORT, preferred_local_port, shared_local_server, start_local_server
     from .store._store import Store
 
-__all__ = ["LocalServer", "Store", "default_data_dir"]
+__all__ = ["LOCAL_PORT", "LocalServer", "Store", "default_data_dir", "preferred_local_port",
+           "shared_local_server", "start_local_server"]
 
 _LAZY = {
     "LocalServer": "._backend",
     "default_data_dir": "._backend",
     "Store": ".store._store",
+    "shared_local_server": "._startup",
+    "start_local_server": "._startup",
+    "LOCAL_PORT": "._startup",
+    "preferred_local_port": "._startup",
 }
 
 

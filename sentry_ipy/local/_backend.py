@@ -28,6 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from ..config import LOCAL_TOKEN_PREFIX
 from ..errors import ConfigurationError
 from .store._store import Store
 
@@ -127,7 +128,7 @@ def _load_token(data_dir: Path, given: str | None) -> str:
     elif path.exists() and path.read_text().strip():
         return path.read_text().strip()
     else:
-        token = "sntrys_local_" + secrets.token_hex(24)
+        token = LOCAL_TOKEN_PREFIX + secrets.token_hex(24)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(token + "\n")

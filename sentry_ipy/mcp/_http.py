@@ -15,6 +15,8 @@ import socket
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from ..config import LOOPBACK_HOSTS
+
 __all__ = ["BearerTokenMiddleware", "bind_socket", "serve_http", "transport_security"]
 
 log = logging.getLogger("sentry_ipy.mcp")
@@ -25,7 +27,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class BearerTokenMiddleware:
@@ -71,7 +72,7 @@ def transport_security(host: str, port: int, extra_hosts: list[str] | None = Non
     """
     from mcp.server.transport_security import TransportSecuritySettings
 
-    names = list(_LOOPBACK) if host in _LOOPBACK else [host]
+    names = list(LOOPBACK_HOSTS) if host in LOOPBACK_HOSTS else [host]
     names += list(extra_hosts or [])
     hosts: list[str] = []
     origins: list[str] = []

@@ -50,7 +50,7 @@ from ..config import Settings
 from ..errors import ConfigurationError, SentryIpyError, error_line
 from ..scrub import redact_text, replace_secrets
 from ..tools import ToolContext, ToolResult, ToolSpec, registry, run_tool
-from ..tools._context import preferred_local_port
+from ..local import preferred_local_port
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..tools import Progress

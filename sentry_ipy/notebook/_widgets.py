@@ -24,7 +24,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import SentryIpyError, error_line
-from ..tools import ToolContext, ToolResult, run_tool
+from ..tools import MAX_LIMIT, ToolContext, ToolResult, run_tool
 
 __all__ = ["SORTS", "IssueBrowser"]
 
@@ -32,7 +32,6 @@ __all__ = ["SORTS", "IssueBrowser"]
 SORTS: tuple[tuple[str, str], ...] = (("Last seen", "date"), ("First seen", "new"),
                                       ("Events", "freq"), ("Users", "user"))
 _EVENT_ROWS = 10  # events shown in the detail pane
-_MAX_LIMIT = 10_000  # the Limit box's ceiling
 _TITLE_WIDTH = 90  # characters of an issue title in the list
 _TD = '<td style="text-align:left;padding:2px 14px 2px 0">'
 _TH = '<th style="text-align:left;padding:2px 14px 2px 0">'
@@ -74,7 +73,7 @@ class IssueBrowser:
                                   layout=w.Layout(flex="1 1 auto", width="auto"))
         self.sort_dropdown = w.Dropdown(options=SORTS, value=sort, description="Sort",
                                         layout=w.Layout(width="14em"))
-        self.limit_box = w.BoundedIntText(value=max(1, limit), min=1, max=_MAX_LIMIT, description="Limit",
+        self.limit_box = w.BoundedIntText(value=max(1, limit), min=1, max=MAX_LIMIT, description="Limit",
                                           tooltip="Most issues listed", layout=w.Layout(width="11em"))
         self.refresh_button = w.Button(description="Refresh", icon="refresh", tooltip="Fetch the issues again")
         self.issue_list = w.Select(options=[], rows=10, layout=w.Layout(width="auto"))

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._events import Notes
-    from ._limits import MAX_CONTEXT_DEPTH, MAX_MESSAGE_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
+    from ._limits import (MAX_CONTEXT_DEPTH, MAX_MESSAGE_CHARS, MAX_RELEASE_CHARS, MAX_TAG_KEY_CHARS,
+                          MAX_TAG_VALUE_CHARS, clean_text)
     from ._options import DEFAULT_QUEUE_SIZE, IGNORED_LOGGERS
     from ._sessions import END_STATUSES, SESSION_STATUSES, normalise_sid
     from ._spool import Spool
@@ -29,6 +30,7 @@ __all__ = [
     "IGNORED_LOGGERS",
     "MAX_CONTEXT_DEPTH",
     "MAX_MESSAGE_CHARS",
+    "MAX_RELEASE_CHARS",
     "MAX_TAG_KEY_CHARS",
     "MAX_TAG_VALUE_CHARS",
     "SESSION_STATUSES",
@@ -38,6 +40,7 @@ __all__ = [
     "OpenSpan",
     "Spool",
     "Telemetry",
+    "clean_text",
     "describe_delivery",
     "normalise_sid",
 ]
@@ -45,7 +48,8 @@ __all__ = [
 _LAZY = {
     "DEFAULT_QUEUE_SIZE": "._options", "IGNORED_LOGGERS": "._options",
     "END_STATUSES": "._sessions", "SESSION_STATUSES": "._sessions", "normalise_sid": "._sessions",
-    "MAX_CONTEXT_DEPTH": "._limits", "MAX_MESSAGE_CHARS": "._limits",
+    "MAX_CONTEXT_DEPTH": "._limits", "MAX_MESSAGE_CHARS": "._limits", "MAX_RELEASE_CHARS": "._limits",
+    "clean_text": "._limits",
     "MAX_TAG_KEY_CHARS": "._limits", "MAX_TAG_VALUE_CHARS": "._limits",
     "SPAN_STATUSES": "._tracing", "OpenSpan": "._tracing",
     "DeliveryStats": "._transport", "Notes": "._events", "Telemetry": "._telemetry",

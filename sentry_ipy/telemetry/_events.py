@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import ToolInputError
 from ._limits import (
     MAX_MESSAGE_CHARS,
+    MAX_RELEASE_CHARS,
     MAX_TAG_KEY_CHARS,
     MAX_TAG_VALUE_CHARS,
     clamp_depth,
@@ -143,8 +144,8 @@ def validate_release(release: str) -> str:
             containing a slash, backslash, tab or newline.
     """
     text = clean_text(release).strip()
-    if text in _BAD_RELEASES or len(text) > 200 or any(c in text for c in "/\\\t\r\n"):
+    if text in _BAD_RELEASES or len(text) > MAX_RELEASE_CHARS or any(c in text for c in "/\\\t\r\n"):
         raise ToolInputError(
-            f"Release {text[:60]!r} is not valid; use up to 200 characters without slashes or line "
+            f"Release {text[:60]!r} is not valid; use up to {MAX_RELEASE_CHARS} characters without slashes or line "
             "breaks, e.g. 'myapp@1.2.3'.")
     return text

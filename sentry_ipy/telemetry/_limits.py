@@ -17,6 +17,7 @@ from typing import Any
 __all__ = [
     "MAX_CONTEXT_DEPTH",
     "MAX_MESSAGE_CHARS",
+    "MAX_RELEASE_CHARS",
     "MAX_TAG_KEY_CHARS",
     "MAX_TAG_VALUE_CHARS",
     "TRUNCATED",
@@ -30,6 +31,8 @@ MAX_MESSAGE_CHARS = 8192
 #: Sentry's tag limits: keys up to 32 characters, values up to 200.
 MAX_TAG_KEY_CHARS = 32
 MAX_TAG_VALUE_CHARS = 200
+#: Sentry's limit for a release name.
+MAX_RELEASE_CHARS = 200
 #: Deeper levels of a context object are replaced by :data:`TRUNCATED`.
 MAX_CONTEXT_DEPTH = 8
 

@@ -24,7 +24,7 @@ import sentry_sdk
 from sentry_sdk.scope import Scope
 from sentry_sdk.tracing import Span
 
-from ..config import Settings, parse_dsn
+from ..config import LOCAL_TOKEN_PREFIX, LOOPBACK_HOSTS, Settings, parse_dsn
 from ..errors import ConfigurationError
 from ..scrub import scrub
 from ._events import (
@@ -51,7 +51,6 @@ __all__ = ["ReleaseChange", "Telemetry", "describe_delivery"]
 
 _NO_DSN = ("No DSN is configured, so nothing can be sent; set SENTRY_DSN (Project Settings > "
            "Client Keys) or leave URL and token unset to use the embedded local backend.")
-_LOCAL_TOKEN_PREFIX = "sntrys_local_"
 
 
 @dataclass(frozen=True)
@@ -217,8 +216,8 @@ class Telemetry:
         _, base, project_id = parse_dsn(s.dsn)
         host = urlsplit(base).hostname or ""
         release = f", release {s.release}" if s.release else ""
-        local = (host in ("127.0.0.1", "localhost", "::1") and (s.url or "").rstrip("/") == base
-                 and (s.auth_token or "").startswith(_LOCAL_TOKEN_PREFIX))
+        local = (host in LOOPBACK_HOSTS and (s.url or "").rstrip("/") == base
+                 and (s.auth_token or "").startswith(LOCAL_TOKEN_PREFIX))
         if local:
             return (f"Sending to the embedded local backend at {base} "
                     f"(project {s.project or project_id}{release}).")

@@ -6,13 +6,20 @@
 
 from __future__ import annotations
 
-from ._context import Progress, ToolContext, shared_local_server
+from typing import TYPE_CHECKING, Any
+
+from ..local import shared_local_server
+from ._context import Progress, ToolContext
 from ._issue_actions import ISSUE_STATUSES, update_issue_status
 from ._registry import TOOL_MODULES, ToolSpec, get_tool, registry, run_tool, tool
 from ._result import ToolResult
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ._params import MAX_LIMIT
+
 __all__ = [
     "ISSUE_STATUSES",
+    "MAX_LIMIT",
     "TOOL_MODULES",
     "Progress",
     "ToolContext",
@@ -25,3 +32,12 @@ __all__ = [
     "tool",
     "update_issue_status",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``MAX_LIMIT`` lives with the parameter models, which import pydantic: load it on first use."""
+    if name == "MAX_LIMIT":
+        from ._params import MAX_LIMIT
+
+        return MAX_LIMIT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -92,7 +92,7 @@ def environment_field() -> Any:
 # -- SDK tools (capture, scope, tracing, sessions) ----------------------------------------
 
 def _to_text(value: Any) -> Any:
-    from ..telemetry._limits import clean_text
+    from ..telemetry import clean_text
 
     return clean_text(value) if isinstance(value, (str, bytes, bytearray)) else value
 

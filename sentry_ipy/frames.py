@@ -33,12 +33,13 @@ import json
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["DATETIME", "FRAMES", "RAW_API_FRAMES", "FrameSchema", "columns", "flatten",
+__all__ = ["DATETIME", "FRAMES", "RAW_API_FRAMES", "Frame", "FrameSchema", "columns", "flatten",
            "issue_stats", "to_frame"]
 
 DATETIME = "datetime64[ns, UTC]"
@@ -88,13 +89,40 @@ class FrameSchema:
 
 _EVENT_FAMILIES = ("tags", "contexts")
 
+class Frame(StrEnum):
+    """The kinds of result rows with a column schema; a tool names its kind in ``@tool(frame=...)``.
+
+    An enum rather than free strings: ``Frame.ISUES`` fails when the tool module
+    is imported (and under mypy), where a misspelt string would quietly give an
+    untyped DataFrame.
+    """
+
+    PROJECTS = "projects"
+    ISSUES = "issues"
+    EVENTS = "events"
+    EVENT = "event"
+    ERROR_EVENTS = "error_events"
+    FILE_ERRORS = "file_errors"
+    RELEASES = "releases"
+    STATS = "stats"
+    NOTEBOOK_RUNS = "notebook_runs"
+    RUN_HEALTH = "run_health"
+    RELEASE_HEALTH = "release_health"
+    TRIAGE = "triage"
+    TEAMS = "teams"
+    TRACE = "trace"
+    ACTIVITY = "activity"
+    TAG_VALUES = "tag_values"
+    REPLAYS = "replays"
+
+
 #: Column order and dtype per frame kind.
-FRAMES: dict[str, FrameSchema] = {
-    "projects": FrameSchema((
+FRAMES: dict[Frame, FrameSchema] = {
+    Frame.PROJECTS: FrameSchema((
         ("id", _S), ("slug", _S), ("name", _S), ("platform", _C), ("dateCreated", _T),
         ("firstEvent", _T), ("isMember", _B), ("hasAccess", _B), ("team.slug", _S), ("status", _C),
         ("isBookmarked", _B), ("hasSessions", _B), ("hasReplays", _B))),
-    "issues": FrameSchema((
+    Frame.ISSUES: FrameSchema((
         ("id", _S), ("shortId", _S), ("title", _S), ("culprit", _S), ("level", _C), ("status", _C),
         ("substatus", _C), ("priority", _C), ("count", _I), ("userCount", _I), ("firstSeen", _T),
         ("lastSeen", _T), ("project.slug", _C), ("project.id", _S), ("type", _S),
@@ -102,74 +130,76 @@ FRAMES: dict[str, FrameSchema] = {
         ("logger", _S), ("metadata.type", _S), ("metadata.value", _S), ("metadata.filename", _S),
         ("metadata.function", _S), ("assignedTo.name", _S), ("numComments", _I),
         ("lifetime.count", _I), ("lifetime.userCount", _I))),
-    "events": FrameSchema((
+    Frame.EVENTS: FrameSchema((
         ("id", _S), ("eventID", _S), ("groupID", _S), ("projectID", _S), ("title", _S),
         ("message", _S), ("culprit", _S), ("location", _S), ("platform", _C), ("dateCreated", _T),
         ("event.type", _C), *_USER, ("metadata.type", _S), ("metadata.value", _S)),
         _EVENT_FAMILIES),
-    "event": FrameSchema((
+    Frame.EVENT: FrameSchema((
         ("eventID", _S), ("groupID", _S), ("projectID", _S), ("title", _S), ("message", _S),
         ("level", _C), ("platform", _C), ("dateCreated", _T), ("dateReceived", _T),
         ("release", _S), ("environment", _S), ("culprit", _S), ("stacktrace", _S), *_USER,
         ("sdk.name", _S), ("sdk.version", _S)), _EVENT_FAMILIES),
-    "error_events": FrameSchema((
+    Frame.ERROR_EVENTS: FrameSchema((
         ("id", _S), ("title", _S), ("timestamp", _T), ("level", _C), ("issue", _S),
         ("issue.id", _S), ("culprit", _S), ("message", _S), ("release", _S), ("environment", _S),
         ("project", _C), ("platform", _C), *_USER), _EVENT_FAMILIES),
-    "file_errors": FrameSchema((
+    Frame.FILE_ERRORS: FrameSchema((
         ("issue", _S), ("issue.id", _S), ("title", _S), ("project", _C), ("count()", _I),
         ("last_seen()", _T))),
-    "releases": FrameSchema((
+    Frame.RELEASES: FrameSchema((
         ("version", _S), ("shortVersion", _S), ("status", _C), ("dateCreated", _T),
         ("dateReleased", _T), ("newGroups", _I), ("commitCount", _I), ("deployCount", _I),
         ("firstEvent", _T), ("lastEvent", _T), ("ref", _S), ("url", _S))),
-    "stats": FrameSchema((
+    Frame.STATS: FrameSchema((
         ("time", _T), ("count", _I), ("accepted", _I), ("filtered", _I), ("rate_limited", _I),
         ("invalid", _I), ("abuse", _I), ("client_discard", _I), ("cardinality_limited", _I))),
-    "notebook_runs": FrameSchema((
+    Frame.NOTEBOOK_RUNS: FrameSchema((
         ("run_id", _S), ("notebook", _S), ("started", _T), ("duration_s", _F), ("outcome", _C),
         ("failing_cell", _S), ("error", _S), ("issue", _S), ("event_id", _S), ("cascades", _I),
         ("release", _S), ("environment", _S), ("trace", _S))),
-    "run_health": FrameSchema((
+    Frame.RUN_HEALTH: FrameSchema((
         ("time", _T), ("release", _S), ("sessions", _I), ("crash_free_rate", _F), ("healthy", _I),
         ("errored", _I), ("crashed", _I), ("abnormal", _I))),
-    "release_health": FrameSchema((
+    Frame.RELEASE_HEALTH: FrameSchema((
         ("time", _T), ("release", _S), ("environment", _S), ("project", _S), ("sessions", _I),
         ("users", _I), ("healthy", _I), ("errored", _I), ("crashed", _I), ("abnormal", _I),
         ("crashed_users", _I), ("crash_free_sessions", _F), ("crash_free_users", _F))),
-    "triage": FrameSchema((
+    Frame.TRIAGE: FrameSchema((
         ("id", _S), ("shortId", _S), ("outcome", _C), ("status", _C), ("substatus", _C),
         ("assignee", _S), ("priority", _C), ("isBookmarked", _B), ("hasSeen", _B), ("title", _S),
         ("project", _C))),
-    "teams": FrameSchema((
+    Frame.TEAMS: FrameSchema((
         ("id", _S), ("slug", _S), ("name", _S), ("dateCreated", _T), ("memberCount", _I),
         ("isMember", _B), ("hasAccess", _B))),
-    "replays": FrameSchema((
+    Frame.REPLAYS: FrameSchema((
         ("id", _S), ("project_id", _S), ("started_at", _T), ("finished_at", _T), ("duration", _I),
         ("count_errors", _I), ("count_warnings", _I), ("count_infos", _I), ("count_urls", _I),
         ("count_rage_clicks", _I), ("count_dead_clicks", _I), ("environment", _S),
         ("platform", _C), ("user.display_name", _S), ("browser.name", _S), ("os.name", _S),
         ("url", _S))),
-    "trace": FrameSchema((
+    Frame.TRACE: FrameSchema((
         ("span_id", _S), ("parent", _S), ("depth", _I), ("op", _S), ("description", _S),
         ("start", _F), ("duration", _F), ("project", _C), ("transaction", _S), ("errors", _S))),
-    "activity": FrameSchema((
+    Frame.ACTIVITY: FrameSchema((
         ("id", _S), ("type", _C), ("dateCreated", _T), ("user.name", _S), ("user.email", _S),
         ("data.text", _S))),
-    "tag_values": FrameSchema((
+    Frame.TAG_VALUES: FrameSchema((
         ("key", _S), ("value", _S), ("count", _I), ("share", _F), ("firstSeen", _T),
         ("lastSeen", _T))),
 }
 
 #: Frames whose rows are whole Sentry API objects, worth cutting down for a model's context.
-RAW_API_FRAMES = frozenset({"issues", "events", "projects", "releases", "replays"})
+RAW_API_FRAMES = frozenset({Frame.ISSUES, Frame.EVENTS, Frame.PROJECTS, Frame.RELEASES, Frame.REPLAYS})
+assert set(FRAMES) == set(Frame), "every Frame needs its column schema in FRAMES"
+_NAMES = frozenset(f.value for f in Frame)
 
 _MAX_DEPTH = 2  # project.slug, contexts.os.name; deeper objects stay as dicts
 
 
 def columns(frame_name: str) -> tuple[str, ...]:
     """The fixed columns of ``frame_name``, in order."""
-    return FRAMES[frame_name].names
+    return FRAMES[Frame(frame_name)].names
 
 
 def flatten(row: Mapping[str, Any], prefix: str = "", depth: int = 0) -> dict[str, Any]:
@@ -200,7 +230,7 @@ def to_frame(rows: Iterable[Mapping[str, Any]], frame_name: str | None = None,
     import pandas as pd
 
     records = rows if isinstance(rows, list) else list(rows)
-    schema = FRAMES.get(frame_name or "")
+    schema = FRAMES[Frame(frame_name)] if frame_name in _NAMES else None
     if schema is None:
         frame = _untyped(records)
     else:

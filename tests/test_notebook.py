@@ -146,17 +146,16 @@ def test_load_ext_does_not_import_heavy_libraries() -> None:
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_alias_table_matches_the_registry() -> None:
-    from sentry_ipy.notebook.aliases import MAGIC_ALIASES
-    from sentry_ipy.tools import registry
+def test_aliases_read_from_the_source_match_the_registry() -> None:
+    from sentry_ipy.tools import declared_aliases, registry
 
-    assert MAGIC_ALIASES == {s.alias: s.name for s in registry().values() if s.alias}
+    assert declared_aliases() == {s.alias: s.name for s in registry().values() if s.alias}
 
 
 def test_every_alias_magic_is_registered_with_help(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    from sentry_ipy.notebook.aliases import MAGIC_ALIASES
+    from sentry_ipy.tools import declared_aliases
 
-    for alias in MAGIC_ALIASES:
+    for alias in declared_aliases():
         assert f"sentry_{alias}" in ip.magics_manager.magics["line"]
         assert ip.run_line_magic(f"sentry_{alias}", "-h") is None
         assert "usage:" in capsys.readouterr().out

@@ -18,14 +18,14 @@ def load(shell: Any) -> None:
     from ._headless import apply_run_context, read_run_context
     from ._magics import SentryMagics
     from ._sessions import RunSession
+    from ..tools import declared_aliases
     from ._startup import SdkStart
-    from .aliases import MAGIC_ALIASES
 
     magics = SentryMagics(shell=shell)
     shell.register_magics(magics)
-    for alias, tool_name in MAGIC_ALIASES.items():
+    for alias, tool_name in declared_aliases().items():
         if f"sentry_{alias}" in ("sentry_capture", "sentry_txn"):
-            continue
+            continue  # magics of their own (a message or the last exception; a cell)
         shell.register_magic_function(_alias_magic(magics, tool_name, f"%sentry_{alias}"),
                                       magic_kind="line", magic_name=f"sentry_{alias}")
     if magics not in shell.configurables:

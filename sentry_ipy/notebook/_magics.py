@@ -383,10 +383,7 @@ def _as_line(args: dict[str, Any]) -> str:
 
 def _tool_table() -> Any:
     from ..tools import ToolResult, registry
-    from .aliases import MAGIC_ALIASES
-
-    by_tool = {v: k for k, v in MAGIC_ALIASES.items()}
-    rows = [{"tool": s.name.removeprefix("sentry_"), "magic": f"%sentry_{by_tool[s.name]}" if s.name in by_tool else "",
+    rows = [{"tool": s.name.removeprefix("sentry_"), "magic": f"%sentry_{s.alias}" if s.alias else "",
              "family": s.family, "writes": s.writes, "what": s.description.splitlines()[0]}
             for s in registry().values()]
     return ToolResult(summary=f"{len(rows)} tools; `%sentry TOOL -h` shows a tool's options.", records=rows,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..local import shared_local_server
 from ._context import Progress, ToolContext
 from ._issue_actions import ISSUE_STATUSES, update_issue_status
-from ._registry import TOOL_MODULES, ToolSpec, get_tool, registry, run_tool, tool
+from ._registry import TOOL_MODULES, ToolSpec, declared_aliases, get_tool, registry, run_tool, tool
 from ._result import ToolResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,6 +25,7 @@ __all__ = [
     "ToolContext",
     "ToolResult",
     "ToolSpec",
+    "declared_aliases",
     "get_tool",
     "registry",
     "run_tool",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ToolInputError
+from ..frames import Frame
 from ._context import ToolContext
 from ._result import ToolResult
 
@@ -40,5 +41,5 @@ def update_issue_status(ctx: ToolContext, issue_id: str, status: str) -> ToolRes
         issue: dict[str, Any] = capabilities.update_issue(client, org, numeric, {"status": status})
     short = issue.get("shortId") or numeric
     return ToolResult(untrusted=True, summary=f"{short} is now {issue.get('status') or status}.", data=issue,
-                      frame="issues", links={"Issue": issue.get("permalink") or
+                      frame=Frame.ISSUES, links={"Issue": issue.get("permalink") or
                                              client.web_link(f"issues/{numeric}/")})

@@ -1,21 +1,32 @@
 """The tool registry: every tool defined once, every face generated from it.
 
 A tool is a typed function ``fn(ctx, params) -> ToolResult`` plus metadata
-(seed name, title, family, annotations, magic alias). Tool modules register with
-the :func:`tool` decorator when imported; :func:`registry` imports the modules
+(seed name, title, annotations, magic alias, result frame). Tool modules register
+with the :func:`tool` decorator when imported; :func:`registry` imports the modules
 named in ``TOOL_MODULES`` on first use, so ``import sentry_ipy`` stays cheap.
+
+Each fact is written once: the parameter model is the annotation of the
+function's second argument, the family is the module's ``FAMILY`` constant, and
+the magic alias is the decorator's ``alias=`` (which :func:`declared_aliases`
+reads from the source, so ``%load_ext`` registers the short magics without
+importing pydantic).
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import re
+import sys
 import threading
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ..errors import ToolInputError
+from ..frames import Frame
 
 if TYPE_CHECKING:  # pragma: no cover
     from pydantic import BaseModel
@@ -23,7 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._context import ToolContext
     from ._result import ToolResult
 
-__all__ = ["TOOL_MODULES", "ToolSpec", "get_tool", "parse_args", "registry", "run_tool", "tool"]
+__all__ = ["TOOL_MODULES", "ToolSpec", "declared_aliases", "get_tool", "parse_args", "registry",
+           "run_tool", "tool"]
 
 Family = Literal["sdk", "api"]
 
@@ -66,6 +78,7 @@ class ToolSpec:
         fn: the implementation, ``fn(ctx, params) -> ToolResult``.
         read_only, destructive, idempotent, open_world: MCP annotations.
         alias: short magic name (``issues`` for ``%sentry_issues``), if any.
+        frame: the column schema of the result's rows (:class:`~sentry_ipy.frames.Frame`).
     """
 
     name: str
@@ -79,6 +92,7 @@ class ToolSpec:
     idempotent: bool = False
     open_world: bool = True
     alias: str | None = None
+    frame: Frame | None = None
 
     @property
     def writes(self) -> bool:
@@ -97,24 +111,33 @@ _LOCK = threading.Lock()
 _loaded = False
 
 
-def tool(name: str, *, params: type[BaseModel], title: str, family: Family, read_only: bool,
-         destructive: bool = False, idempotent: bool = False, open_world: bool = True,
-         alias: str | None = None) -> Callable[[F], F]:
+def tool(name: str, *, title: str, read_only: bool, destructive: bool = False,
+         idempotent: bool = False, open_world: bool = True, alias: str | None = None,
+         frame: Frame | None = None) -> Callable[[F], F]:
     """Register ``fn`` as tool ``name``; the docstring becomes its description.
 
     The docstring's first line (an imperative sentence) opens the description and is
     the magic's help line; the rest says when to use the tool, what to call next and
     gives one example. Wrapped lines are joined and paragraphs end in a single newline,
     since every character is sent to the model on every turn.
+
+    The parameter model is the annotation of ``fn``'s second argument and the family
+    the defining module's ``FAMILY``; ``alias`` must be a string literal here (the
+    notebook reads it from the source). ``frame`` is stamped on every result.
+
+    Raises:
+        TypeError: no docstring, no parameter model annotation, or no module ``FAMILY``.
+        ValueError: the name or the alias is taken.
     """
 
     def decorate(fn: F) -> F:
         doc = _description(fn.__doc__)
         if not doc:
             raise TypeError(f"tool {name} needs a docstring: it is the tool's description")
-        spec = ToolSpec(name=name, title=title, description=doc, family=family, params=params,
-                        fn=fn, read_only=read_only, destructive=destructive,
-                        idempotent=idempotent, open_world=open_world, alias=alias)
+        spec = ToolSpec(name=name, title=title, description=doc, family=_family_of(name, fn),
+                        params=_params_of(name, fn), fn=fn, read_only=read_only,
+                        destructive=destructive, idempotent=idempotent, open_world=open_world,
+                        alias=alias, frame=Frame(frame) if frame is not None else None)
         if name in _TOOLS and _TOOLS[name].fn is not fn:
             raise ValueError(f"tool {name} is registered twice")
         clash = [t.name for t in _TOOLS.values() if alias and t.alias == alias and t.name != name]
@@ -124,6 +147,50 @@ def tool(name: str, *, params: type[BaseModel], title: str, family: Family, read
         return fn
 
     return decorate
+
+
+def _family_of(name: str, fn: Callable[..., Any]) -> Family:
+    """The ``FAMILY`` of the module defining ``fn`` (one family per tool module)."""
+    family = getattr(sys.modules.get(fn.__module__), "FAMILY", None)
+    if family not in ("sdk", "api"):
+        raise TypeError(f"tool {name}: module {fn.__module__} must set FAMILY = 'sdk' or 'api' "
+                        "before its tools")
+    return typing.cast(Family, family)
+
+
+def _params_of(name: str, fn: Callable[..., Any]) -> type[BaseModel]:
+    """The pydantic model annotated on ``fn``'s second argument (``p: ListIssuesParams``)."""
+    from pydantic import BaseModel
+
+    arg = list(inspect.signature(fn).parameters)[1:2]
+    model = typing.get_type_hints(fn).get(arg[0]) if arg else None
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise TypeError(f"tool {name}: annotate the second argument with its parameter model, "
+                        "e.g. def fn(ctx: ToolContext, p: MyParams) -> ToolResult")
+    return model
+
+
+#: ``@tool("sentry_x", ..., alias="x")`` in a tool module's source, up to the ``def``.
+_DECORATOR = re.compile(r'^@tool\(\s*"(?P<name>\w+)"(?P<args>.*?)\)\s*\ndef ', re.DOTALL | re.MULTILINE)
+_ALIAS = re.compile(r'\balias="(?P<alias>\w+)"')
+
+
+def declared_aliases() -> dict[str, str]:
+    """Magic alias -> tool name, read from the tool modules' source without importing them.
+
+    The decorator's ``alias=`` is the one declaration; reading it as text (about a
+    millisecond) lets ``%load_ext`` register ``%sentry_issues`` and friends without
+    loading pydantic. ``tests/test_notebook.py`` checks this matches the registry.
+    """
+    root = Path(__file__).resolve().parent.parent.parent
+    out: dict[str, str] = {}
+    for module in TOOL_MODULES:
+        source = (root / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8")
+        for match in _DECORATOR.finditer(source):
+            found = _ALIAS.search(match.group("args"))
+            if found:
+                out[found.group("alias")] = match.group("name")
+    return dict(sorted(out.items()))
 
 
 def _description(docstring: str | None) -> str:
@@ -207,6 +274,8 @@ def run_tool(name_or_spec: str | ToolSpec, args: Mapping[str, Any] | None, ctx: 
     if spec.family == "api":
         ctx.settle()
     result = spec.fn(ctx, params)
+    if spec.frame is not None and result.frame is None:
+        result.frame = spec.frame
     if result.untrusted:
         telemetry = ctx.telemetry_in_use
         result = result.scrubbed(telemetry.extra_scrub_keys if telemetry is not None else (),

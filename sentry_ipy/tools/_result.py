@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from ..frames import Frame
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -37,7 +39,8 @@ class ToolResult:
         summary: one sentence saying what happened (``"Found 57 issues in notebook."``).
         records: rows for list results; ``None`` for single-object results.
         data: the single object (an issue, an event, a captured event's ID...).
-        frame: the column schema name in :mod:`sentry_ipy.frames` for ``records``.
+        frame: the column schema in :mod:`sentry_ipy.frames` for ``records`` (a
+            tool declares it in ``@tool(frame=...)``; an unknown name is refused).
         columns: what markdown shows: the columns of each row, or, for a single
             object, the keys worth a model's attention (all scalar keys when empty).
         links: ``label -> URL`` for the next step (web UI pages).
@@ -55,7 +58,7 @@ class ToolResult:
     summary: str
     records: list[dict[str, Any]] | None = None
     data: dict[str, Any] | None = None
-    frame: str | None = None
+    frame: Frame | None = None
     columns: tuple[str, ...] = ()
     links: dict[str, str] = field(default_factory=dict)
     hints: list[str] = field(default_factory=list)
@@ -77,6 +80,14 @@ class ToolResult:
                        records=None if self.records is None else scrub(self.records, extra_keys, secrets),
                        data=None if self.data is None else scrub(self.data, extra_keys, secrets),
                        details=scrub(self.details, extra_keys, secrets), untrusted=False)
+
+    def __post_init__(self) -> None:
+        if self.frame is not None and not isinstance(self.frame, Frame):
+            try:
+                self.frame = Frame(self.frame)
+            except ValueError:
+                raise ValueError(f"frame {self.frame!r} is not one of "
+                                 f"{', '.join(f.value for f in Frame)}") from None
 
     def to_dict(self, budget: int | None = STRUCTURED_BUDGET, *, compact: bool = False) -> dict[str, Any]:
         """Structured content: JSON-safe, for MCP and for Python callers.

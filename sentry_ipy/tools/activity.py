@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import Field
 
 from ..errors import ToolInputError
+from ..frames import Frame
 from ._context import ToolContext
 from ._lookup import dicts, issue_target, not_found_as
 from ._params import Params, Text
@@ -18,6 +19,9 @@ from ._registry import tool
 from ._result import ToolResult, plural
 
 __all__ = ["AddIssueNoteParams", "ListIssueActivityParams"]
+
+#: Every tool here reads or writes the Web API.
+FAMILY = "api"
 
 _ACTIVITY_COLUMNS = ("dateCreated", "type", "user.name", "data.text")
 
@@ -27,8 +31,7 @@ class AddIssueNoteParams(Params):
     text: Text = Field(min_length=1, description="Markdown; @mentions notify")
 
 
-@tool("sentry_add_issue_note", params=AddIssueNoteParams, title="Add issue note", family="api",
-      read_only=False, alias="note")
+@tool("sentry_add_issue_note", title="Add issue note", read_only=False, alias="note")
 def add_issue_note(ctx: ToolContext, p: AddIssueNoteParams) -> ToolResult:
     """Add a note (comment) to an issue, e.g. what was found while triaging it.
 
@@ -52,8 +55,8 @@ class ListIssueActivityParams(Params):
     issueId: str = Field(description="ID, short ID or URL")
 
 
-@tool("sentry_list_issue_activity", params=ListIssueActivityParams, title="List issue activity",
-      family="api", read_only=True, idempotent=True, alias="activity")
+@tool("sentry_list_issue_activity", title="List issue activity", read_only=True, idempotent=True,
+      alias="activity", frame=Frame.ACTIVITY)
 def list_issue_activity(ctx: ToolContext, p: ListIssueActivityParams) -> ToolResult:
     """List an issue's activity, newest first: notes, status changes, assignments, first seen.
 
@@ -70,5 +73,5 @@ def list_issue_activity(ctx: ToolContext, p: ListIssueActivityParams) -> ToolRes
         untrusted=True,
         summary=f"Issue {name} has {plural(len(rows), 'activity', 'activities')}"
                 f"{' (' + ', '.join(kinds) + ')' if kinds else ''}.",
-        records=rows, frame="activity", columns=_ACTIVITY_COLUMNS,
+        records=rows, columns=_ACTIVITY_COLUMNS,
         links={"Activity": client.web_link(f"issues/{issue_id}/activity/")})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..frames import Frame
 from ._context import ToolContext
 from ._params import Number, Params, limit_field
 from ._registry import tool
@@ -11,13 +12,16 @@ from ._result import ToolResult, plural
 
 __all__ = ["ListTeamsParams", "WhoamiParams"]
 
+#: Every tool here reads the Web API.
+FAMILY = "api"
+
 
 class ListTeamsParams(Params):
     limit: Number = limit_field(1000, "teams")
 
 
-@tool("sentry_list_teams", params=ListTeamsParams, title="List teams", family="api",
-      read_only=True, idempotent=True, alias="teams")
+@tool("sentry_list_teams", title="List teams", read_only=True, idempotent=True, alias="teams",
+      frame=Frame.TEAMS)
 def list_teams(ctx: ToolContext, p: ListTeamsParams) -> ToolResult:
     """List the organization's teams with slugs, IDs and member counts, all pages.
 
@@ -29,7 +33,7 @@ def list_teams(ctx: ToolContext, p: ListTeamsParams) -> ToolResult:
     first = rows[0] if rows else None
     return ToolResult(
         summary=f"Found {plural(len(rows), 'team', more=truncated)} in organization {client.org!r}.",
-        records=rows, frame="teams", truncated=truncated, columns=("slug", "name", "id", "memberCount", "isMember"),
+        records=rows, truncated=truncated, columns=("slug", "name", "id", "memberCount", "isMember"),
         links={"Teams": client.web_link("settings/teams/")},
         hints=[f'Assign to it: sentry_update_issue with {{"assignTo": "team:{first["id"]}"}}.'] if first else [])
 
@@ -38,8 +42,7 @@ class WhoamiParams(Params):
     pass
 
 
-@tool("sentry_whoami", params=WhoamiParams, title="Who am I", family="api", read_only=True,
-      idempotent=True, alias="whoami")
+@tool("sentry_whoami", title="Who am I", read_only=True, idempotent=True, alias="whoami")
 def whoami(ctx: ToolContext, p: WhoamiParams) -> ToolResult:
     """Show who the token belongs to (user, email), its scopes, and the server and organization in use.
 

@@ -26,6 +26,9 @@ from ._result import ToolResult
 __all__ = ["ACTION_TYPES", "CONDITION_TYPES", "LEGACY_ACTIONS", "AlertRuleParams", "alerts_body",
            "canonical_actions", "canonical_conditions", "legacy_body", "workflow_body"]
 
+#: Every tool here reads or writes the Web API.
+FAMILY = "api"
+
 _COND = "sentry.rules.conditions."
 #: Legacy condition IDs and their workflow types.
 LEGACY_CONDITIONS = {
@@ -89,8 +92,7 @@ class AlertRuleParams(Params):
     environment: str | None = environment_field()
 
 
-@tool("sentry_create_alert_rule", params=AlertRuleParams, title="Create alert rule", family="api",
-      read_only=False, alias="alert")
+@tool("sentry_create_alert_rule", title="Create alert rule", read_only=False, alias="alert")
 def create_alert_rule(ctx: ToolContext, p: AlertRuleParams) -> ToolResult:
     """Create an issue alert (default: email issue owners on each new issue).
 

@@ -14,6 +14,9 @@ from ._result import ToolResult
 __all__ = ["ADDITIONAL_CONTEXT", "DELIVERY_TIMEOUT", "CaptureExceptionParams", "CaptureMessageParams",
            "EventUser", "event_result"]
 
+#: Every tool here sends telemetry through sentry-sdk.
+FAMILY = "sdk"
+
 #: Name of the context that holds a capture's ``context`` argument.
 ADDITIONAL_CONTEXT = "additional"
 #: Seconds a tool waits for the server to accept what it sent, so results can say "sent".
@@ -68,8 +71,8 @@ def _lost(tel: Any) -> str:
     return tel.undelivered() or "still in the send queue"
 
 
-@tool("sentry_capture_exception", params=CaptureExceptionParams, title="Capture an exception",
-      family="sdk", read_only=False, idempotent=False, open_world=True, alias="capture_exception")
+@tool("sentry_capture_exception", title="Capture an exception", read_only=False, idempotent=False,
+      open_world=True, alias="capture_exception")
 def capture_exception(ctx: ToolContext, p: CaptureExceptionParams) -> ToolResult:
     """Send an exception event to Sentry and return its event ID.
 
@@ -83,8 +86,8 @@ def capture_exception(ctx: ToolContext, p: CaptureExceptionParams) -> ToolResult
                         type=entry["type"], value=entry["value"], truncated=bool(notes.changes))
 
 
-@tool("sentry_capture_message", params=CaptureMessageParams, title="Capture a message", family="sdk",
-      read_only=False, idempotent=False, open_world=True, alias="capture")
+@tool("sentry_capture_message", title="Capture a message", read_only=False, idempotent=False,
+      open_world=True, alias="capture")
 def capture_message(ctx: ToolContext, p: CaptureMessageParams) -> ToolResult:
     """Send a message event to Sentry and return its event ID.
 

@@ -12,13 +12,16 @@ __all__ = ["STATUS_FLUSH", "DeliveryStatusParams"]
 #: Seconds the status waits for queued envelopes (and one replay attempt) before it reports.
 STATUS_FLUSH = 2.0
 
+#: Every tool here sends telemetry through sentry-sdk.
+FAMILY = "sdk"
+
 
 class DeliveryStatusParams(Params):
     pass
 
 
-@tool("sentry_delivery_status", params=DeliveryStatusParams, title="Delivery status", family="sdk",
-      read_only=True, idempotent=True, open_world=False, alias="status")
+@tool("sentry_delivery_status", title="Delivery status", read_only=True, idempotent=True,
+      open_world=False, alias="status")
 def delivery_status(ctx: ToolContext, p: DeliveryStatusParams) -> ToolResult:
     """Show whether captured events reached Sentry: sent, spooled on disk (and why), rate limits, lost.
 

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from ..api import capabilities, normalise_hex_id
 from ..errors import APIError, NotFoundError
+from ..frames import Frame
 from ._context import ToolContext
 from ._lookup import say, dicts, not_found_as, project_info, stack_summary
 from ._params import Number, Params, limit_field, period_field, project_field
@@ -17,6 +18,9 @@ from ._window import (When, collect_newest_first, describe, end_field, start_fie
                       window_params)
 
 __all__ = ["GetEventParams", "ListErrorEventsParams", "event_digest"]
+
+#: Every tool here reads or writes the Web API.
+FAMILY = "api"
 
 #: Discover columns for the error list, in display order.
 ERROR_FIELDS = ("id", "title", "timestamp", "level", "issue", "issue.id", "culprit", "message",
@@ -30,8 +34,8 @@ class GetEventParams(Params):
     eventId: str = Field(description="32 hex chars, dashes ok")
 
 
-@tool("sentry_get_event", params=GetEventParams, title="Get event", family="api", read_only=True,
-      idempotent=True, alias="event")
+@tool("sentry_get_event", title="Get event", read_only=True, idempotent=True, alias="event",
+      frame=Frame.EVENT)
 def get_event(ctx: ToolContext, p: GetEventParams) -> ToolResult:
     """Get one event: message, tags, user, stack trace, breadcrumbs.
 
@@ -58,7 +62,7 @@ def get_event(ctx: ToolContext, p: GetEventParams) -> ToolResult:
     return ToolResult(untrusted=True,
         summary=f"Event {event_id}{note}: {data.get('title')} ({data.get('level') or 'no level'}, "
                 f"{data.get('dateCreated')}).",
-        data=data, frame="event", links=links, details=event_details(data),
+        data=data, links=links, details=event_details(data),
         hints=[f'Next: sentry_get_issue with {{"issueId": "{data["groupID"]}"}}.']
         if data.get("groupID") else [])
 
@@ -157,8 +161,8 @@ class ListErrorEventsParams(Params):
     end: When = end_field()
 
 
-@tool("sentry_list_error_events_in_project", params=ListErrorEventsParams,
-      title="List error events", family="api", read_only=True, idempotent=True, alias="events")
+@tool("sentry_list_error_events_in_project", title="List error events", read_only=True,
+      idempotent=True, alias="events", frame=Frame.ERROR_EVENTS)
 def list_error_events(ctx: ToolContext, p: ListErrorEventsParams) -> ToolResult:
     """List a project's recent error events, all pages up to limit.
 
@@ -194,7 +198,7 @@ def list_error_events(ctx: ToolContext, p: ListErrorEventsParams) -> ToolResult:
     return ToolResult(untrusted=True,
         summary=f"Found {plural(len(rows), 'error event', more=truncated)} in project "
                 f"{project['slug']!r} {describe(p, '14d')} (from {source}).{say(notes)}",
-        records=rows, frame="error_events", truncated=truncated,
+        records=rows, truncated=truncated,
         columns=("id", "timestamp", "level", "issue", "title"),
         links={"Issues": client.web_link(f"issues/?project={project['id']}")},
         hints=[f'Next: sentry_get_event with {{"projectSlug": "{project["slug"]}", "eventId": '

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ..errors import ToolInputError
+from ..frames import Frame
 from ._context import ToolContext
 from ._lookup import project_info
 from ._params import Params, environment_field, period_field
@@ -26,6 +27,9 @@ from ._result import ToolResult, plural
 from ._window import When, absolute_window, describe, end_field, iso, start_field
 
 __all__ = ["HealthParams", "WINDOW_INTERVALS", "health_rows"]
+
+#: Every tool here reads the Web API.
+FAMILY = "api"
 
 #: Intervals per query: two fields of this many points stay under Sentry's 10,000.
 WINDOW_INTERVALS = 4000
@@ -123,8 +127,8 @@ def _rate(total: int, crashed: int) -> float | None:
     return round(100.0 * (total - crashed) / total, 4) if total else None
 
 
-@tool("sentry_get_release_health", params=HealthParams, title="Get release health", family="api",
-      read_only=True, idempotent=True, alias="health")
+@tool("sentry_get_release_health", title="Get release health", read_only=True, idempotent=True,
+      alias="health", frame=Frame.RELEASE_HEALTH)
 def get_release_health(ctx: ToolContext, p: HealthParams) -> ToolResult:
     """Crash-free rates of sessions and users, session and user counts per interval, by release (or environment, project).
 
@@ -160,7 +164,7 @@ def get_release_health(ctx: ToolContext, p: HealthParams) -> ToolResult:
         summary=f"{plural(total['sessions'], 'session')} in {where} {describe(p, '14d')}{split}: {overall} "
                 f"({total['crashed']} crashed, {total['errored']} errored, {total['abnormal']} abnormal), "
                 f"{plural(len(rows), 'row')} by {', '.join(['time', *keys])} at {p.interval}.",
-        records=rows, frame="release_health", columns=("time", *keys, "sessions", "users", "crash_free_sessions", "crash_free_users"),
+        records=rows, columns=("time", *keys, "sessions", "users", "crash_free_sessions", "crash_free_users"),
         hints=[f"Plot: df.pivot(index='time', columns='{keys[0]}', values='crash_free_sessions').plot()"]
         if keys else [])
 

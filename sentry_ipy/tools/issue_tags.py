@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from ..frames import Frame
 from ._context import ToolContext
 from ._lookup import count_of, issue_target, not_found_as
 from ._params import Number, Params, limit_field
@@ -17,6 +18,9 @@ from ._result import ToolResult, plural
 
 __all__ = ["GetIssueTagValuesParams"]
 
+#: Every tool here reads the Web API.
+FAMILY = "api"
+
 
 class GetIssueTagValuesParams(Params):
     issueId: str = Field(description="ID, short ID or URL")
@@ -24,8 +28,8 @@ class GetIssueTagValuesParams(Params):
     limit: Number = limit_field(100, "values")
 
 
-@tool("sentry_get_issue_tag_values", params=GetIssueTagValuesParams, title="Get issue tag values",
-      family="api", read_only=True, idempotent=True, alias="tag_values")
+@tool("sentry_get_issue_tag_values", title="Get issue tag values", read_only=True, idempotent=True,
+      alias="tag_values", frame=Frame.TAG_VALUES)
 def get_issue_tag_values(ctx: ToolContext, p: GetIssueTagValuesParams) -> ToolResult:
     """Get the distribution of one tag's values over an issue's events (count and share each).
 
@@ -53,6 +57,6 @@ def get_issue_tag_values(ctx: ToolContext, p: GetIssueTagValuesParams) -> ToolRe
         untrusted=True,
         summary=f"Tag {key!r} of issue {name}: {plural(unique, 'distinct value')} over "
                 f"{plural(total, 'tagged event')}.{lead}",
-        records=rows, frame="tag_values", columns=("value", "count", "share", "lastSeen"),
+        records=rows, columns=("value", "count", "share", "lastSeen"),
         truncated=truncated,
         links={"Tags": client.web_link(f"issues/{issue_id}/tags/{key}/")})

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from ..api import capabilities
 from ..errors import NotFoundError, SentryIpyError, ToolInputError, UnsupportedFeatureError
+from ..frames import Frame
 from ._context import ToolContext
 from ._lookup import (count_of, dicts, not_found_as, project_info, resolve_issue, say,
                       stack_summary)
@@ -26,6 +27,9 @@ __all__ = [
     "discover_quote",
     "merge_by_issue",
 ]
+
+#: Every tool here reads or writes the Web API.
+FAMILY = "api"
 
 ISSUE_COLUMNS = ("shortId", "title", "level", "status", "count", "userCount", "lastSeen")
 #: What markdown shows of one issue: enough to decide the next step, no flags.
@@ -47,8 +51,8 @@ class ListIssuesParams(Params):
     end: When = end_field()
 
 
-@tool("sentry_list_issues", params=ListIssuesParams, title="List issues", family="api",
-      read_only=True, idempotent=True, alias="issues")
+@tool("sentry_list_issues", title="List issues", read_only=True, idempotent=True, alias="issues",
+      frame=Frame.ISSUES)
 def list_issues(ctx: ToolContext, p: ListIssuesParams) -> ToolResult:
     """List a project's issues, all pages up to limit, to triage failures.
 
@@ -68,7 +72,7 @@ def list_issues(ctx: ToolContext, p: ListIssuesParams) -> ToolResult:
     return ToolResult(untrusted=True,
         summary=f"Found {plural(len(rows), 'issue', more=truncated)} in project {project['slug']!r} "
                 f"(query: {query}).{say(listing.notes)}",
-        records=rows, frame="issues", columns=ISSUE_COLUMNS, truncated=truncated,
+        records=rows, columns=ISSUE_COLUMNS, truncated=truncated,
         links={"Issues": client.web_link(f"issues/?project={project['id']}")},
         hints=[f'Next: sentry_get_issue with {{"issueId": "{first}"}}.'] if first else [])
 
@@ -77,8 +81,8 @@ class GetIssueParams(Params):
     issueId: str = Field(description="ID, short ID or URL")
 
 
-@tool("sentry_get_issue", params=GetIssueParams, title="Get issue", family="api", read_only=True,
-      idempotent=True, alias="issue")
+@tool("sentry_get_issue", title="Get issue", read_only=True, idempotent=True, alias="issue",
+      frame=Frame.ISSUES)
 def get_issue(ctx: ToolContext, p: GetIssueParams) -> ToolResult:
     """Get an issue's details and its latest (or the URL's) event's stack trace.
 
@@ -104,7 +108,7 @@ def get_issue(ctx: ToolContext, p: GetIssueParams) -> ToolResult:
         summary=f"{short}: {issue.get('title')} ({issue.get('status')}, "
                 f"{plural(str(issue.get('count', '?')), 'event')}, "
                 f"last seen {issue.get('lastSeen')}).",
-        data=data, frame="issues", columns=ISSUE_FIELDS, links={"Issue": link},
+        data=data, columns=ISSUE_FIELDS, links={"Issue": link},
         hints=[f'Next: sentry_list_issue_events with {{"issueId": "{issue_id}"}} for every event.'])
 
 
@@ -112,8 +116,8 @@ class ResolveShortIdParams(Params):
     shortId: str
 
 
-@tool("sentry_resolve_short_id", params=ResolveShortIdParams, title="Resolve short ID",
-      family="api", read_only=True, idempotent=True, alias="shortid")
+@tool("sentry_resolve_short_id", title="Resolve short ID", read_only=True, idempotent=True,
+      alias="shortid")
 def resolve_short_id(ctx: ToolContext, p: ResolveShortIdParams) -> ToolResult:
     """Resolve a short ID like 'PROJ-123' to its issue ID, project and status.
 
@@ -146,8 +150,8 @@ class ListIssueEventsParams(Params):
     end: When = end_field()
 
 
-@tool("sentry_list_issue_events", params=ListIssueEventsParams, title="List issue events",
-      family="api", read_only=True, idempotent=True, alias="issue_events")
+@tool("sentry_list_issue_events", title="List issue events", read_only=True, idempotent=True,
+      alias="issue_events", frame=Frame.EVENTS)
 def list_issue_events(ctx: ToolContext, p: ListIssueEventsParams) -> ToolResult:
     """List an issue's events, newest first, all pages up to limit.
 
@@ -165,7 +169,7 @@ def list_issue_events(ctx: ToolContext, p: ListIssueEventsParams) -> ToolResult:
     return ToolResult(untrusted=True,
         summary=f"Found {plural(len(rows), 'event', more=truncated)} for issue {ref.issue_id}."
                 f"{say(listing.notes)}",
-        records=rows, frame="events", columns=EVENT_COLUMNS, truncated=truncated,
+        records=rows, columns=EVENT_COLUMNS, truncated=truncated,
         links={"Events": client.web_link(f"issues/{issue_id}/events/")},
         hints=[f"Next: sentry_get_event with the projectSlug and {{\"eventId\": \"{first}\"}}."]
         if first else [])
@@ -180,8 +184,8 @@ class SearchErrorsInFileParams(Params):
     end: When = end_field()
 
 
-@tool("sentry_search_errors_in_file", params=SearchErrorsInFileParams, title="Search errors in file",
-      family="api", read_only=True, idempotent=True, alias="file_errors")
+@tool("sentry_search_errors_in_file", title="Search errors in file", read_only=True,
+      idempotent=True, alias="file_errors", frame=Frame.FILE_ERRORS)
 def search_errors_in_file(ctx: ToolContext, p: SearchErrorsInFileParams) -> ToolResult:
     """Find the issues whose stack traces pass through a file.
 
@@ -217,7 +221,7 @@ def search_errors_in_file(ctx: ToolContext, p: SearchErrorsInFileParams) -> Tool
         summary=f"Found {plural(len(rows), 'issue', more=truncated)} ({plural(total, 'event')}) "
                 f"with {name!r} in their stack traces in project {project['slug']!r} "
                 f"{describe(p, '14d')}.{say(notes)}",
-        records=rows, frame="file_errors", truncated=truncated,
+        records=rows, truncated=truncated,
         columns=("issue", "title", "count()", "last_seen()"),
         links={"Issues": client.web_link("issues/?" + urlencode({"project": project["id"],
                                                                  "query": query}))},

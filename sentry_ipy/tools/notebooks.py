@@ -17,8 +17,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ..api import _capabilities as capabilities
+from ..api import capabilities
 from ..errors import UnsupportedFeatureError
+from ..frames import Frame
 from ._context import ToolContext
 from ._lookup import parse_time, project_info
 from ._params import Params, environment_field, limit_field, period_field, project_field
@@ -27,6 +28,9 @@ from ._result import ToolResult, plural
 from ._window import When, describe, end_field, start_field, window_params
 
 __all__ = ["HEALTH_COLUMNS", "RUN_COLUMNS", "NotebookHealthParams", "NotebookRunsParams", "health_records"]
+
+#: Every tool here reads the Web API.
+FAMILY = "api"
 
 RUN_TAG = "notebook.run_id"
 _RUN_FIELDS = ("id", "transaction", "timestamp", "transaction.duration", "release", "environment", "trace",
@@ -58,8 +62,8 @@ def _discover(ctx: ToolContext, params: list[tuple[str, Any]], limit: int) -> li
     return found[0]
 
 
-@tool("sentry_list_notebook_runs", params=NotebookRunsParams, title="List notebook runs", family="api",
-      read_only=True, idempotent=True, alias="notebook_runs")
+@tool("sentry_list_notebook_runs", title="List notebook runs", read_only=True, idempotent=True,
+      alias="notebook_runs", frame=Frame.NOTEBOOK_RUNS)
 def list_notebook_runs(ctx: ToolContext, p: NotebookRunsParams) -> ToolResult:
     """List recent headless notebook runs (sentry-ipy run): outcome, duration, failing cell and its issue.
 
@@ -93,7 +97,7 @@ def list_notebook_runs(ctx: ToolContext, p: NotebookRunsParams) -> ToolResult:
     return ToolResult(
         summary=f"Found {plural(len(records), 'notebook run', more=truncated)}{where} in project "
                 f"{project['slug']!r} {describe(p, '14d')}; {failed} failed.",
-        records=records, frame="notebook_runs", columns=RUN_COLUMNS, truncated=truncated,
+        records=records, columns=RUN_COLUMNS, truncated=truncated,
         hints=["A failed run's issue: sentry_get_issue with its issue ID; crash-free runs per release: "
                "sentry_get_notebook_health."] if failed else [])
 
@@ -121,8 +125,8 @@ class NotebookHealthParams(Params):
     environment: str | None = environment_field()
 
 
-@tool("sentry_get_notebook_health", params=NotebookHealthParams, title="Notebook run health",
-      family="api", read_only=True, idempotent=True, alias="notebook_health")
+@tool("sentry_get_notebook_health", title="Notebook run health", read_only=True, idempotent=True,
+      alias="notebook_health", frame=Frame.RUN_HEALTH)
 def get_notebook_health(ctx: ToolContext, p: NotebookHealthParams) -> ToolResult:
     """Crash-free rate of a project's sessions (notebook runs, kernel runs) per release over time.
 
@@ -147,7 +151,7 @@ def get_notebook_health(ctx: ToolContext, p: NotebookHealthParams) -> ToolResult
         summary=f"{plural(total['sessions'], 'session')} in project {project['slug']!r}{env} "
                 f"{describe(p, '14d')} across {plural(len(releases), 'release')}: {overall} "
                 f"({total['crashed']} crashed, {total['errored']} errored, {total['abnormal']} abnormal).",
-        records=records, frame="run_health", columns=HEALTH_COLUMNS,
+        records=records, columns=HEALTH_COLUMNS,
         hints=["Plot it: df.pivot(index='time', columns='release', values='crash_free_rate').plot()"])
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from ..errors import ConflictError, UnexpectedResponseError
+from ..frames import Frame
 from ._context import ToolContext
 from ._lookup import not_found_as, project_info
 from ._params import Number, Params, limit_field, project_field
@@ -14,6 +15,9 @@ from ._registry import tool
 from ._result import ToolResult, plural
 
 __all__ = ["CreateProjectParams", "ListProjectsParams", "SetupProjectParams", "install_instructions"]
+
+#: Every tool here reads or writes the Web API.
+FAMILY = "api"
 
 DOCS = "https://docs.sentry.io/platforms/{}/"
 #: What a created project's result shows (markdown, MCP): not its 30 feature flags.
@@ -30,8 +34,8 @@ class ListProjectsParams(Params):
     limit: Number = limit_field(1000, "projects")
 
 
-@tool("sentry_list_projects", params=ListProjectsParams, title="List projects", family="api",
-      read_only=True, idempotent=True, alias="projects")
+@tool("sentry_list_projects", title="List projects", read_only=True, idempotent=True,
+      alias="projects", frame=Frame.PROJECTS)
 def list_projects(ctx: ToolContext, p: ListProjectsParams) -> ToolResult:
     """List the organization's projects with their slugs and platforms.
 
@@ -53,7 +57,7 @@ def list_projects(ctx: ToolContext, p: ListProjectsParams) -> ToolResult:
     return ToolResult(
         summary=f"Found {plural(len(rows), 'project', more=truncated)} in "
                 f"organization {client.org!r}.{note}",
-        records=rows, frame="projects", truncated=truncated,
+        records=rows, truncated=truncated,
         columns=("slug", "name", "id", "platform", "dateCreated"),
         links={"Projects": client.web_link("projects/")},
         hints=[f'Next: sentry_list_issues with {{"projectSlug": "{first}"}}, or sentry_setup_project '
@@ -67,8 +71,7 @@ class CreateProjectParams(Params):
     platform: str | None = Field(None, description="e.g. 'python'")
 
 
-@tool("sentry_create_project", params=CreateProjectParams, title="Create project", family="api",
-      read_only=False)
+@tool("sentry_create_project", title="Create project", read_only=False, frame=Frame.PROJECTS)
 def create_project(ctx: ToolContext, p: CreateProjectParams) -> ToolResult:
     """Create a project owned by a team; then sentry_setup_project for its DSN.
 
@@ -93,7 +96,7 @@ def create_project(ctx: ToolContext, p: CreateProjectParams) -> ToolResult:
                if slug != p.slug else "")
     return ToolResult(
         summary=f"Created project {slug!r} (ID {project.get('id')}) for team {p.team!r}.{renamed}",
-        data=project, frame="projects", columns=PROJECT_FIELDS,
+        data=project, columns=PROJECT_FIELDS,
         links={"Project settings": client.web_link(f"settings/projects/{slug}/")},
         hints=[f'Next: sentry_setup_project with {{"projectSlug": "{slug}"}} for the DSN.'])
 
@@ -104,8 +107,8 @@ class SetupProjectParams(Params):
                           "other (docs link)")
 
 
-@tool("sentry_setup_project", params=SetupProjectParams, title="Set up project", family="api",
-      read_only=False, idempotent=True, alias="setup")
+@tool("sentry_setup_project", title="Set up project", read_only=False, idempotent=True,
+      alias="setup")
 def setup_project(ctx: ToolContext, p: SetupProjectParams) -> ToolResult:
     """Get a project's DSN (creating a client key if none) and install instructions.
 

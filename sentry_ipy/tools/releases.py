@@ -8,6 +8,7 @@ from urllib.parse import quote, urlsplit
 from pydantic import Field
 
 from ..errors import ConflictError, SentryIpyError, ServerError, ToolInputError
+from ..frames import Frame
 from ._context import ToolContext
 from ._lookup import not_found_as, parse_time, project_info
 from ._params import Number, Params, limit_field, project_field
@@ -18,6 +19,10 @@ __all__ = ["CreateReleaseParams", "ListReleasesParams", "check_url", "check_vers
 
 #: Releases read, at most, to match a query a server ignored.
 _RELEASE_SCAN = 2000
+
+#: Every tool here reads or writes the Web API.
+FAMILY = "api"
+
 RELEASE_COLUMNS = ("version", "dateCreated", "dateReleased", "newGroups", "status")
 
 
@@ -33,8 +38,8 @@ class CreateReleaseParams(Params):
     ref: str | None = Field(None, description="Commit SHA or tag")
 
 
-@tool("sentry_create_release", params=CreateReleaseParams, title="Create release", family="api",
-      read_only=False, idempotent=True, alias="create_release")
+@tool("sentry_create_release", title="Create release", read_only=False, idempotent=True,
+      alias="create_release", frame=Frame.RELEASES)
 def create_release(ctx: ToolContext, p: CreateReleaseParams) -> ToolResult:
     """Create a release for projects ; an existing version is no error.
 
@@ -70,7 +75,7 @@ def create_release(ctx: ToolContext, p: CreateReleaseParams) -> ToolResult:
     what = "already existed (nothing changed)" if existed else "was created"
     return ToolResult(
         summary=f"Release {version!r} {what} for {', '.join(projects)}.",
-        data={**release, "alreadyExisted": existed}, frame="releases", columns=CREATED_FIELDS,
+        data={**release, "alreadyExisted": existed}, columns=CREATED_FIELDS,
         links={"Release": client.web_link(f"releases/{quote(version, safe='')}/")},
         hints=[f"Send events with release={version!r} (sentry_set_release) so issues link to it."])
 
@@ -115,8 +120,8 @@ class ListReleasesParams(Params):
     limit: Number = limit_field(100, "releases")
 
 
-@tool("sentry_list_releases", params=ListReleasesParams, title="List releases", family="api",
-      read_only=True, idempotent=True, alias="releases")
+@tool("sentry_list_releases", title="List releases", read_only=True, idempotent=True,
+      alias="releases", frame=Frame.RELEASES)
 def list_releases(ctx: ToolContext, p: ListReleasesParams) -> ToolResult:
     """List a project's releases, newest first, all pages up to limit.
 
@@ -149,6 +154,6 @@ def list_releases(ctx: ToolContext, p: ListReleasesParams) -> ToolResult:
     return ToolResult(
         summary=f"Found {plural(len(rows), 'release', more=truncated)} in project "
                 f"{project['slug']!r}{f' matching {text!r}' if text else ''}.{note}",
-        records=rows, frame="releases", columns=RELEASE_COLUMNS, truncated=truncated,
+        records=rows, columns=RELEASE_COLUMNS, truncated=truncated,
         links={"Releases": client.web_link(f"releases/?project={project['id']}")},
         hints=[] if rows else ["Create one with sentry_create_release."])

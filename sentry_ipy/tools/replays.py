@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from ..errors import UnsupportedFeatureError
+from ..frames import Frame
 from ._context import ToolContext
 from ._lookup import count_of, project_info
 from ._params import Number, Params, environment_field, limit_field, period_field
@@ -15,6 +16,9 @@ from ._registry import tool
 from ._result import ToolResult, plural
 
 __all__ = ["ListReplaysParams"]
+
+#: Every tool here reads or writes the Web API.
+FAMILY = "api"
 
 
 class ListReplaysParams(Params):
@@ -28,8 +32,8 @@ class ListReplaysParams(Params):
     end: When = end_field()
 
 
-@tool("sentry_list_organization_replays", params=ListReplaysParams, title="List replays",
-      family="api", read_only=True, idempotent=True, alias="replays")
+@tool("sentry_list_organization_replays", title="List replays", read_only=True, idempotent=True,
+      alias="replays", frame=Frame.REPLAYS)
 def list_replays(ctx: ToolContext, p: ListReplaysParams) -> ToolResult:
     """List the organization's session replays, all pages up to limit.
 
@@ -55,7 +59,7 @@ def list_replays(ctx: ToolContext, p: ListReplaysParams) -> ToolResult:
     return ToolResult(untrusted=True,
         summary=f"Found {plural(len(rows), 'replay', more=truncated)} in {where} "
                 f"{describe(p, '14d')} ({plural(errors, 'error')} seen in them).",
-        records=rows, frame="replays", truncated=truncated,
+        records=rows, truncated=truncated,
         columns=("id", "started_at", "duration", "count_errors", "url"),
         links={"Replays": client.web_link("explore/replays/")},
         hints=[] if rows else ["No replays: the browser SDK records them with replayIntegration()."])

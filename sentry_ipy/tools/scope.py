@@ -19,6 +19,9 @@ from .capture import DELIVERY_TIMEOUT
 
 __all__ = ["AddBreadcrumbParams", "SetContextParams", "SetReleaseParams", "SetTagParams", "SetUserParams"]
 
+#: Every tool here sends telemetry through sentry-sdk.
+FAMILY = "sdk"
+
 
 class AddBreadcrumbParams(Params):
     message: Text
@@ -27,8 +30,8 @@ class AddBreadcrumbParams(Params):
     data: JsonObject | None = None
 
 
-@tool("sentry_add_breadcrumb", params=AddBreadcrumbParams, title="Add a breadcrumb", family="sdk",
-      read_only=False, idempotent=False, open_world=False, alias="breadcrumb")
+@tool("sentry_add_breadcrumb", title="Add a breadcrumb", read_only=False, idempotent=False,
+      open_world=False, alias="breadcrumb")
 def add_breadcrumb(ctx: ToolContext, p: AddBreadcrumbParams) -> ToolResult:
     """Record a breadcrumb for later events, to show what led to an error.
 
@@ -48,8 +51,8 @@ class SetUserParams(Params):
     segment: Text | None = Field(None, description="e.g. 'paid'")
 
 
-@tool("sentry_set_user", params=SetUserParams, title="Set the user", family="sdk", read_only=False,
-      idempotent=True, open_world=False, alias="user")
+@tool("sentry_set_user", title="Set the user", read_only=False, idempotent=True, open_world=False,
+      alias="user")
 def set_user(ctx: ToolContext, p: SetUserParams) -> ToolResult:
     """Set the user of later events and sessions; no fields clears it.
 
@@ -67,8 +70,8 @@ class SetTagParams(Params):
     value: Text = Field(description="Up to 200 characters")
 
 
-@tool("sentry_set_tag", params=SetTagParams, title="Set a tag", family="sdk", read_only=False,
-      idempotent=True, open_world=False, alias="tag")
+@tool("sentry_set_tag", title="Set a tag", read_only=False, idempotent=True, open_world=False,
+      alias="tag")
 def set_tag(ctx: ToolContext, p: SetTagParams) -> ToolResult:
     """Set a tag on all later events, searchable as key:value.
 
@@ -84,8 +87,8 @@ class SetContextParams(Params):
     context: JsonObject
 
 
-@tool("sentry_set_context", params=SetContextParams, title="Set a context", family="sdk",
-      read_only=False, idempotent=True, open_world=False, alias="context")
+@tool("sentry_set_context", title="Set a context", read_only=False, idempotent=True,
+      open_world=False, alias="context")
 def set_context(ctx: ToolContext, p: SetContextParams) -> ToolResult:
     """Attach named data to all later events (nesting past 8 levels is cut).
 
@@ -101,8 +104,8 @@ class SetReleaseParams(Params):
     dist: Text | None = Field(None, description="e.g. a build number")
 
 
-@tool("sentry_set_release", params=SetReleaseParams, title="Set the release", family="sdk",
-      read_only=False, idempotent=True, open_world=False, alias="release")
+@tool("sentry_set_release", title="Set the release", read_only=False, idempotent=True,
+      open_world=False, alias="release")
 def set_release(ctx: ToolContext, p: SetReleaseParams) -> ToolResult:
     """Set the release (and dist) of later events and sessions; sessions need it.
 

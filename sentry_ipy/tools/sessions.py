@@ -19,6 +19,9 @@ from .capture import DELIVERY_TIMEOUT
 
 __all__ = ["CaptureSessionParams", "EndSessionParams", "StartSessionParams"]
 
+#: Every tool here sends telemetry through sentry-sdk.
+FAMILY = "sdk"
+
 _RELEASE = "Default: current release"
 _SID = "UUID, or text mapped to one"
 _USER = "User ID, email or username"
@@ -45,8 +48,8 @@ def _session_result(ctx: ToolContext, verb: str, body: dict[str, Any], extra: st
                 f"{attrs.get('release')} ({sent}).{extra}", data=data)
 
 
-@tool("sentry_start_session", params=StartSessionParams, title="Start a session", family="sdk",
-      read_only=False, idempotent=False, open_world=True, alias="start_session")
+@tool("sentry_start_session", title="Start a session", read_only=False, idempotent=False,
+      open_world=True, alias="start_session")
 def start_session(ctx: ToolContext, p: StartSessionParams) -> ToolResult:
     """Start a release-health session; errors captured meanwhile count against it.
 
@@ -73,8 +76,8 @@ class EndSessionParams(Params):
     status: Literal["exited", "crashed", "abnormal", "errored"] = "exited"
 
 
-@tool("sentry_end_session", params=EndSessionParams, title="End the session", family="sdk",
-      read_only=False, idempotent=False, open_world=True, alias="end_session")
+@tool("sentry_end_session", title="End the session", read_only=False, idempotent=False,
+      open_world=True, alias="end_session")
 def end_session(ctx: ToolContext, p: EndSessionParams) -> ToolResult:
     """End the open session with a status and send its duration and error count.
 
@@ -95,8 +98,8 @@ class CaptureSessionParams(Params):
     environment: Text | None = None
 
 
-@tool("sentry_capture_session", params=CaptureSessionParams, title="Capture a session", family="sdk",
-      read_only=False, idempotent=False, open_world=True, alias="capture_session")
+@tool("sentry_capture_session", title="Capture a session", read_only=False, idempotent=False,
+      open_world=True, alias="capture_session")
 def capture_session(ctx: ToolContext, p: CaptureSessionParams) -> ToolResult:
     """Send one complete session (server or request mode) in one update.
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ..errors import ToolInputError
+from ..frames import Frame
 from ._context import ToolContext
 from ._lookup import count_of, dicts, parse_time, project_info
 from ._params import Params
@@ -21,6 +22,9 @@ from ._registry import tool
 from ._result import ToolResult, plural
 
 __all__ = ["RETENTION", "STAT_OUTCOMES", "StatsParams", "series_records", "stats_window", "ungrouped"]
+
+#: Every tool here reads or writes the Web API.
+FAMILY = "api"
 
 ALL_OUTCOMES = ("accepted", "filtered", "rate_limited", "invalid", "abuse", "client_discard",
                 "cardinality_limited")
@@ -54,8 +58,8 @@ class StatsParams(Params):
     project: str | None = Field(None, description="Slug or ID")
 
 
-@tool("sentry_get_organization_stats", params=StatsParams, title="Organization stats", family="api",
-      read_only=True, idempotent=True, alias="stats")
+@tool("sentry_get_organization_stats", title="Organization stats", read_only=True, idempotent=True,
+      alias="stats", frame=Frame.STATS)
 def get_organization_stats(ctx: ToolContext, p: StatsParams) -> ToolResult:
     """Count the organization's events by outcome over time (stats_v2).
 
@@ -99,7 +103,7 @@ def get_organization_stats(ctx: ToolContext, p: StatsParams) -> ToolResult:
     if notes:
         summary += " " + " ".join(notes)
     return ToolResult(
-        summary=summary, records=records, frame="stats", columns=("time", "count", *wanted[:4]),
+        summary=summary, records=records, columns=("time", "count", *wanted[:4]),
         links={"Stats": client.web_link("stats/")},
         hints=[] if wanted == ("total",) else
         [f"{p.stat} = sum of outcomes {', '.join(wanted)} (stats_v2)."])

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from ..api import capabilities
 from ..errors import NotFoundError, ToolInputError, UnsupportedFeatureError
+from ..frames import Frame
 from ._context import ToolContext
 from ._lookup import dicts, not_found_as, resolve_issue
 from ._params import Params
@@ -23,6 +24,9 @@ from ._registry import tool
 from ._result import ToolResult, plural
 
 __all__ = ["GetTraceParams", "span_rows"]
+
+#: Every tool here reads the Web API.
+FAMILY = "api"
 
 _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 _TREE_ROWS = 60  # spans drawn in markdown; the frame keeps every one
@@ -35,8 +39,8 @@ class GetTraceParams(Params):
     projectSlug: str | None = None
 
 
-@tool("sentry_get_trace", params=GetTraceParams, title="Get trace", family="api", read_only=True,
-      idempotent=True, alias="trace")
+@tool("sentry_get_trace", title="Get trace", read_only=True, idempotent=True, alias="trace",
+      frame=Frame.TRACE)
 def get_trace(ctx: ToolContext, p: GetTraceParams) -> ToolResult:
     """Get a trace as a span tree with durations and errors, from a trace ID, an issue or an event.
 
@@ -55,7 +59,7 @@ def get_trace(ctx: ToolContext, p: GetTraceParams) -> ToolResult:
     rows = span_rows(roots)
     if not rows:  # Sentry answers an unknown trace with an empty list, not a 404
         return ToolResult(summary=f"Trace {trace_id} has no spans or errors in organization "
-                                  f"{client.org!r}.", records=[], frame="trace",
+                                  f"{client.org!r}.", records=[],
                           hints=["Events arrive asynchronously; a trace just sent may need a moment."])
     errors = sum(len(r["_errors"]) for r in rows)
     standalone = sum(r["op"] == "error" for r in rows)
@@ -71,7 +75,7 @@ def get_trace(ctx: ToolContext, p: GetTraceParams) -> ToolResult:
         untrusted=True,
         summary=f"Trace {trace_id}: {plural(len(rows) - standalone, 'span')} over {total:.1f} ms, "
                 f"{plural(errors, 'error')}.{counted}",
-        records=rows, frame="trace", columns=("span_id", "op", "duration", "errors"),
+        records=rows, columns=("span_id", "op", "duration", "errors"),
         details={"Tree": _tree(rows)},
         links={"Trace": client.web_link(f"performance/trace/{trace_id}/")},
         hints=[f'Next: sentry_get_issue with {{"issueId": "{issue}"}}.'] if issue else [])

@@ -19,6 +19,9 @@ from .capture import DELIVERY_TIMEOUT
 
 __all__ = ["FinishTransactionParams", "StartTransactionParams", "TransactionStatus"]
 
+#: Every tool here sends telemetry through sentry-sdk.
+FAMILY = "sdk"
+
 TransactionStatus = Literal[
     "ok", "cancelled", "unknown", "invalid_argument", "deadline_exceeded", "not_found",
     "already_exists", "permission_denied", "resource_exhausted", "failed_precondition", "aborted",
@@ -32,8 +35,8 @@ class StartTransactionParams(Params):
     description: Text | None = None
 
 
-@tool("sentry_start_transaction", params=StartTransactionParams, title="Start a transaction",
-      family="sdk", read_only=False, idempotent=False, open_world=False, alias="start_transaction")
+@tool("sentry_start_transaction", title="Start a transaction", read_only=False, idempotent=False,
+      open_world=False, alias="start_transaction")
 def start_transaction(ctx: ToolContext, p: StartTransactionParams) -> ToolResult:
     """Start timing work as a transaction (a child span if one is open).
 
@@ -54,8 +57,8 @@ class FinishTransactionParams(Params):
     status: TransactionStatus = "ok"
 
 
-@tool("sentry_finish_transaction", params=FinishTransactionParams, title="Finish the transaction",
-      family="sdk", read_only=False, idempotent=False, open_world=True, alias="finish_transaction")
+@tool("sentry_finish_transaction", title="Finish the transaction", read_only=False,
+      idempotent=False, open_world=True, alias="finish_transaction")
 def finish_transaction(ctx: ToolContext, p: FinishTransactionParams) -> ToolResult:
     """Finish the open transaction (or innermost span) with a status and send it.
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field
 
 from ..errors import NotFoundError, SentryIpyError, ToolInputError
+from ..frames import Frame
 from ._context import ToolContext
 from ._lookup import project_info, resolve_issue
 from ._params import MAX_LIMIT, FromVariable, Number, Params
@@ -22,6 +23,9 @@ from ._registry import tool
 from ._result import ToolResult, plural
 
 __all__ = ["BULK_CHUNK", "UpdateIssueParams", "issue_ids"]
+
+#: Every tool here reads or writes the Web API.
+FAMILY = "api"
 
 #: Most IDs per bulk ``PUT`` (Sentry's bulk mutation limit).
 BULK_CHUNK = 1000
@@ -195,8 +199,8 @@ def _put(client: Any, issues: list[dict[str, Any]], body: dict[str, Any]) -> Non
                        scope="event:write")
 
 
-@tool("sentry_update_issue", params=UpdateIssueParams, title="Update issues", family="api",
-      read_only=False, destructive=True, idempotent=True, alias="update_issue")
+@tool("sentry_update_issue", title="Update issues", read_only=False, destructive=True,
+      idempotent=True, alias="update_issue", frame=Frame.TRIAGE)
 def update_issue(ctx: ToolContext, p: UpdateIssueParams) -> ToolResult:
     """Resolve, ignore, assign, prioritise, bookmark or mark seen one or many issues, then read each back.
 
@@ -221,13 +225,13 @@ def update_issue(ctx: ToolContext, p: UpdateIssueParams) -> ToolResult:
             return ToolResult(
                 summary=f"Preview: {plural(len(before), 'issue')}{more} in {project['slug']!r} match {p.query!r}; "
                         f"nothing changed. Call again with confirm true to apply {body}.",
-                records=[_row(i, "would change") for i in before], frame="triage", columns=COLUMNS, truncated=listing.truncated,
+                records=[_row(i, "would change") for i in before], columns=COLUMNS, truncated=listing.truncated,
                 hints=["Next: the same call with confirm true."] if before else [])
     else:
         raise ToolInputError("Say which issues: issues (IDs or short IDs), or projectSlug with query.")
     if not before:
         return ToolResult(summary=f"No issue found for {', '.join(missing) or 'the query'}; nothing changed.",
-                          records=[], frame="triage", columns=COLUMNS)
+                          records=[], columns=COLUMNS)
     try:
         _put(client, before, body)
     except SentryIpyError as exc:
@@ -249,6 +253,6 @@ def update_issue(ctx: ToolContext, p: UpdateIssueParams) -> ToolResult:
                     "or the change needs a permission you lack).")
     if missing:
         summary += f" Not found: {', '.join(missing)}."
-    return ToolResult(summary=summary, records=rows, frame="triage", columns=COLUMNS,
+    return ToolResult(summary=summary, records=rows, columns=COLUMNS,
                       hints=[] if not counts["unchanged"] else
                       ["Next: sentry_get_issue on an 'unchanged' issue to see why."])

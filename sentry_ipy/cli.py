@@ -129,7 +129,7 @@ def _local(args: argparse.Namespace) -> int:
     print(f"  export SENTRY_DSN={srv.dsn()}", file=sys.stderr)
     ca = getattr(srv, "ca_path", None)
     if ca is not None:
-        from .local._tls import ca_environment
+        from .local import ca_environment
 
         print(f"Trust its certificate authority ({ca}):", file=sys.stderr)
         for name, value in ca_environment(ca).items():

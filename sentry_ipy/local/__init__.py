@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._backend import LocalServer, default_data_dir
     from ._startup import LOCAL_PORT, preferred_local_port, shared_local_server, start_local_server
+    from ._tls import ca_environment
     from .store._store import Store
 
-__all__ = ["LOCAL_PORT", "LocalServer", "Store", "default_data_dir", "preferred_local_port",
-           "shared_local_server", "start_local_server"]
+__all__ = ["LOCAL_PORT", "LocalServer", "Store", "ca_environment", "default_data_dir",
+           "preferred_local_port", "shared_local_server", "start_local_server"]
 
 _LAZY = {
     "LocalServer": "._backend",
@@ -34,6 +35,7 @@ _LAZY = {
     "start_local_server": "._startup",
     "LOCAL_PORT": "._startup",
     "preferred_local_port": "._startup",
+    "ca_environment": "._tls",
 }
 
 

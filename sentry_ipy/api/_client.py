@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .._types import Progress, QueryParams
 from ..config import SENTRY_IO, Settings
 from ..errors import (
     APIError,
@@ -57,8 +58,6 @@ _MAX_BACKOFF = 8.0
 _MAX_RATE_WAIT = 60.0
 #: Pages fetched when no ``limit`` bounds them (a server whose cursor never ends).
 _MAX_PAGES = 1000
-
-Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 
 
 class SentryClient:
@@ -158,7 +157,7 @@ class SentryClient:
         return self.base_url + "/".join(encode_segment(s) for s in segments) + "/"
 
     # ------------------------------------------------------------ requests
-    def request(self, method: str, *segments: object, params: Params = None,
+    def request(self, method: str, *segments: object, params: QueryParams = None,
                 json: Any = None, scope: str | None = None) -> httpx.Response:
         """Send one request and return the successful response.
 
@@ -215,11 +214,11 @@ class SentryClient:
             f"{how}), so it does not offer that feature.",
             status=response.status_code, url=str(response.request.url))
 
-    def get(self, *segments: object, params: Params = None, scope: str | None = None) -> Any:
+    def get(self, *segments: object, params: QueryParams = None, scope: str | None = None) -> Any:
         """GET and decode JSON, whatever its shape (prefer :meth:`get_object`)."""
         return self._decode(self.request("GET", *segments, params=params, scope=scope))
 
-    def get_object(self, *segments: object, params: Params = None, scope: str | None = None,
+    def get_object(self, *segments: object, params: QueryParams = None, scope: str | None = None,
                    require: Mapping[str, type | tuple[type, ...]] | None = None) -> dict[str, Any]:
         """GET a JSON object; ``null``, a list or a string is an :class:`UnexpectedResponseError`.
 
@@ -230,7 +229,7 @@ class SentryClient:
         response = self.request("GET", *segments, params=params, scope=scope)
         return _object(response, self._decode(response), require)
 
-    def get_rows(self, *segments: object, params: Params = None,
+    def get_rows(self, *segments: object, params: QueryParams = None,
                  scope: str | None = None) -> list[dict[str, Any]]:
         """GET one unpaginated list of objects (client keys, detectors)."""
         response = self.request("GET", *segments, params=params, scope=scope)
@@ -256,10 +255,10 @@ class SentryClient:
         response = self.request("PUT", *segments, json=json, scope=scope)
         return _object(response, self._decode(response), None)
 
-    def paginate(self, *segments: object, params: Params = None, limit: int | None = None,
+    def paginate(self, *segments: object, params: QueryParams = None, limit: int | None = None,
                  page_size_param: str = "per_page", unwrap: str | None = None,
                  scope: str | None = None,
-                 progress: Callable[[int, int | None, str], None] | None = None) -> Iterator[dict[str, Any]]:
+                 progress: Progress | None = None) -> Iterator[dict[str, Any]]:
         """Yield rows (objects) across every page, lazily, stopping at ``limit`` rows.
 
         Follows the ``rel="next"`` cursor while ``results="true"``. ``unwrap``
@@ -269,10 +268,10 @@ class SentryClient:
         for rows, _more in self._pages(segments, params, limit, page_size_param, unwrap, scope, progress):
             yield from rows
 
-    def collect(self, *segments: object, params: Params = None, limit: int | None = None,
+    def collect(self, *segments: object, params: QueryParams = None, limit: int | None = None,
                 page_size_param: str = "per_page", unwrap: str | None = None,
                 scope: str | None = None,
-                progress: Callable[[int, int | None, str], None] | None = None,
+                progress: Progress | None = None,
                 ) -> tuple[list[dict[str, Any]], bool]:
         """Fetch every row up to ``limit``; return ``(rows, truncated)``.
 
@@ -288,9 +287,9 @@ class SentryClient:
             more = page_more  # the last page says whether the server had more
         return out, more
 
-    def _pages(self, segments: tuple[object, ...], params: Params, limit: int | None,
+    def _pages(self, segments: tuple[object, ...], params: QueryParams, limit: int | None,
                page_size_param: str, unwrap: str | None, scope: str | None,
-               progress: Callable[[int, int | None, str], None] | None,
+               progress: Progress | None,
                ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
         """Yield ``(rows, more_exist)`` per page, trimmed so the total stays within ``limit``.
 
@@ -340,7 +339,7 @@ class SentryClient:
             cursor = nxt
 
     # -------------------------------------------------------------- sending
-    def _send(self, method: str, url: str, params: Params, json: Any) -> httpx.Response:
+    def _send(self, method: str, url: str, params: QueryParams, json: Any) -> httpx.Response:
         """One request with retries: 429 (after the advised wait), 5xx and lost connections.
 
         A POST is sent again only when the failure proves it never left
@@ -374,7 +373,7 @@ class SentryClient:
 
     @staticmethod
     def _backoff(attempt: int) -> float:
-        return min(_MAX_BACKOFF, 0.25 * 2 ** attempt) * random.uniform(0.75, 1.0)
+        return min(_MAX_BACKOFF, 0.25 * 2.0 ** attempt) * random.uniform(0.75, 1.0)
 
     def _decode(self, response: httpx.Response) -> Any:
         if response.status_code == 204 or not response.content:

@@ -93,7 +93,7 @@ def failing_cell_line(exc: BaseException, user_ns: dict[str, Any]) -> int | None
     """The line of the cell body that raised (the innermost cell-level frame), if any."""
     for frame, lineno in reversed(_frames(exc.__traceback__)):
         if frame.f_globals is user_ns and frame.f_code.co_name == "<module>":
-            return lineno
+            return int(lineno)
     return None
 
 

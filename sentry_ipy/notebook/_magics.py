@@ -357,7 +357,7 @@ def _ends_with_semicolon(cell: str) -> bool:
     from IPython.core.displayhook import DisplayHook
 
     try:
-        return bool(DisplayHook.semicolon_at_end_of_expression(cell))
+        return bool(DisplayHook.semicolon_at_end_of_expression(cell))  # type: ignore[no-untyped-call]
     except Exception:  # noqa: BLE001 - tokenize errors: show the value
         return False
 

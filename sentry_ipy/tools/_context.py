@@ -9,9 +9,9 @@ process.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._types import Progress
 from ..config import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -21,8 +21,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Progress", "ToolContext"]
 
-#: ``progress(done, total_or_None, message)``: called by long tools between pages.
-Progress = Callable[[int, "int | None", str], None]
 
 
 class ToolContext:

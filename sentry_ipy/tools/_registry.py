@@ -23,8 +23,9 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._types import Family
 from ..errors import ToolInputError
 from ..frames import Frame
 
@@ -36,8 +37,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["TOOL_MODULES", "ToolSpec", "declared_aliases", "get_tool", "parse_args", "registry",
            "run_tool", "tool"]
-
-Family = Literal["sdk", "api"]
 
 #: Modules that define tools, imported on first use (registry as data).
 TOOL_MODULES: tuple[str, ...] = (

@@ -114,7 +114,8 @@ class ToolResult:
             out["data"] = self._picked() if compact and self.columns else self.data
         if self.links:
             out["links"] = self.links
-        return json.loads(json.dumps(out, default=str))
+        safe: dict[str, Any] = json.loads(json.dumps(out, default=str))
+        return safe
 
     def to_frame(self) -> "pd.DataFrame":
         """Return the records (or the single object) as a typed DataFrame."""

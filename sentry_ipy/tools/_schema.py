@@ -44,7 +44,7 @@ def compact_schema(model: type[BaseModel]) -> dict[str, Any]:
             return [walk(v) for v in node]
         return node
 
-    schema = walk(raw)
+    schema: dict[str, Any] = walk(raw)
     schema.setdefault("properties", {})
     schema["type"] = "object"
     return schema

@@ -114,7 +114,8 @@ class _Row:
     def _duration(self) -> float | None:
         start = parse_timestamp(self.payload.get("start_timestamp"))  # SDKs send ISO text or epoch numbers
         if start is not None:
-            return round((self.row["timestamp"] - start) * 1000, 3)
+            ms: float = round((self.row["timestamp"] - start) * 1000, 3)
+            return ms
         return None
 
     def matches(self, term: Term) -> bool:

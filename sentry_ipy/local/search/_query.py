@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+import typing
 from typing import Any, Union
 
 from .._clock import now, parse_timestamp
@@ -151,7 +152,7 @@ class _Parser:
         token = self.peek()
         self.pos += 1
         if token != "(":
-            return token
+            return typing.cast(Expr, token)
         inner = self.expr()
         if self.peek() != ")":
             raise _unbalanced()
@@ -307,7 +308,7 @@ def match_date(term: Term, ts: Any) -> bool:
         hit = ts >= lo if rel.group(1) == "-" else ts <= lo
     else:
         hit = _compare(term.op, float(ts), lo, hi)
-    return hit != term.negate
+    return bool(hit != term.negate)
 
 
 def match_value(pattern: str, value: Any) -> bool:

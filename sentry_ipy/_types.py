@@ -1,0 +1,20 @@
+"""Type aliases shared across packages, defined once (as httpx keeps its unions in ``_types.py``).
+
+Only the standard library is imported, so any module may use these for free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+__all__ = ["Family", "Progress", "QueryParams"]
+
+#: ``progress(done, total_or_None, message)``: called by long fetches between pages.
+Progress = Callable[[int, "int | None", str], None]
+
+#: Query parameters for a Web API request: a mapping, or pairs when a key repeats.
+QueryParams = Mapping[str, Any] | list[tuple[str, Any]] | None
+
+#: A tool family: ``sdk`` tools send telemetry, ``api`` tools use the Web API.
+Family = Literal["sdk", "api"]

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from .._types import Progress
 from ..errors import APIError, NotFoundError, UnsupportedFeatureError
 from ._paths import SHORT_ID_RE
 
@@ -48,8 +49,6 @@ __all__ = [
     "short_id_issue",
     "update_issue",
 ]
-
-Progress = Callable[[int, "int | None", str], None]
 
 #: Issues scanned for a short ID on a server without ``/shortids/``.
 SHORT_ID_SCAN = 1000

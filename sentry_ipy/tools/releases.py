@@ -83,8 +83,9 @@ def create_release(ctx: ToolContext, p: CreateReleaseParams) -> ToolResult:
 def _existing_release(client: Any, version: str) -> dict[str, Any] | None:
     """The release ``version`` if the server has it, else ``None`` (any error counts as no)."""
     try:
-        return client.get_object("organizations", client.org, "releases", version,
-                                 scope="project:releases", require={"version": str})
+        found: dict[str, Any] = client.get_object("organizations", client.org, "releases", version,
+                                                  scope="project:releases", require={"version": str})
+        return found
     except SentryIpyError:
         return None
 

@@ -8,21 +8,22 @@ URL and no token at all, tools use the embedded local backend.
 
 from __future__ import annotations
 
-import configparser
 import dataclasses
-import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
-from .scrub import redact_text
 
-__all__ = ["LOCAL_TOKEN_PREFIX", "LOOPBACK_HOSTS", "SENTRY_IO", "Settings", "parse_dsn", "public_dsn",
-           "read_sentryclirc", "without_userinfo"]
+if TYPE_CHECKING:  # pragma: no cover
+    import configparser
+
+__all__ = ["LOCAL_TOKEN_PREFIX", "LOOPBACK_HOSTS", "OPTIONS", "SENTRY_IO", "SETTINGS", "Setting",
+           "Settings", "parse_dsn", "public_dsn", "read_sentryclirc", "setting_from_env",
+           "settings_table", "without_userinfo"]
 
 SENTRY_IO = "https://sentry.io"
 
@@ -33,20 +34,90 @@ LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
 #: How every token the embedded local backend issues begins.
 LOCAL_TOKEN_PREFIX = "sntrys_local_"
 
-#: Environment variable for each settings field (first match wins).
-_ENV: dict[str, tuple[str, ...]] = {
-    "auth_token": ("SENTRY_AUTH_TOKEN",),
-    "org": ("SENTRY_ORG",),
-    "project": ("SENTRY_PROJECT",),
-    "url": ("SENTRY_URL", "SENTRY_HOST"),
-    "dsn": ("SENTRY_DSN",),
-    "release": ("SENTRY_RELEASE",),
-    "environment": ("SENTRY_ENVIRONMENT",),
-    "dist": ("SENTRY_DIST",),
-}
 
-_RC_KEYS = {("auth", "token"): "auth_token", ("defaults", "url"): "url",
-            ("defaults", "org"): "org", ("defaults", "project"): "project"}
+
+@dataclass(frozen=True)
+class Setting:
+    """One user-facing setting, declared once; every face and the README are generated from it.
+
+    The notebook's ``%config SentryMagics.<name>`` traits, the MCP server's
+    ``--<name>`` flags, the environment and ``.sentryclirc`` lookups of
+    :meth:`Settings.resolve` and the README's configuration table all read
+    :data:`SETTINGS` (as sentry-python derives its options from one signature).
+
+    Attributes:
+        name: the :class:`Settings` field.
+        label: what the README table calls it.
+        help: a short phrase for the trait's and the flag's help.
+        env: environment variables, first match wins.
+        rc: ``(section, key)`` in sentry-cli's ``.sentryclirc``, if it has one.
+        option: exposed as a notebook trait and an MCP CLI flag (the token is not:
+            it belongs in the environment, not in a notebook or a process list).
+    """
+
+    name: str
+    label: str
+    help: str
+    env: tuple[str, ...] = ()
+    rc: tuple[str, str] | None = None
+    option: bool = True
+
+    def trait_help(self) -> str:
+        """Help for the notebook trait: the phrase and where the value comes from otherwise."""
+        return f"{self.help[0].upper()}{self.help[1:]} (else {' or '.join(self.env)})."
+
+    def flag_help(self) -> str:
+        """Help for the MCP CLI flag."""
+        return f"{self.help} ({' / '.join(self.env)})"
+
+
+#: Every setting a user can give, in the order the README and ``--help`` list them.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("auth_token", "auth token", "Web API auth token", env=("SENTRY_AUTH_TOKEN",),
+            rc=("auth", "token"), option=False),
+    Setting("org", "organization", "organization slug", env=("SENTRY_ORG",), rc=("defaults", "org")),
+    Setting("project", "project", "default project slug", env=("SENTRY_PROJECT",),
+            rc=("defaults", "project")),
+    Setting("url", "web URL", "Sentry web URL, e.g. https://sentry.io or https://de.sentry.io",
+            env=("SENTRY_URL", "SENTRY_HOST"), rc=("defaults", "url")),
+    Setting("dsn", "DSN", "DSN the SDK tools and cell errors send events to", env=("SENTRY_DSN",)),
+    Setting("release", "release", "release stamped on events and sessions", env=("SENTRY_RELEASE",)),
+    Setting("environment", "environment", "environment stamped on events",
+            env=("SENTRY_ENVIRONMENT",)),
+    Setting("dist", "dist", "distribution (build) of the release", env=("SENTRY_DIST",),
+            option=False),
+)
+
+#: The settings every face offers as an option (trait, flag).
+OPTIONS: tuple[Setting, ...] = tuple(s for s in SETTINGS if s.option)
+
+
+def setting_from_env(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The value the environment gives setting ``name`` (stripped; empty means unset).
+
+    For hot paths that must not read ``.sentryclirc`` (the notebook checks for a
+    release before every cell); everything else uses :meth:`Settings.resolve`.
+    """
+    env = os.environ if env is None else env
+    for key in _BY_NAME[name].env:
+        value = (env.get(key) or "").strip()
+        if value:
+            return value
+    return None
+
+
+def settings_table() -> str:
+    """The README's configuration table (markdown), generated from :data:`SETTINGS`."""
+    rows = ["| setting | environment | `.sentryclirc` | `%config SentryMagics.` / MCP flag |",
+            "|---|---|---|---|"]
+    for s in SETTINGS:
+        rc = f"`[{s.rc[0]}] {s.rc[1]}`" if s.rc else ""
+        option = f"`{s.name}` / `--{s.name.replace('_', '-')}`" if s.option else ""
+        rows.append(f"| {s.label} | {' / '.join(f'`{e}`' for e in s.env)} | {rc} | {option} |")
+    return "\n".join(rows) + "\n"
+
+
+_BY_NAME = {s.name: s for s in SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -143,8 +214,9 @@ class Settings:
             found = read_sentryclirc(path)
             values.update(found)
             sources.update(dict.fromkeys(found, str(path)))
-        for name, keys in _ENV.items():
-            for key in keys:
+        for setting in SETTINGS:
+            name = setting.name
+            for key in setting.env:
                 value = (env.get(key) or "").strip()
                 if value:  # empty or whitespace-only means unset, as in sentry-cli
                     values[name] = value
@@ -198,6 +270,8 @@ def read_sentryclirc(path: Path) -> dict[str, str]:
             sentence names the file and the line, never the line's content
             (it may hold the token).
     """
+    import configparser
+
     if not path.is_file():
         return {}
     parser = configparser.ConfigParser(interpolation=None, strict=False,
@@ -214,15 +288,19 @@ def read_sentryclirc(path: Path) -> dict[str, str]:
         raise ConfigurationError(f"{path} is not a valid .sentryclirc file ({_ini_problem(exc)}); "
                                  "fix or remove it.") from None
     out: dict[str, str] = {}
-    for (section, key), name in _RC_KEYS.items():
-        value = _unquote(parser.get(section, key, fallback="").strip())
+    for setting in SETTINGS:
+        if setting.rc is None:
+            continue
+        value = _unquote(parser.get(*setting.rc, fallback="").strip())
         if value:
-            out[name] = value
+            out[setting.name] = value
     return out
 
 
 def _ini_problem(exc: configparser.Error) -> str:
     """Where an INI file went wrong, without quoting the line (it may hold the token)."""
+    import configparser
+
     if isinstance(exc, configparser.MissingSectionHeaderError):
         return f"line {exc.lineno} comes before any [section] header such as [auth] or [defaults]"
     if isinstance(exc, configparser.ParsingError):
@@ -248,6 +326,8 @@ _TOKEN_CHARS = re.compile(r"[!-~]+")
 def _host_problem(host: str) -> str | None:
     """Why ``host`` (from ``urlsplit``) cannot be connected to, or ``None`` when it can."""
     if ":" in host:  # an IPv6 literal (urlsplit removed the brackets)
+        import ipaddress
+
         try:
             ipaddress.IPv6Address(host.split("%", 1)[0])
         except ValueError:
@@ -279,6 +359,8 @@ def _normalise_url(url: str) -> str:
     url = url.strip().rstrip("/")
     if "://" not in url:
         url = "https://" + url
+    from .scrub import redact_text
+
     shown = redact_text(url)
     hint = "set SENTRY_URL like https://sentry.io or https://sentry.example.com."
     try:

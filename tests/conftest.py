@@ -14,8 +14,10 @@ try:  # the Bugsink fixture module may be absent while it is being written
 except ImportError:  # pragma: no cover
     pass
 
-_SENTRY_ENV = ("SENTRY_AUTH_TOKEN", "SENTRY_ORG", "SENTRY_PROJECT", "SENTRY_URL", "SENTRY_HOST",
-               "SENTRY_DSN", "SENTRY_RELEASE", "SENTRY_ENVIRONMENT", "SENTRY_DIST")
+from sentry_ipy.config import SETTINGS
+
+#: Every environment variable a setting reads (config.SETTINGS is the one list).
+_SENTRY_ENV = tuple(e for s in SETTINGS for e in s.env)
 
 
 @pytest.fixture(autouse=True)

@@ -109,3 +109,11 @@ def test_resolve_with_sources_names_where_each_setting_came_from(tmp_path: Path)
     assert settings.auth_token_source == str(home / ".sentryclirc")
     assert Settings.resolve(env=env, home=home, cwd=cwd, org="explicit-org") == settings
     assert "from-home" not in repr(settings) and "auth_token_source" not in repr(settings)
+
+
+def test_setting_from_env_reads_the_declared_variables_in_order() -> None:
+    from sentry_ipy.config import setting_from_env
+
+    assert setting_from_env("url", {"SENTRY_HOST": "h", "SENTRY_URL": " "}) == "h"
+    assert setting_from_env("url", {"SENTRY_HOST": "h", "SENTRY_URL": "u"}) == "u"
+    assert setting_from_env("release", {}) is None

@@ -95,3 +95,23 @@ def test_sentry_clients_section_pins_what_the_conformance_suites_run() -> None:
     env = (ROOT / "tests" / "_conformance.py").read_text()
     for name in ("SENTRY_DISABLE_UPDATE_CHECK", "SENTRY_CLI_NO_TELEMETRY", "SENTRY_CLI_NO_UPDATE_CHECK", "DO_NOT_TRACK"):
         assert name in section and name in env, name
+
+
+def test_configuration_table_is_generated_from_the_settings_declaration() -> None:
+    """Adding a setting to config.SETTINGS means regenerating this table (settings_table())."""
+    from sentry_ipy.config import settings_table
+
+    assert settings_table() in README, "README's configuration table differs from config.SETTINGS:\n" \
+        + settings_table()
+
+
+def test_every_option_is_a_trait_and_a_flag_with_the_declared_help() -> None:
+    from sentry_ipy.config import OPTIONS
+    from sentry_ipy.mcp import build_parser
+    from sentry_ipy.notebook._magics import SentryMagics
+
+    traits = SentryMagics.class_traits(config=True)
+    flags = {a.dest: a for a in build_parser()._actions}
+    for setting in OPTIONS:
+        assert traits[setting.name].help == setting.trait_help()
+        assert flags[setting.name].help == setting.flag_help()

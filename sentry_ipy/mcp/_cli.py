@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 
 __all__ = ["build_parser", "is_loopback", "main"]
@@ -19,11 +20,10 @@ DEFAULT_PORT = 8765
 _DESCRIPTION = """\
 Serve sentry-ipy's Sentry tools to MCP clients (Claude, Cursor, VS Code...).
 
-Settings come from these flags, then SENTRY_* environment variables
-(SENTRY_AUTH_TOKEN, SENTRY_ORG, SENTRY_PROJECT, SENTRY_URL, SENTRY_DSN,
-SENTRY_RELEASE, SENTRY_ENVIRONMENT), then ~/.sentryclirc. With no token and no
-URL the tools use an embedded local Sentry-compatible backend.
 """
+_SETTINGS_NOTE = ("Settings come from these flags, then SENTRY_* environment variables ({env}), "
+                  "then ~/.sentryclirc. With no token and no URL the tools use an embedded local "
+                  "Sentry-compatible backend.")
 
 _EPILOG = """\
 examples:
@@ -36,8 +36,12 @@ examples:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface, kept separate so ``sentry-ipy mcp`` can share it."""
-    p = argparse.ArgumentParser(prog="sentry-ipy-mcp", description=_DESCRIPTION, epilog=_EPILOG,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    from ..config import OPTIONS, SETTINGS
+
+    env = ", ".join(e for s in SETTINGS for e in s.env[:1])
+    description = _DESCRIPTION + textwrap.fill(_SETTINGS_NOTE.format(env=env), 80) + "\n"
+    p = argparse.ArgumentParser(prog="sentry-ipy-mcp", description=description,
+                                epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     t = p.add_argument_group("transport")
     t.add_argument("--http", action="store_true",
                    help="serve streamable HTTP instead of stdio; one process is one Sentry client, so every HTTP client shares its scope (user, tags, context), open transactions and session: run one server per user")
@@ -64,13 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated toolsets: sdk, api, a module (issues, capture, ...) "
                         "or a tool name; default all")
     c = p.add_argument_group("sentry")
-    c.add_argument("--org", help="organization slug (SENTRY_ORG)")
-    c.add_argument("--project", help="default project slug (SENTRY_PROJECT)")
-    c.add_argument("--url", help="Sentry web URL, e.g. https://sentry.io or https://de.sentry.io "
-                                 "(SENTRY_URL)")
-    c.add_argument("--dsn", help="DSN the SDK tools send events to (SENTRY_DSN)")
-    c.add_argument("--release", help="release stamped on events and sessions (SENTRY_RELEASE)")
-    c.add_argument("--environment", help="environment stamped on events (SENTRY_ENVIRONMENT)")
+    for setting in OPTIONS:  # one flag per option in config.SETTINGS
+        c.add_argument(f"--{setting.name.replace('_', '-')}", dest=setting.name,
+                       help=setting.flag_help())
     p.add_argument("--log-level", default="WARNING", type=str.upper,
                    choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
                    help="stderr log level (default WARNING)")
@@ -130,14 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from ..config import Settings
+    from ..config import OPTIONS, Settings
     from ..errors import SentryIpyError, error_line
 
     token: str | None = None
     try:
-        settings = Settings.resolve(org=args.org, project=args.project, url=args.url,
-                                    dsn=args.dsn, release=args.release,
-                                    environment=args.environment)
+        settings = Settings.resolve(**{s.name: getattr(args, s.name) for s in OPTIONS})
         if args.auth_token_env:
             token = os.environ.get(args.auth_token_env, "").strip()
             if not token:

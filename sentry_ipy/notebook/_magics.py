@@ -20,6 +20,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from traitlets import Bool, Unicode, observe
 
+from ..config import OPTIONS
 from ..errors import SentryIpyError, error_line
 from ._argparse import HelpShown, MagicParser, from_variables, parse_line, parse_magic_line
 from ._cells import is_crash
@@ -41,12 +42,11 @@ def _usage_errors() -> Iterator[None]:
 class SentryMagics(Magics):
     """Sentry in the notebook: ``%sentry TOOL ...``, ``%sentry_issues``, ``%sentry_capture``, ``%%sentry_txn``."""
 
-    dsn = Unicode(None, allow_none=True, config=True, help="DSN events are sent to (else SENTRY_DSN, else the local backend).")
-    url = Unicode(None, allow_none=True, config=True, help="Sentry web URL (else SENTRY_URL).")
-    org = Unicode(None, allow_none=True, config=True, help="Organization slug (else SENTRY_ORG).")
-    project = Unicode(None, allow_none=True, config=True, help="Default project slug (else SENTRY_PROJECT).")
-    release = Unicode(None, allow_none=True, config=True, help="Release stamped on events (else SENTRY_RELEASE).")
-    environment = Unicode(None, allow_none=True, config=True, help="Environment (else SENTRY_ENVIRONMENT).")
+    # One %config trait per option in config.SETTINGS (org, project, url, dsn, release,
+    # environment), generated so a new setting needs no change here. A class body's
+    # namespace is a real dict, so this defines class attributes as if written out.
+    locals().update({s.name: Unicode(None, allow_none=True, config=True, help=s.trait_help())
+                     for s in OPTIONS})
     capture_cell_errors = Bool(True, config=True, help="Send exceptions raised by cells to Sentry.")
     trace_cells = Bool(False, config=True, help="Record each cell as a span (op notebook.cell) of a "
                        "transaction per run segment, so notebooks show up in Sentry's traces.")
@@ -63,7 +63,7 @@ class SentryMagics(Magics):
     run_session: Any = None
 
     # ------------------------------------------------------------ context
-    @observe("dsn", "url", "org", "project", "release", "environment")
+    @observe(*(s.name for s in OPTIONS))
     def _settings_changed(self, change: Any) -> None:
         if change["name"] == "release" and change["new"] and self._switch_release(change["new"]):
             return
@@ -138,10 +138,13 @@ class SentryMagics(Magics):
             from ..tools import ToolContext
 
             with _usage_errors():
-                settings = Settings.resolve(dsn=self.dsn, url=self.url, org=self.org, project=self.project,
-                                            release=self.release, environment=self.environment)
+                settings = Settings.resolve(**self.setting_values())
             self._ctx = ToolContext(settings, progress=FetchProgress(self.shell))
         return self._ctx
+
+    def setting_values(self) -> dict[str, Any]:
+        """The ``%config`` value of every option trait (``None`` when not set)."""
+        return {s.name: getattr(self, s.name) for s in OPTIONS}
 
     # ------------------------------------------------------------- running
     def run(self, tool_name: str, line: str, prog: str) -> Any:

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 from typing import Any
+
+from ..config import setting_from_env
 
 __all__ = ["RunSession"]
 
@@ -61,7 +62,7 @@ class RunSession:
                 self._forget()
                 self.yielded = True
             return
-        if not (self.magics.release or os.environ.get("SENTRY_RELEASE", "").strip()):
+        if not (self.magics.release or setting_from_env("release")):
             return  # checked again before the next cell: a trait and an env lookup
         try:
             telemetry = self.magics.context.telemetry()

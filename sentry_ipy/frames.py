@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["DATETIME", "FRAMES", "RAW_API_FRAMES", "Frame", "FrameSchema", "columns", "flatten",
+__all__ = ["DATETIME", "FRAMES", "Frame", "FrameSchema", "columns", "flatten",
            "issue_stats", "to_frame"]
 
 DATETIME = "datetime64[ns, UTC]"
@@ -189,8 +189,6 @@ FRAMES: dict[Frame, FrameSchema] = {
         ("lastSeen", _T))),
 }
 
-#: Frames whose rows are whole Sentry API objects, worth cutting down for a model's context.
-RAW_API_FRAMES = frozenset({Frame.ISSUES, Frame.EVENTS, Frame.PROJECTS, Frame.RELEASES, Frame.REPLAYS})
 assert set(FRAMES) == set(Frame), "every Frame needs its column schema in FRAMES"
 _NAMES = frozenset(f.value for f in Frame)
 

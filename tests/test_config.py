@@ -117,3 +117,12 @@ def test_setting_from_env_reads_the_declared_variables_in_order() -> None:
     assert setting_from_env("url", {"SENTRY_HOST": "h", "SENTRY_URL": " "}) == "h"
     assert setting_from_env("url", {"SENTRY_HOST": "h", "SENTRY_URL": "u"}) == "u"
     assert setting_from_env("release", {}) is None
+
+
+def test_every_declared_setting_is_a_settings_field() -> None:
+    import dataclasses
+
+    from sentry_ipy.config import SETTINGS, Settings
+
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    assert {s.name for s in SETTINGS} <= fields

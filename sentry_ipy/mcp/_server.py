@@ -49,8 +49,8 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from ..config import Settings
 from ..errors import ConfigurationError, SentryIpyError, error_line
 from ..scrub import redact_text, replace_secrets
-from ..tools import ToolContext, ToolResult, ToolSpec, registry, run_tool
 from ..local import preferred_local_port
+from ..tools import TEXT_ROWS_BUDGET, ToolContext, ToolResult, ToolSpec, registry, run_tool
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..tools import Progress
@@ -72,9 +72,6 @@ SERVER_NAME = "sentry-ipy"
 #: Largest JSON encoding of one call's arguments we accept. Sentry drops events
 #: far smaller than this, and a model that sends more is looping, not working.
 MAX_ARGUMENT_CHARS = 256 * 1024
-
-#: Characters of JSON lines carrying the rows the markdown table leaves out.
-TEXT_ROWS_BUDGET = 20_000
 
 _INSTRUCTIONS = (
     "Sentry tools. 'sdk' tools send telemetry through the Sentry SDK (capture, scope, "

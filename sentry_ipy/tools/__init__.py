@@ -12,14 +12,18 @@ from ..local import shared_local_server
 from ._context import Progress, ToolContext
 from ._issue_actions import ISSUE_STATUSES, update_issue_status
 from ._registry import TOOL_MODULES, ToolSpec, declared_aliases, get_tool, registry, run_tool, tool
+from ._render import COMPACT_FRAMES, STRUCTURED_BUDGET, TEXT_ROWS_BUDGET
 from ._result import ToolResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._params import MAX_LIMIT
 
 __all__ = [
+    "COMPACT_FRAMES",
     "ISSUE_STATUSES",
     "MAX_LIMIT",
+    "STRUCTURED_BUDGET",
+    "TEXT_ROWS_BUDGET",
     "TOOL_MODULES",
     "Progress",
     "ToolContext",

@@ -47,7 +47,7 @@ class FetchProgress:
         from IPython.display import display
 
         if self.handle is None:
-            self.handle = display({"text/plain": text}, raw=True, display_id=True)
+            self.handle = display({"text/plain": text}, raw=True, display_id=True)  # type: ignore[no-untyped-call]
         else:
             self.handle.update({"text/plain": text}, raw=True)
 

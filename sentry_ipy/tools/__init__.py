@@ -1,22 +1,24 @@
 """The tool layer: 27 seed tools (and more), defined once, served to every face.
 
 ``registry()`` lists them, ``run_tool(name, args, ctx)`` runs one. Tool modules
-(``capture``, ``issues``, ...) are imported on first use.
+(``capture``, ``issues``, ...) are imported on first use, and so are the names
+below (through a module ``__getattr__``): ``%load_ext`` only needs
+:func:`declared_aliases`, so it loads the registry module and nothing else.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from ..local import shared_local_server
-from ._context import Progress, ToolContext
-from ._issue_actions import ISSUE_STATUSES, update_issue_status
-from ._registry import TOOL_MODULES, ToolSpec, declared_aliases, get_tool, registry, run_tool, tool
-from ._render import COMPACT_FRAMES, STRUCTURED_BUDGET, TEXT_ROWS_BUDGET
-from ._result import ToolResult
-
 if TYPE_CHECKING:  # pragma: no cover
+    from ..local import shared_local_server
+    from ._context import Progress, ToolContext
+    from ._issue_actions import ISSUE_STATUSES, update_issue_status
     from ._params import MAX_LIMIT
+    from ._registry import TOOL_MODULES, ToolSpec, declared_aliases, get_tool, registry, run_tool, tool
+    from ._render import COMPACT_FRAMES, STRUCTURED_BUDGET, TEXT_ROWS_BUDGET
+    from ._result import ToolResult
 
 __all__ = [
     "COMPACT_FRAMES",
@@ -38,11 +40,25 @@ __all__ = [
     "update_issue_status",
 ]
 
+_LAZY = {
+    "COMPACT_FRAMES": "._render", "STRUCTURED_BUDGET": "._render", "TEXT_ROWS_BUDGET": "._render",
+    "ISSUE_STATUSES": "._issue_actions", "update_issue_status": "._issue_actions",
+    "MAX_LIMIT": "._params",  # imports pydantic
+    "Progress": "._context", "ToolContext": "._context", "ToolResult": "._result",
+    "TOOL_MODULES": "._registry", "ToolSpec": "._registry", "declared_aliases": "._registry",
+    "get_tool": "._registry", "registry": "._registry", "run_tool": "._registry", "tool": "._registry",
+    "shared_local_server": "..local",
+}
+
 
 def __getattr__(name: str) -> Any:
-    """``MAX_LIMIT`` lives with the parameter models, which import pydantic: load it on first use."""
-    if name == "MAX_LIMIT":
-        from ._params import MAX_LIMIT
-
-        return MAX_LIMIT
+    """Import public names on first access, so importing the package costs nothing."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

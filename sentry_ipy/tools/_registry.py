@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._types import Family
 from ..errors import ToolInputError
-from ..frames import Frame
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..frames import Frame
     from pydantic import BaseModel
 
     from ._context import ToolContext
@@ -130,6 +130,8 @@ def tool(name: str, *, title: str, read_only: bool, destructive: bool = False,
     """
 
     def decorate(fn: F) -> F:
+        from ..frames import Frame  # here, not at import: %load_ext imports this module
+
         doc = _description(fn.__doc__)
         if not doc:
             raise TypeError(f"tool {name} needs a docstring: it is the tool's description")

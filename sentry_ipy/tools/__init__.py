@@ -8,8 +8,9 @@ below (through a module ``__getattr__``): ``%load_ext`` only needs
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..local import shared_local_server
@@ -51,14 +52,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import public names on first access, so importing the package costs nothing."""
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

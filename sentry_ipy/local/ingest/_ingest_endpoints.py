@@ -149,7 +149,8 @@ async def _written(request: Request, job: Callable[[], JSONResponse]) -> JSONRes
     result = await asyncio.wrap_future(ctx(request).store.writes.submit(keep_errors))
     if isinstance(result, ApiError):
         raise result
-    return result
+    response: JSONResponse = result
+    return response
 
 
 def _accept_envelope(request: Request, project: dict[str, Any], public: str | None, raw: bytes) -> JSONResponse:

@@ -30,7 +30,7 @@ _ERROR_ISSUE_TYPE = 1
 
 
 def _trace_id(request: Request) -> str:
-    value = request.path_params["trace_id"].replace("-", "").lower()
+    value: str = request.path_params["trace_id"].replace("-", "").lower()
     if not _TRACE_ID.match(value):
         raise ApiError(400, "Invalid trace id: it must be 32 hexadecimal characters.")
     return value

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["finish_run", "load", "unload"]
+from ._headless import RUN_ENV
+
+__all__ = ["RUN_ENV", "finish_run", "load", "unload"]
 
 _STATE_KEY = "_sentry_ipy_state"
 

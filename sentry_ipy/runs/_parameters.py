@@ -58,7 +58,8 @@ def inject_parameters(nb: Any, parameters: Iterable[tuple[str, Any]]) -> Any:
             raise ToolInputError(f"Parameter name {name!r} is not a Python variable name; use letters, "
                                  "digits and underscores, not starting with a digit.")
     source = "# Parameters\n" + "".join(f"{name} = {value!r}\n" for name, value in pairs)
-    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [INJECTED_TAG]})
+    cell = nbformat.v4.new_code_cell(  # type: ignore[no-untyped-call]  # nbformat is untyped
+        source, metadata={"tags": [INJECTED_TAG]})
     cells = [c for c in nb.cells if INJECTED_TAG not in _tags(c)]
     at = next((i + 1 for i, c in enumerate(cells) if PARAMETERS_TAG in _tags(c)), 0)
     cells.insert(at, cell)

@@ -9,7 +9,7 @@ One run is:
   (``SENTRY_RELEASE`` or ``--release``), as every session does;
 * **one transaction** (op ``notebook.run``) with a span per cell, sent by the
   kernel, which runs with the extension loaded and the run described in
-  :data:`~sentry_ipy.notebook._headless.RUN_ENV`;
+  :data:`~sentry_ipy.notebook.RUN_ENV`;
 * the failing cell's **error, captured once** by the kernel's cell hook, with
   the run's ID, notebook and parameters; if the kernel could not report it
   (the extension missing from the kernel's environment, the kernel dead) the
@@ -171,7 +171,7 @@ def _allowed_errors(nb: Any) -> int:
 
 def _kernel_env(settings: Any, run: dict[str, Any], notebook: Path) -> dict[str, str]:
     """The kernel's environment: where to send, the run, and the notebook's path (as Jupyter names it)."""
-    from ..notebook._headless import RUN_ENV
+    from ..notebook import RUN_ENV
 
     env = dict(os.environ)
     for key, value in (("SENTRY_DSN", settings.dsn), ("SENTRY_RELEASE", settings.release),
@@ -293,4 +293,5 @@ def _report_from_runner(telemetry: Any, result: RunResult, run: dict[str, Any]) 
         result.error or "Error: the notebook run failed",
         tags={"notebook.run_id": result.run_id, "mechanism": "notebook_run"},
         contexts={"run": run, "cell": {"index": result.failing_cell, "cell_id": result.failing_cell_id}})
-    return event_id
+    sent: str | None = event_id
+    return sent

@@ -104,8 +104,8 @@ def _schema_hint(prop: dict[str, Any]) -> str:
 
 
 def _from_variable(annotation: Any) -> Any:
-    """The :class:`~sentry_ipy.tools._params.FromVariable` marker anywhere in ``annotation``, or None."""
-    from ..tools._params import FromVariable
+    """The :class:`~sentry_ipy.tools.FromVariable` marker anywhere in ``annotation``, or None."""
+    from ..tools import FromVariable
 
     if typing.get_origin(annotation) is typing.Annotated:
         found = next((m for m in annotation.__metadata__ if isinstance(m, FromVariable)), None)

@@ -16,13 +16,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..local import shared_local_server
     from ._context import Progress, ToolContext
     from ._issue_actions import ISSUE_STATUSES, update_issue_status
-    from ._params import MAX_LIMIT
+    from ._params import MAX_LIMIT, FromVariable
     from ._registry import TOOL_MODULES, ToolSpec, declared_aliases, get_tool, registry, run_tool, tool
     from ._render import COMPACT_FRAMES, STRUCTURED_BUDGET, TEXT_ROWS_BUDGET
     from ._result import ToolResult
 
 __all__ = [
     "COMPACT_FRAMES",
+    "FromVariable",
     "ISSUE_STATUSES",
     "MAX_LIMIT",
     "STRUCTURED_BUDGET",
@@ -44,7 +45,7 @@ __all__ = [
 _LAZY = {
     "COMPACT_FRAMES": "._render", "STRUCTURED_BUDGET": "._render", "TEXT_ROWS_BUDGET": "._render",
     "ISSUE_STATUSES": "._issue_actions", "update_issue_status": "._issue_actions",
-    "MAX_LIMIT": "._params",  # imports pydantic
+    "MAX_LIMIT": "._params", "FromVariable": "._params",  # imports pydantic
     "Progress": "._context", "ToolContext": "._context", "ToolResult": "._result",
     "TOOL_MODULES": "._registry", "ToolSpec": "._registry", "declared_aliases": "._registry",
     "get_tool": "._registry", "registry": "._registry", "run_tool": "._registry", "tool": "._registry",

@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["DATETIME", "FRAMES", "Frame", "FrameSchema", "columns", "flatten",
-           "issue_stats", "to_frame"]
+__all__ = ["DATETIME", "FRAMES", "META_DTYPES", "Frame", "FrameSchema", "columns", "flatten",
+           "issue_stats", "meta_schema", "to_frame"]
 
 DATETIME = "datetime64[ns, UTC]"
 _S, _I, _F, _B, _T, _C = "string", "Int64", "Float64", "boolean", DATETIME, "category"
@@ -189,6 +189,21 @@ FRAMES: dict[Frame, FrameSchema] = {
         ("lastSeen", _T))),
 }
 
+#: The dtype of each column type Sentry names in a response's ``meta.fields`` (Explore,
+#: Discover, time series): results whose columns the query chooses are typed by these,
+#: with no schema per query. Durations, sizes and rates stay numbers; their unit is in
+#: ``meta.units`` (kept in the frame's ``attrs``). Types not listed here are text.
+META_DTYPES: dict[str, str] = {
+    "integer": _I, "number": _F, "duration": _F, "percentage": _F, "size": _F, "rate": _F,
+    "score": _F, "percent_change": _F, "currency": _F, "date": _T, "boolean": _B, "string": _S,
+}
+
+
+def meta_schema(types: Mapping[str, str]) -> FrameSchema:
+    """The schema of a result whose server said each column's type (``meta.fields``), in order."""
+    return FrameSchema(tuple((name, META_DTYPES.get(kind, _S)) for name, kind in types.items()))
+
+
 assert set(FRAMES) == set(Frame), "every Frame needs its column schema in FRAMES"
 _NAMES = frozenset(f.value for f in Frame)
 
@@ -213,7 +228,8 @@ def flatten(row: Mapping[str, Any], prefix: str = "", depth: int = 0) -> dict[st
 
 
 def to_frame(rows: Iterable[Mapping[str, Any]], frame_name: str | None = None,
-             attrs: Mapping[str, Any] | None = None) -> pd.DataFrame:
+             attrs: Mapping[str, Any] | None = None, *,
+             types: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Build the typed DataFrame of ``frame_name`` from API records.
 
     Args:
@@ -222,13 +238,16 @@ def to_frame(rows: Iterable[Mapping[str, Any]], frame_name: str | None = None,
             such as the tool table) flattens every key and types only text.
         attrs: stored as ``frame.attrs`` (how the rows were fetched, whether
             the fetch stopped at a limit).
+        types: column -> Sentry meta type (``meta.fields``), for results without a
+            fixed schema (Explore): the columns, in this order, typed by :data:`META_DTYPES`.
 
     Empty input gives an empty frame that still has the schema's columns and dtypes.
     """
     import pandas as pd
 
     records = rows if isinstance(rows, list) else list(rows)
-    schema = FRAMES[Frame(frame_name)] if frame_name in _NAMES else None
+    schema = FRAMES[Frame(frame_name)] if frame_name in _NAMES else (
+        meta_schema(types) if types else None)
     if schema is None:
         frame = _untyped(records)
     else:

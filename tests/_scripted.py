@@ -25,7 +25,7 @@ import pytest
 from sentry_ipy.api import SentryClient
 from sentry_ipy.config import Settings
 
-__all__ = ["TOKEN", "Reply", "Responder", "ScriptedServer", "Seen", "html_page", "scripted_client",
+__all__ = ["TOKEN", "QuietHandler", "Reply", "Responder", "ScriptedServer", "Seen", "html_page", "loopback", "scripted_client",
            "scripted_settings", "server"]
 
 #: The auth token the scripted clients send (an org token's shape, so scrubbing applies).
@@ -87,6 +87,22 @@ def html_page(status: int = 200, text: str = "Sign in") -> Reply:
                  headers={"Content-Type": "text/html; charset=utf-8"})
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing (stderr belongs to the test run)."""
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+def loopback(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str, threading.Thread]:
+    """A threading HTTP server for ``handler`` on 127.0.0.1, an ephemeral port; its URL and
+    the (not yet started) thread that serves it."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    return httpd, url, threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
+
+
 class ScriptedServer:
     """A loopback HTTP server answering from a queue; an empty queue answers 599."""
 
@@ -99,7 +115,7 @@ class ScriptedServer:
         self._lock = threading.Lock()
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _serve(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
@@ -134,13 +150,7 @@ class ScriptedServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
+        self.httpd, self.url, self.thread = loopback(Handler)
 
     def _answer(self, seen: Seen) -> Reply:
         """The routed reply, else the next queued one, else the catch-all, else 599 (under the lock)."""

@@ -6,17 +6,22 @@ from __future__ import annotations
 from . import _capabilities as capabilities
 from ._client import MAX_PAGE_SIZE, REGION_HOSTS, SentryClient
 from ._features import ServerFeatures
+from ._offsets import MAX_CONCURRENT, OFFSET_CEILING, OffsetPages, collect_offset_pages
 from ._links import LinkEntry, next_cursor, parse_link_header
 from ._paths import IssueRef, encode_segment, normalise_hex_id, parse_issue_ref
 
 __all__ = [
+    "MAX_CONCURRENT",
     "MAX_PAGE_SIZE",
+    "OFFSET_CEILING",
+    "OffsetPages",
     "REGION_HOSTS",
     "IssueRef",
     "LinkEntry",
     "SentryClient",
     "ServerFeatures",
     "capabilities",
+    "collect_offset_pages",
     "encode_segment",
     "next_cursor",
     "normalise_hex_id",

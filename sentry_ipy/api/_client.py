@@ -268,6 +268,18 @@ class SentryClient:
         for rows, _more in self._pages(segments, params, limit, page_size_param, unwrap, scope, progress):
             yield from rows
 
+    def decode_rows(self, response: httpx.Response, unwrap: str | None = None,
+                    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """One page's rows and, when the page is an object, its other keys (``meta``).
+
+        ``unwrap`` names the key holding the rows (``data``); without it the page
+        is the list itself. The shape is checked as for every other list.
+        """
+        body = self._decode(response)
+        if unwrap and isinstance(body, dict):
+            return _rows(response, body.get(unwrap)), {k: v for k, v in body.items() if k != unwrap}
+        return _rows(response, body), {}
+
     def collect(self, *segments: object, params: QueryParams = None, limit: int | None = None,
                 page_size_param: str = "per_page", unwrap: str | None = None,
                 scope: str | None = None,

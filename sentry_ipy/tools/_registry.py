@@ -59,6 +59,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "sentry_ipy.tools.traces",
     "sentry_ipy.tools.activity",
     "sentry_ipy.tools.issue_tags",
+    "sentry_ipy.tools.explore",
 )
 
 F = TypeVar("F", bound=Callable[..., "ToolResult"])

@@ -40,6 +40,11 @@ class ToolResult:
             tags, breadcrumbs...); the text is untrusted and rendered escaped or fenced.
         fetch: how list records were fetched (``limit``, ``query``, ``server``,
             ``fetched_at``), filled in by ``run_tool``; a frame carries it as ``attrs``.
+        types: column -> Sentry meta type (``integer``, ``date``, ``duration``…), for
+            records whose columns the query chose (Explore): the server's
+            ``meta.fields`` types the frame instead of a :class:`Frame` schema.
+        units: column -> unit from the server's ``meta.units`` (``millisecond``,
+            ``byte``); kept in the frame's ``attrs["units"]``.
         untrusted: the result carries what some SDK sent (events, issues made from
             them): :func:`~sentry_ipy.tools.run_tool` scrubs it, like an outgoing
             event, before any face shows it (:meth:`scrubbed`).
@@ -55,6 +60,8 @@ class ToolResult:
     truncated: bool = False
     details: dict[str, str] = field(default_factory=dict)
     fetch: dict[str, Any] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
     untrusted: bool = False
 
     def scrubbed(self, extra_keys: tuple[str, ...] = (), secrets: tuple[str, ...] = ()) -> ToolResult:
@@ -89,8 +96,10 @@ class ToolResult:
         from .. import frames
 
         rows = self.records if self.records is not None else ([self.data] if self.data else [])
-        attrs = {"truncated": self.truncated, "rows": len(rows), **self.fetch} if self.fetch else None
-        return frames.to_frame(rows, self.frame, attrs)
+        attrs: dict[str, Any] = {"truncated": self.truncated, "rows": len(rows), **self.fetch} if self.fetch else {}
+        if self.units:
+            attrs["units"] = dict(self.units)
+        return frames.to_frame(rows, self.frame, attrs or None, types=self.types or None)
 
     def truncation_note(self) -> str | None:
         """One line for a frame that stopped at a ``limit``: more rows exist, and how to get them."""

@@ -162,7 +162,7 @@ class ListErrorEventsParams(Params):
 
 
 @tool("sentry_list_error_events_in_project", title="List error events", read_only=True,
-      idempotent=True, alias="events", frame=Frame.ERROR_EVENTS)
+      idempotent=True, alias="error_events", frame=Frame.ERROR_EVENTS)
 def list_error_events(ctx: ToolContext, p: ListErrorEventsParams) -> ToolResult:
     """List a project's recent error events, all pages up to limit.
 

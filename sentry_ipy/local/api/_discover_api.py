@@ -30,7 +30,7 @@ from ..search._query import (
     parse_search,
     validate_values,
 )
-from ._explore_api import EXPLORE_DATASETS, explore
+from ._explore_api import EXPLORE_DATASETS, MAX_FIELDS, MAX_OFFSET, explore
 from ._plumbing import ApiError, ctx, get_org, paginate, project_filter, window
 
 __all__ = ["AGGREGATES", "DATASETS", "FIELD_TYPES", "aggregate_rows", "discover_rows", "discover_series_rows", "routes"]
@@ -238,8 +238,8 @@ def discover(request: Request) -> JSONResponse:
     fields = request.query_params.getlist("field")
     if not fields:
         raise ApiError(400, "No columns selected: pass at least one field parameter.")
-    if len(fields) > 20:
-        raise ApiError(400, "You can view up to 20 fields at a time. Please delete some and try again.")
+    if len(fields) > MAX_FIELDS:
+        raise ApiError(400, f"You can view up to {MAX_FIELDS} fields at a time. Please delete some and try again.")
     unknown = [f for f in fields if f not in FIELD_TYPES and not f.startswith(("tags[", "tag["))]
     if unknown:
         raise ApiError(400, f"Unknown field(s): {', '.join(unknown)}.")
@@ -273,8 +273,9 @@ def discover(request: Request) -> JSONResponse:
         "isMetricsData": False,
         "isMetricsExtractedData": False,
         "tips": {},
+        "dataScanned": "full",
     }
-    return paginate(request, data, wrap="data", extra={"meta": meta}, default_size=50)
+    return paginate(request, data, wrap="data", extra={"meta": meta}, default_size=50, max_offset=MAX_OFFSET)
 
 
 routes = [Route("/organizations/{org}/events/", discover, methods=["GET"])]

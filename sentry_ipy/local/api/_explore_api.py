@@ -26,10 +26,13 @@ from ..search._query import Expr, QueryError, Term, evaluate, leaves, match_any,
 from ..store._trace_records import item_rows
 from ._plumbing import ApiError, ctx, get_org, paginate, project_filter, respond, window
 
-__all__ = ["EXPLORE_DATASETS", "aggregate_items", "check_fields", "explore", "explore_items", "field_type", "routes"]
+__all__ = ["EXPLORE_DATASETS", "MAX_FIELDS", "MAX_OFFSET", "aggregate_items", "check_fields", "explore", "explore_items", "field_type", "routes"]
 
 #: Dataset names Explore serves here, with the older ``ourlogs`` alias.
 EXPLORE_DATASETS = {"spans": "spans", "logs": "logs", "ourlogs": "logs"}
+#: Fields one ``events/`` query may select, and the offset its cursors stop at, as Sentry's.
+MAX_FIELDS = 20
+MAX_OFFSET = 10_000
 _AGGREGATE_RE = re.compile(r"^(count|count_unique|avg|sum|min|max|p50|p75|p90|p95|p99)\(([^()]*)\)$")
 _PERCENTILES = {"p50": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 Getter = Callable[["_Item"], Any]
@@ -184,6 +187,8 @@ def _aggregate(fn: str, arg: str, members: list[_Item]) -> Any:
 def check_fields(dataset: str, fields: list[str]) -> None:
     if not fields:
         raise ApiError(400, "No columns selected: pass at least one field parameter.")
+    if len(fields) > MAX_FIELDS:
+        raise ApiError(400, f"You can view up to {MAX_FIELDS} fields at a time. Please delete some and try again.")
     for name in fields:
         if "(" in name and not _AGGREGATE_RE.match(name):
             raise ApiError(400, f"Unknown function {name!r} for the {dataset} dataset.")
@@ -244,8 +249,9 @@ def explore(request: Request, dataset: str) -> JSONResponse:
     types = {f: field_type(dataset, f) for f in fields}
     meta = {"fields": types, "units": {f: "millisecond" if t == "duration" else None for f, t in types.items()},
             "dataset": dataset, "datasetReason": "unchanged", "isMetricsData": False,
-            "isMetricsExtractedData": False, "tips": {}, "accuracy": {"confidence": []}}
-    return paginate(request, data, wrap="data", extra={"meta": meta}, default_size=50)
+            "isMetricsExtractedData": False, "tips": {}, "accuracy": {"confidence": []},
+            "dataScanned": "full"}
+    return paginate(request, data, wrap="data", extra={"meta": meta}, default_size=50, max_offset=MAX_OFFSET)
 
 
 def _attr(dataset: str, name: str) -> dict[str, Any]:

@@ -267,6 +267,7 @@ def paginate(
     default_size: int = 100,
     wrap: str | None = None,
     extra: dict[str, Any] | None = None,
+    max_offset: int | None = None,
 ) -> JSONResponse:
     """Slice ``items`` by ``cursor`` and add Sentry's two-entry Link header.
 
@@ -275,9 +276,13 @@ def paginate(
         size_param: ``per_page`` for most lists, ``limit`` for issue lists.
         wrap: put the page under this key (``data`` for Discover/replays).
         extra: further top-level keys when wrapped (e.g. Discover ``meta``).
+        max_offset: the largest offset a cursor may ask for (Sentry's events
+            endpoint stops at 10,000 rows per query); past it, a 400.
     """
     size = int_param(request, size_param, default_size)
     offset = _cursor_offset(request)
+    if max_offset is not None and offset >= max_offset:
+        raise ApiError(400, "Pagination offset too large")
     page = items[offset : offset + size]
     has_next = offset + size < len(items)
     prev_cursor = f"0:{max(offset - size, 0)}:1"

@@ -56,7 +56,7 @@ logger = logging.getLogger("sentry_ipy.local")
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return JSONResponse(exc.body, status_code=exc.status)
+    return JSONResponse(exc.body, status_code=exc.status, headers=exc.headers)
 
 
 async def _query_error(request: Request, exc: Exception) -> Response:

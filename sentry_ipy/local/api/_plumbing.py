@@ -9,9 +9,10 @@ forget them.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -52,6 +53,8 @@ __all__ = [
 NOT_FOUND = "The requested resource does not exist"
 #: Relay's ``max_api_payload_size``.
 MAX_API_PAYLOAD_SIZE = 20 * 1024 * 1024
+#: How many large ingest bodies one server reads (and holds in memory) at the same time.
+LARGE_BODY_SLOTS = 2
 
 
 @dataclass
@@ -62,14 +65,17 @@ class Context:
     token: str
     url: str = ""
     workflows: bool = True
+    #: Ingest bodies over 1 MiB read and stored at once (see :mod:`..ingest._ingest_endpoints`).
+    body_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(LARGE_BODY_SLOTS))
 
 
 class ApiError(Exception):
     """An expected API failure rendered as JSON (``{"detail": ...}`` by default)."""
 
-    def __init__(self, status: int, detail: Any = NOT_FOUND) -> None:
+    def __init__(self, status: int, detail: Any = NOT_FOUND, headers: dict[str, str] | None = None) -> None:
         super().__init__(str(detail))
         self.status = status
+        self.headers = headers
         self.body = detail if isinstance(detail, (dict, list)) else {"detail": str(detail)}
 
 

@@ -12,6 +12,7 @@ limit, so a gzip bomb costs at most the limit in memory, never the bomb.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import zlib
@@ -27,6 +28,7 @@ __all__ = [
     "MAX_EVENT_SIZE",
     "Envelope",
     "EnvelopeError",
+    "Inflater",
     "Item",
     "PayloadTooLargeError",
     "decompress",
@@ -113,78 +115,119 @@ class Envelope:
     items: list[Item] = field(default_factory=list)
 
 
-def _inflate(body: bytes, wbits: int) -> Iterator[bytes]:
-    """Yield decompressed chunks of a zlib/gzip/raw-deflate stream (multi-member aware)."""
-    data = body
-    while data:
-        inflater = zlib.decompressobj(wbits)
-        while data and not inflater.eof:
-            chunk = inflater.decompress(data, _CHUNK)
-            data = inflater.unconsumed_tail
+class Inflater:
+    """Undo a ``Content-Encoding`` chunk by chunk as the body arrives, producing at most ``limit`` bytes.
+
+    Fed the raw body in the pieces the server receives, it never holds more
+    than the output so far plus one chunk, so the endpoints can read an
+    envelope header (to authenticate) before the rest of the body has been
+    sent, and a gzip bomb stops at the limit rather than at the bomb's size.
+
+    Raises (from :meth:`feed` and :meth:`finish`):
+        PayloadTooLargeError: when the output would exceed ``limit``.
+        EnvelopeError: for corrupt data or an unsupported encoding.
+    """
+
+    def __init__(self, encoding: str | None, limit: int = MAX_ENVELOPE_SIZE) -> None:
+        self.encoding = (encoding or "").strip().lower() or "identity"
+        self.limit = limit
+        self.size = 0
+        self._wbits: int | None = 0  # 0: identity; None: deflate, decided by its first two bytes
+        self._zlib: Any = None
+        self._brotli: Any = None
+        self._brotli_error: type[Exception] = zlib.error
+        self._pending = b""
+        if self.encoding in ("gzip", "x-gzip"):
+            self._wbits = 16 + zlib.MAX_WBITS
+        elif self.encoding == "deflate":
+            self._wbits = None
+        elif self.encoding == "br":
+            try:
+                import brotli
+            except ImportError:
+                raise EnvelopeError("Content-Encoding br needs the brotli package; send gzip instead.") from None
+            self._brotli, self._brotli_error = brotli.Decompressor(), brotli.error
+        elif self.encoding != "identity":
+            raise EnvelopeError(
+                f"Unsupported Content-Encoding {self.encoding!r}; send gzip, deflate, br or identity."
+            )
+
+    def _count(self, chunk: bytes) -> bytes:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            verb = "is larger than" if self.encoding == "identity" else "inflates to more than"
+            raise PayloadTooLargeError(
+                f"The body {verb} {size_text(self.limit)}, the limit Relay also applies; send smaller envelopes."
+            )
+        return chunk
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """Decode the next raw piece of the body, lazily: the caller may stop and resume the iterator."""
+        if self._wbits == 0 and self._brotli is None:
+            if data:
+                yield self._count(data)
+            return
+        try:
+            if self._brotli is not None:  # small pieces: brotli has no output cap per call
+                for pos in range(0, len(data), 256):
+                    yield self._count(bytes(self._brotli.process(data[pos : pos + 256])))
+            else:
+                yield from self._feed_zlib(data)
+        except (zlib.error, self._brotli_error) as exc:
+            raise self._corrupt(exc) from None
+
+    def _feed_zlib(self, data: bytes) -> Iterator[bytes]:
+        if self._wbits is None:  # RFC 9110 says zlib-wrapped deflate; some clients send raw deflate
+            head = self._pending + data
+            if len(head) < 2:
+                self._pending = head
+                return
+            self._pending, data = b"", head
+            zlib_wrapped = head[0] & 0x0F == 8 and (head[0] * 256 + head[1]) % 31 == 0
+            self._wbits = zlib.MAX_WBITS if zlib_wrapped else -zlib.MAX_WBITS
+        while data:
+            if self._zlib is None:
+                self._zlib = zlib.decompressobj(self._wbits)
+            chunk = self._zlib.decompress(data, _CHUNK)
+            data = self._zlib.unconsumed_tail
+            if self._zlib.eof:  # a gzip stream may hold several members, one after the other
+                data = self._zlib.unused_data if self._wbits > 0 else b""
+                self._zlib = None if data else self._zlib
             if chunk:
-                yield chunk
-            elif not data:
-                break
-        if not inflater.eof:
-            raise zlib.error("incomplete or truncated stream")
-        data = inflater.unused_data if wbits > 0 else b""
+                yield self._count(chunk)
+
+    def finish(self) -> None:
+        """Check the end of the body: raises if a compressed stream was cut short."""
+        if self._brotli is not None:
+            if not self._brotli.is_finished():
+                raise self._corrupt(zlib.error("incomplete or truncated stream"))
+        elif self._wbits != 0 and (self._pending or self._zlib is None or not self._zlib.eof):
+            raise self._corrupt(zlib.error("incomplete or truncated stream"))
+
+    def _corrupt(self, exc: Exception) -> EnvelopeError:
+        return EnvelopeError(
+            f"Could not decode the {self.encoding} body ({exc}); check the Content-Encoding header."
+        )
 
 
-def _brotli(body: bytes) -> Iterator[bytes]:
-    try:
-        import brotli
-    except ImportError:
-        raise EnvelopeError("Content-Encoding br needs the brotli package; send gzip instead.") from None
-    decoder = brotli.Decompressor()
-    for pos in range(0, len(body), 256):
-        yield bytes(decoder.process(body[pos : pos + 256]))
-
-
-def _chunks(body: bytes, enc: str) -> Iterator[bytes]:
-    if enc in ("gzip", "x-gzip"):
-        return _inflate(body, 16 + zlib.MAX_WBITS)
-    if enc == "deflate":
-        # RFC 9110 says zlib-wrapped; some clients send raw deflate.
-        zlib_header = len(body) >= 2 and body[0] & 0x0F == 8 and (body[0] * 256 + body[1]) % 31 == 0
-        wbits = zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS
-        return _inflate(body, wbits)
-    if enc == "br":
-        return _brotli(body)
-    raise EnvelopeError(f"Unsupported Content-Encoding {enc!r}; send gzip, deflate, br or identity.")
-
-
-def decompress(body: bytes, encoding: str | None, limit: int = MAX_ENVELOPE_SIZE, *, head: bool = False) -> bytes:
-    """Undo ``Content-Encoding`` (gzip, deflate, and br when brotli exists).
+def decompress(body: bytes, encoding: str | None, limit: int = MAX_ENVELOPE_SIZE) -> bytes:
+    """Undo ``Content-Encoding`` (gzip, deflate, and br when brotli exists) of a whole body.
 
     Args:
         limit: the most decompressed bytes to produce.
-        head: return the first ``limit`` bytes instead of failing (used to
-            read an envelope header for authentication before inflating all).
 
     Raises:
         PayloadTooLargeError: when the output would exceed ``limit``.
         EnvelopeError: for corrupt data or an unsupported encoding.
     """
-    enc = (encoding or "").strip().lower()
-    chunks = iter([body]) if enc in ("", "identity") else _chunks(body, enc)
-    out: list[bytes] = []
-    size = 0
-    try:
-        for chunk in chunks:
-            size += len(chunk)
-            out.append(chunk)
-            if size > limit:
-                if head:
-                    return b"".join(out)[:limit]
-                raise PayloadTooLargeError(
-                    f"The body inflates to more than {size_text(limit)}, the limit Relay also applies;"
-                    " send smaller envelopes."
-                )
-    except zlib.error as exc:
-        if head:
-            return b"".join(out)
-        raise EnvelopeError(f"Could not decode the {enc} body ({exc}); check the Content-Encoding header.") from None
-    return b"".join(out)
+    inflater = Inflater(encoding, limit)
+    if inflater.encoding == "identity":
+        return body if len(body) <= limit else b"".join(inflater.feed(body))
+    out = io.BytesIO()
+    for pos in range(0, len(body), _CHUNK):
+        out.writelines(inflater.feed(body[pos : pos + _CHUNK]))
+    inflater.finish()
+    return out.getvalue()
 
 
 def parse_auth(header: str | None, query: dict[str, str], envelope_dsn: str | None = None) -> str | None:

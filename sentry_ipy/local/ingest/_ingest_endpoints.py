@@ -1,24 +1,34 @@
 """Ingest endpoints: ``/api/{project_id}/envelope/`` and ``/api/{project_id}/store/``.
 
-Authentication is by DSN public key (``X-Sentry-Auth`` header, ``sentry_key``
-query parameter, or the ``dsn`` in the envelope header), as Relay does. The
-project and key are checked before a body is inflated, and bodies are read
-and inflated with Relay's size limits, so an unauthenticated client or a gzip
-bomb costs no more memory than the limit. Oversized bodies and items get a 413
-and an ``invalid``/``too_large`` outcome, like on sentry.io. The endpoints
-read the body on the event loop and hand parsing and the SQLite writes to
-the store's writer thread, which commits what queued up together; a slow
-write never stalls other requests.
+Authentication is by DSN public key (``X-Sentry-Auth`` or ``Authorization``
+header, ``sentry_key`` query parameter, or the ``dsn`` in the envelope header),
+as Relay does, and it comes before the body: an envelope without a key in its
+request line or headers is read only up to its header line (at most 64 KiB,
+inflated as it arrives), and a refused request is answered at once with
+``Connection: close``, so an unauthenticated client costs one header line of
+memory however much it sends. A declared ``Content-Length`` over the limit is
+refused before any body is read. Bodies are inflated chunk by chunk into one
+buffer with Relay's size limits (a gzip bomb stops at the limit); bodies over
+1 MiB (or of unknown length) take one of a few slots per server for reading
+and storing, and one that finds none free within a few seconds gets 429 with
+``Retry-After``, which Sentry SDKs honour by backing off, so concurrent huge
+uploads cannot add up to more memory than the slots allow. Oversized bodies and
+items get a 413 and an ``invalid``/``too_large`` outcome, like on sentry.io.
+The endpoints read the body on the event loop and hand parsing and the SQLite
+writes to the store's writer thread, which commits what queued up together; a
+slow write never stalls other requests.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import io
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -27,8 +37,8 @@ from ._envelope import (
     MAX_ENVELOPE_SIZE,
     MAX_EVENT_SIZE,
     EnvelopeError,
+    Inflater,
     PayloadTooLargeError,
-    decompress,
     load_json,
     parse_auth,
     parse_envelope,
@@ -42,16 +52,24 @@ from ._pipeline import (
     save_event,
 )
 
-__all__ = ["routes"]
+__all__ = ["LARGE_BODY", "SLOT_WAIT", "routes"]
 
+#: The most of an envelope read to find its header line (and ``dsn``) when no other auth was sent.
 _HEAD_BYTES = 64 * 1024
+#: Bodies declaring more than this (or no length) need a reading slot (``Context.body_slots``).
+LARGE_BODY = 1024 * 1024
+#: Seconds a large body waits for a free slot before it gets 429.
+SLOT_WAIT = 10.0
 _EVENT_ITEMS = ("event", "transaction")
+#: Refusals answered before the body was read end the connection, so the client stops sending it.
+_CLOSE = {"Connection": "close"}
 
 
 def _project(request: Request) -> dict[str, Any]:
     project = ctx(request).store.project_by_id(request.path_params["project_id"])
     if project is None:
-        raise ApiError(404, "Unknown project: the DSN's project ID does not exist on this server; copy the DSN again.")
+        raise ApiError(404, "Unknown project: the DSN's project ID does not exist on this server; copy the DSN again.",
+                       headers=_CLOSE)
     return project
 
 
@@ -64,53 +82,139 @@ def _header_key(request: Request) -> str | None:
 
 def _check_key(request: Request, project: dict[str, Any], public: str | None) -> None:
     if not public:
-        raise ApiError(401, "Missing authentication header: send X-Sentry-Auth with sentry_key.")
+        raise ApiError(401, "Missing authentication: send X-Sentry-Auth with sentry_key, the sentry_key query"
+                            " parameter, or the DSN in the envelope's first line.", headers=_CLOSE)
     key = ctx(request).store.key_by_public(public)
-    if key is None or not key["is_active"] or int(key["project_id"]) != int(project["id"]):
-        raise ApiError(401, "Invalid api key: the DSN public key is unknown for this project.")
+    if key is None or int(key["project_id"]) != int(project["id"]):
+        raise ApiError(401, "Invalid api key: the DSN public key is unknown for this project.", headers=_CLOSE)
+    if not key["is_active"]:
+        raise ApiError(403, "This DSN's key is disabled; enable it or use another key of the project.",
+                       headers=_CLOSE)
 
 
 def _too_large(request: Request, project: dict[str, Any], category: str, exc: PayloadTooLargeError) -> ApiError:
     record_outcome(ctx(request).store, int(project["org_id"]), project["id"], "invalid", category, "too_large")
-    return ApiError(413, str(exc))
+    return ApiError(413, str(exc), headers=_CLOSE)
 
 
-async def _read(request: Request, project: dict[str, Any], limit: int, category: str) -> bytes:
-    """Read the raw body, stopping (413) as soon as it passes ``limit``."""
-    too_big = PayloadTooLargeError(
+def _declared(request: Request) -> int | None:
+    declared = request.headers.get("content-length") or ""
+    return int(declared) if declared.isascii() and declared.isdigit() else None
+
+
+def _body_too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(
         f"The request body is larger than {size_text(limit)}, the limit Relay also applies; send smaller payloads."
     )
-    declared = request.headers.get("content-length") or ""
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise _too_large(request, project, category, too_big)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(request, project, category, too_big)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
-def _inflate(request: Request, project: dict[str, Any], raw: bytes, limit: int, category: str) -> bytes:
+class _Body:
+    """A request body read as it arrives and inflated chunk by chunk into one buffer.
+
+    :meth:`first_line` reads only as far as the envelope header line;
+    :meth:`rest` reads the remainder, once the request is authenticated.
+    """
+
+    def __init__(self, request: Request, raw_limit: int, limit: int) -> None:
+        self._stream = request.stream()
+        self._inflater = Inflater(request.headers.get("content-encoding"), limit)
+        self._raw_limit = raw_limit
+        self._raw = 0
+        self._out = io.BytesIO()
+        self._pieces: Iterator[bytes] = iter(())
+        self._done = False
+
+    async def _next(self) -> bool:
+        """Receive the next raw chunk (its inflated pieces become ``_pieces``); False at the end."""
+        if self._done:
+            return False
+        try:
+            chunk = await self._stream.__anext__()
+        except StopAsyncIteration:
+            self._done = True
+            self._inflater.finish()
+            return False
+        except ClientDisconnect:
+            raise ApiError(400, "The client disconnected before sending the whole body.") from None
+        self._raw += len(chunk)
+        if self._raw > self._raw_limit:
+            raise _body_too_large(self._raw_limit)
+        self._pieces = self._inflater.feed(chunk)
+        return True
+
+    async def first_line(self, cap: int) -> bytes:
+        """The first line of the inflated body, reading (and inflating) no more than ``cap`` bytes of it."""
+        head = b""
+        while True:
+            for piece in self._pieces:
+                self._out.write(piece)
+                head += piece[: cap + 1 - len(head)]
+                if b"\n" in head or len(head) > cap:
+                    return head.split(b"\n", 1)[0][:cap]
+            if not await self._next():
+                return head
+
+    async def rest(self) -> bytes:
+        """The whole inflated body."""
+        while True:
+            self._out.writelines(self._pieces)
+            if not await self._next():
+                return self._out.getvalue()
+
+
+def _envelope_dsn(line: bytes) -> str | None:
+    """The ``dsn`` of an envelope header line, if it has one."""
     try:
-        return decompress(raw, request.headers.get("content-encoding"), limit)
+        headers = load_json(line, "envelope header") if line.strip() else {}
+    except EnvelopeError:
+        return None
+    dsn = headers.get("dsn") if isinstance(headers, dict) else None
+    return dsn if isinstance(dsn, str) else None
+
+
+@asynccontextmanager
+async def _slot(request: Request, declared: int | None) -> AsyncIterator[None]:
+    """Hold one of the server's large-body slots (bodies up to :data:`LARGE_BODY` need none).
+
+    Raises:
+        ApiError: 429 with ``Retry-After`` when no slot frees up within :data:`SLOT_WAIT` seconds.
+    """
+    if declared is not None and declared <= LARGE_BODY:
+        yield
+        return
+    slots = ctx(request).body_slots
+    try:
+        await asyncio.wait_for(slots.acquire(), SLOT_WAIT)
+    except TimeoutError:
+        wait = max(1, round(SLOT_WAIT))
+        raise ApiError(429, f"This server is already reading its limit of large request bodies; retry in a few"
+                            f" seconds (Retry-After: {wait}).", headers={"Retry-After": str(wait)}) from None
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+async def _read(request: Request, project: dict[str, Any], body: _Body, category: str) -> bytes:
+    """The rest of an authenticated body; 413 and a ``too_large`` outcome past a limit, 400 if it is corrupt."""
+    try:
+        return await body.rest()
     except PayloadTooLargeError as exc:
         raise _too_large(request, project, category, exc) from None
     except EnvelopeError as exc:
         raise ApiError(400, str(exc)) from None
 
 
-def _envelope_dsn(request: Request, raw: bytes) -> str | None:
-    """Read ``dsn`` from the envelope header, inflating only its first bytes."""
+def _open(request: Request, raw_limit: int, limit: int) -> _Body:
     try:
-        head = decompress(raw, request.headers.get("content-encoding"), _HEAD_BYTES, head=True)
-        line = head.split(b"\n", 1)[0]
-        headers = load_json(line, "envelope header") if line.strip() else {}
-    except EnvelopeError:
-        return None
-    dsn = headers.get("dsn") if isinstance(headers, dict) else None
-    return dsn if isinstance(dsn, str) else None
+        return _Body(request, raw_limit, limit)
+    except EnvelopeError as exc:  # an unsupported Content-Encoding
+        raise ApiError(400, str(exc), headers=_CLOSE) from None
+
+
+def _check_declared(request: Request, project: dict[str, Any], declared: int | None, category: str) -> None:
+    if declared is not None and declared > MAX_ENVELOPE_SIZE:
+        raise _too_large(request, project, category, _body_too_large(MAX_ENVELOPE_SIZE))
 
 
 def _check_item_sizes(request: Request, project: dict[str, Any], items: list[Any]) -> None:
@@ -126,11 +230,20 @@ def _check_item_sizes(request: Request, project: dict[str, Any], items: list[Any
 async def envelope(request: Request) -> JSONResponse:
     """Accept an envelope; 400 (and an ``invalid`` outcome) on malformed items."""
     project = _project(request)
+    body = _open(request, MAX_ENVELOPE_SIZE, MAX_ENVELOPE_SIZE)
     public = _header_key(request)
-    if public:
-        _check_key(request, project, public)
-    raw = await _read(request, project, MAX_ENVELOPE_SIZE, "default")
-    return await _written(request, partial(_accept_envelope, request, project, public, raw))
+    if not public:
+        try:
+            line = await body.first_line(_HEAD_BYTES)
+        except EnvelopeError as exc:
+            raise ApiError(400, str(exc), headers=_CLOSE) from None
+        public = parse_auth(None, {}, _envelope_dsn(line))
+    _check_key(request, project, public)
+    declared = _declared(request)
+    _check_declared(request, project, declared, "default")
+    async with _slot(request, declared):
+        data = await _read(request, project, body, "default")
+        return await _written(request, partial(_accept_envelope, request, project, data))
 
 
 async def _written(request: Request, job: Callable[[], JSONResponse]) -> JSONResponse:
@@ -153,11 +266,8 @@ async def _written(request: Request, job: Callable[[], JSONResponse]) -> JSONRes
     return response
 
 
-def _accept_envelope(request: Request, project: dict[str, Any], public: str | None, raw: bytes) -> JSONResponse:
-    """Parse and store an envelope body (on the writer thread)."""
-    if not public:
-        _check_key(request, project, parse_auth(None, {}, _envelope_dsn(request, raw)))
-    data = _inflate(request, project, raw, MAX_ENVELOPE_SIZE, "default")
+def _accept_envelope(request: Request, project: dict[str, Any], data: bytes) -> JSONResponse:
+    """Parse and store an inflated envelope body (on the writer thread)."""
     store = ctx(request).store
     try:
         env = parse_envelope(data)
@@ -175,13 +285,16 @@ async def store(request: Request) -> JSONResponse:
     """Accept one JSON event on the legacy store endpoint (at most 1 MiB, like Relay)."""
     project = _project(request)
     _check_key(request, project, _header_key(request))
-    raw = await _read(request, project, MAX_ENVELOPE_SIZE, "error")
-    return await _written(request, partial(_accept_event, request, project, raw))
+    declared = _declared(request)
+    _check_declared(request, project, declared, "error")
+    body = _open(request, MAX_ENVELOPE_SIZE, MAX_EVENT_SIZE)
+    async with _slot(request, declared):
+        data = await _read(request, project, body, "error")
+        return await _written(request, partial(_accept_event, request, project, data))
 
 
-def _accept_event(request: Request, project: dict[str, Any], raw: bytes) -> JSONResponse:
-    """Parse and store a legacy store body (on the writer thread)."""
-    data = _inflate(request, project, raw, MAX_EVENT_SIZE, "error")
+def _accept_event(request: Request, project: dict[str, Any], data: bytes) -> JSONResponse:
+    """Parse and store an inflated legacy store body (on the writer thread)."""
     store = ctx(request).store
     try:
         payload = load_json(data, "event")

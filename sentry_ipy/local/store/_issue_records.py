@@ -91,12 +91,19 @@ def user_reports(store: Store, project_ids: list[int], issue_id: int | None = No
 
 def add_attachment(store: Store, project_id: int, event_id: str, name: str, content_type: str | None,
                    kind: str, data: bytes) -> None:
-    """Store one attachment of an event (its bytes verbatim)."""
-    store.execute(
+    """Store one attachment of an event (its bytes verbatim).
+
+    The bytes are written into a ``zeroblob`` in place rather than bound to the
+    INSERT: SQLite keeps a bound value in the cached statement until its next
+    use, so a 99 MB attachment would stay in memory after its request.
+    """
+    rowid = store.execute(
         "INSERT INTO attachments (project_id, event_id, name, content_type, type, size, sha1, data, date_created)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (project_id, event_id, name, content_type, kind, len(data), hashlib.sha1(data).hexdigest(), data, now()),
+        " VALUES (?, ?, ?, ?, ?, ?, ?, zeroblob(?), ?)",
+        (project_id, event_id, name, content_type, kind, len(data), hashlib.sha1(data).hexdigest(), len(data), now()),
     )
+    if data:
+        store.write_blob("attachments", "data", rowid, data)
 
 
 def attachments(store: Store, project_id: int, event_id: str) -> list[dict[str, Any]]:

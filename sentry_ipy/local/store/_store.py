@@ -192,6 +192,11 @@ class Store:
             cur = self._conn.execute(sql, tuple(params))
             return int(cur.lastrowid or 0)
 
+    def write_blob(self, table: str, column: str, rowid: int, data: bytes) -> None:
+        """Write ``data`` over the ``zeroblob`` of that size in one row, without binding it to a statement."""
+        with self._lock, self._conn.blobopen(table, column, rowid) as blob:
+            blob.write(data)
+
     def meta(self, key: str) -> str | None:
         """Read a value of the ``meta`` table (e.g. the API token)."""
         row = self.one("SELECT value FROM meta WHERE key = ?", (key,))

@@ -71,6 +71,8 @@ class WriteQueue:
                     break
                 batch.append(item)
             self._commit(batch)
+            first = item = None  # the jobs hold request bodies: drop them before waiting for the next
+            batch.clear()
 
     def _commit(self, batch: list[tuple[Callable[[], Any], Future[Any]]]) -> None:
         outcomes: list[tuple[Future[Any], bool, Any]] = []

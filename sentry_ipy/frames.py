@@ -166,7 +166,7 @@ FRAMES: dict[Frame, FrameSchema] = {
         ("users", _I), ("healthy", _I), ("errored", _I), ("crashed", _I), ("abnormal", _I),
         ("crashed_users", _I), ("crash_free_sessions", _F), ("crash_free_users", _F))),
     Frame.TRIAGE: FrameSchema((
-        ("id", _S), ("shortId", _S), ("outcome", _C), ("status", _C), ("substatus", _C),
+        ("id", _S), ("shortId", _S), ("outcome", _C), ("changes", _S), ("status", _C), ("substatus", _C),
         ("assignee", _S), ("priority", _C), ("isBookmarked", _B), ("hasSeen", _B), ("title", _S),
         ("project", _C))),
     Frame.TEAMS: FrameSchema((

@@ -139,7 +139,8 @@ def test_resolve_and_unresolve_change_the_status_at_the_backend(tctx: ToolContex
     browser.resolve_button.click()
     back = run_tool("sentry_get_issue", {"issueId": issue["shortId"]}, tctx).data or {}
     assert back["status"] == "resolved"
-    assert f"{issue['shortId']} is now resolved." in browser.status_line.value
+    assert (f"{issue['shortId']}: status unresolved → resolved, substatus new → None (read back from the server)."
+            in browser.status_line.value)
     assert "<b>Status</b> resolved" in browser.detail.value
     assert browser.resolve_button.disabled and not browser.unresolve_button.disabled
 
@@ -229,11 +230,10 @@ def test_resolving_relabels_the_row_or_drops_it_when_the_query_excludes_it(
         assert narrowed.issue_list.value is None and narrowed.current is None
         assert narrowed.resolve_button.disabled and narrowed.unresolve_button.disabled
         assert "left the list" in narrowed.detail.value and "<b>Status</b> resolved" in narrowed.detail.value
-        assert "is now resolved. It left the list (query: is:unresolved)." in narrowed.status_line.value
+        assert "status unresolved → resolved" in narrowed.status_line.value
+        assert "It left the list (query: is:unresolved)." in narrowed.status_line.value
     finally:
-        from sentry_ipy.tools import update_issue_status
-
-        update_issue_status(tctx, issue["shortId"], "unresolved")
+        run_tool("sentry_update_issue", {"issues": [issue["shortId"]], "status": "unresolved"}, tctx)
 
 
 @pytest.mark.parametrize(("query", "status", "excluded"), [
@@ -278,6 +278,152 @@ def test_an_unexpected_error_is_reported_to_sentry_and_shown(tctx: ToolContext, 
     monkeypatch.setattr(tctx, "telemetry", lambda: (_ for _ in ()).throw(OSError("no telemetry")))
     browser.refresh_button.click()  # reporting itself fails: still one line, nothing escapes
     assert "Unexpected RuntimeError while loading the issues: list went sideways." in browser.status_line.value
+
+
+def _stored(local_server: LocalServer, issue_id: str) -> dict[str, Any]:
+    """The issue as the local backend holds it (its row and triage row), read without the tools."""
+    row = next(i for i in local_server.store.issues() if str(i["id"]) == issue_id)
+    triage = local_server.store.query("SELECT * FROM issue_triage WHERE issue_id = ?", [int(issue_id)])
+    return {**row, **(triage[0] if triage else {"is_bookmarked": 0, "assigned_to": None})}
+
+
+def test_ignore_archives_the_issue_at_the_backend_as_the_menu_says(
+        tctx: ToolContext, seeded: Seeded, local_server: LocalServer) -> None:
+    issue = _issue(seeded, "KeyError")
+    value = str(issue["id"])
+    browser = IssueBrowser(tctx, seeded.slug, "")
+    assert browser.ignore_button.disabled  # nothing selected yet
+    browser.issue_list.value = value
+    assert not browser.ignore_button.disabled
+    browser.ignore_dropdown.value = "forever"
+    try:
+        browser.ignore_button.click()
+        stored = _stored(local_server, value)
+        assert (stored["status"], stored["substatus"]) == ("ignored", "archived_forever")
+        status = browser.status_line.value
+        assert f"{issue['shortId']}: status unresolved → ignored, substatus " in status
+        assert " → archived_forever (read back from the server)." in status
+        assert "read back from the server" in status and "Traceback" not in status
+        assert "<b>Status</b> ignored" in browser.detail.value  # the pane shows the issue again
+        assert dict((v, lbl) for lbl, v in browser.issue_list.options)[value].endswith(" — ignored")
+        assert not browser.resolve_button.disabled and not browser.unresolve_button.disabled
+
+        browser.ignore_button.click()  # again: the server already has it so
+        assert f"{issue['shortId']} already was so; nothing changed." in browser.status_line.value
+
+        browser.ignore_dropdown.value = "for 1 hour"
+        browser.ignore_button.click()
+        stored = _stored(local_server, value)
+        assert (stored["status"], stored["substatus"]) == ("ignored", "archived_until_condition_met")
+    finally:
+        browser.unresolve_button.click()
+    assert _stored(local_server, value)["status"] == "unresolved"
+
+
+def test_ignoring_drops_the_row_from_an_unresolved_list(
+        tctx: ToolContext, seeded: Seeded, local_server: LocalServer) -> None:
+    issue = _issue(seeded, "widget export")
+    browser = IssueBrowser(tctx, seeded.slug, "is:unresolved")
+    browser.issue_list.value = str(issue["id"])
+    try:
+        browser.ignore_button.click()  # until escalating, the default
+        stored = _stored(local_server, str(issue["id"]))
+        assert (stored["status"], stored["substatus"]) == ("ignored", "archived_until_escalating")
+        assert str(issue["id"]) not in [v for _, v in browser.issue_list.options]
+        assert browser.current is None and browser.ignore_button.disabled
+        assert "It left the list (query: is:unresolved)." in browser.status_line.value
+    finally:
+        run_tool("sentry_update_issue", {"issues": [issue["shortId"]], "status": "unresolved"}, tctx)
+
+
+def test_bookmark_toggles_at_the_backend(tctx: ToolContext, seeded: Seeded, local_server: LocalServer) -> None:
+    issue = _issue(seeded, "ValueError")
+    value = str(issue["id"])
+    browser = IssueBrowser(tctx, seeded.slug, "")
+    browser.issue_list.value = value
+    assert browser.bookmark_button.description == "Bookmark"
+    browser.bookmark_button.click()
+    assert _stored(local_server, value)["is_bookmarked"] == 1
+    assert f"{issue['shortId']}: isBookmarked False → True (read back" in browser.status_line.value
+    assert browser.bookmark_button.description == "Unbookmark"
+    browser.bookmark_button.click()
+    assert _stored(local_server, value)["is_bookmarked"] == 0
+    assert "isBookmarked True → False" in browser.status_line.value
+    assert browser.bookmark_button.description == "Bookmark"
+
+
+def test_assign_and_unassign_at_the_backend_and_a_bad_assignee_is_one_sentence(
+        tctx: ToolContext, seeded: Seeded, local_server: LocalServer) -> None:
+    issue = _issue(seeded, "ValueError")
+    value = str(issue["id"])
+    team = (run_tool("sentry_list_teams", {}, tctx).records or [])[0]
+    browser = IssueBrowser(tctx, seeded.slug, "")
+    browser.issue_list.value = value
+    browser.assign_text.value = f"team:{team['id']}"
+    browser.assign_button.click()
+    assert _stored(local_server, value)["assigned_to"] == f"team:{team['id']}"
+    assert f"assignee None → team:{team['slug']}" in browser.status_line.value
+    browser.assign_text.value = "local@localhost"
+    browser.assign_button.click()
+    assert _stored(local_server, value)["assigned_to"] == "user:1"
+    assert f"assignee team:{team['slug']} → user:Local user" in browser.status_line.value
+
+    browser.assign_text.value = "nobody@nowhere.test"
+    browser.assign_button.click()  # the server refuses: one sentence, nothing changed, the widget lives
+    status = browser.status_line.value
+    assert "APIError: The bulk update failed, nothing is known to have changed" in status
+    assert "Unknown actor input" in status and "Traceback" not in status and "\n" not in status
+    assert _stored(local_server, value)["assigned_to"] == "user:1"
+    assert not browser.assign_button.disabled and not browser.refresh_button.disabled
+
+    browser.assign_text.value = "  "
+    browser.assign_button.click()  # empty unassigns
+    assert _stored(local_server, value)["assigned_to"] is None
+    assert "assignee user:Local user → None" in browser.status_line.value
+
+
+def test_the_chart_draws_the_selected_issues_events_over_time(tctx: ToolContext, seeded: Seeded) -> None:
+    pytest.importorskip("matplotlib")
+    browser = IssueBrowser(tctx, seeded.slug, "")
+    assert browser.chart_box.layout.display == "none" and browser.chart_data is None
+    issue = _issue(seeded, "ValueError")
+    browser.issue_list.value = str(issue["id"])
+    assert browser.chart_box.layout.display == "flex"
+    hourly = browser.chart_data
+    assert len(hourly) == 24 and int(hourly.sum()) == 2 == int(issue["count"])  # both events, this hour
+    assert str(hourly.index.dtype) == "datetime64[ms, UTC]" or "UTC" in str(hourly.index.dtype)
+    png = browser.chart.value
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
+    browser.chart_period.value = "30d"
+    daily = browser.chart_data
+    assert len(daily) == 30 and int(daily.sum()) == 2
+    assert browser.chart.value != png  # redrawn from the daily series
+    browser.issue_list.value = str(_issue(seeded, "KeyError")["id"])
+    assert int(browser.chart_data.sum()) == 1
+
+
+def test_without_matplotlib_the_chart_says_how_to_get_it(tctx: ToolContext, seeded: Seeded,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import matplotlib.figure raises ImportError
+    browser = IssueBrowser(tctx, seeded.slug, "")
+    browser.issue_list.value = str(_issue(seeded, "ValueError")["id"])
+    assert "pip install &#x27;sentry-ipy[notebook]&#x27;" in browser.chart_note.value
+    assert browser.chart.layout.display == "none"
+    assert "Unexpected" not in browser.status_line.value and "ValueError" in browser.detail.value
+
+
+@pytest.mark.parametrize(("row", "said"), [
+    ({"shortId": "A-1", "outcome": "changed", "changes": "status unresolved → resolved"},
+     "A-1: status unresolved → resolved (read back from the server)."),
+    ({"shortId": "A-1", "outcome": "already", "changes": ""}, "A-1 already was so; nothing changed."),
+    ({"shortId": "A-1", "outcome": "unchanged", "status": "unresolved"},
+     "The server left A-1 as it was (status unresolved); the change may need a permission this token lacks.")])
+def test_outcome_sentences(row: dict[str, Any], said: str) -> None:
+    from sentry_ipy.notebook._widgets import _outcome
+
+    assert _outcome(row) == said
 
 
 # ------------------------------------------------------------------ the magic

@@ -4,8 +4,10 @@ The test starts JupyterLab on loopback with isolated ``JUPYTER_*`` dirs and a
 random token; its kernels reach the session's local backend through
 ``SENTRY_*`` env. It writes a notebook that loads the extension and runs
 ``%sentry_browse notebook``, opens it, runs every cell, clicks the seeded issue
-in the list and waits for the detail pane to show its title and stack trace.
-A screenshot lands in the test's tmp dir.
+in the list and waits for the detail pane to show its title and stack trace and
+for its events-over-time chart to render; then it clicks Resolve and Ignore and
+reads the issue's status at the local backend itself. A screenshot lands in the
+test's tmp dir.
 
 Needs ``/usr/bin/chromium`` (``tests/setup_chromium.sh``) and the ``playwright``
 package; it never runs ``playwright install``. Without them it skips, except
@@ -64,8 +66,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _seed_issue(local_server: Any) -> str:
-    """Send one exception with a unique message to the ``notebook`` project; return the message."""
+def _seed_issue(local_server: Any) -> tuple[str, str]:
+    """Send one exception with a unique message to the ``notebook`` project; its title and issue ID."""
     import sentry_sdk
 
     from tests._sdk import sending_to
@@ -77,10 +79,15 @@ def _seed_issue(local_server: Any) -> str:
         except LookupError as exc:
             sentry_sdk.capture_exception(exc)
     deadline = time.monotonic() + 10
-    while not any(marker in json.dumps(e.get("exception", {})) for e in local_server.store.events()):
+    while not (found := [i for i in local_server.store.issues() if marker in i["title"]]):
         assert time.monotonic() < deadline, "the seeded event did not reach the local backend"
         time.sleep(0.1)
-    return f"LookupError: {marker}"
+    return f"LookupError: {marker}", str(found[0]["id"])
+
+
+def _stored_status(local_server: Any, issue_id: str) -> tuple[str, str | None]:
+    issue = next(i for i in local_server.store.issues() if str(i["id"]) == issue_id)
+    return issue["status"], issue["substatus"]
 
 
 def _notebook() -> dict[str, Any]:
@@ -157,7 +164,7 @@ def test_browse_widget_renders_and_shows_the_clicked_issue(jupyterlab: str, loca
                                                            tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    title = _seed_issue(local_server)
+    title, issue_id = _seed_issue(local_server)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
@@ -182,6 +189,10 @@ def test_browse_widget_renders_and_shows_the_clicked_issue(jupyterlab: str, loca
             detail = page.locator(".sentry-browse-detail")
             expect(detail).to_contain_text(title)
             expect(detail.locator(".sentry-browse-stack")).to_contain_text("_seed_issue")
+            chart = page.locator(".sentry-browse-chart img")
+            expect(chart).to_be_visible()  # the events-over-time chart, a PNG the kernel drew
+            page.wait_for_function("() => { const img = document.querySelector('.sentry-browse-chart img');"
+                                   " return !!img && img.complete && img.naturalWidth > 100; }")
             resolve = page.locator("button.sentry-browse-resolve")
             expect(resolve).to_be_enabled()
             assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
@@ -189,10 +200,25 @@ def test_browse_widget_renders_and_shows_the_clicked_issue(jupyterlab: str, loca
             widget.scroll_into_view_if_needed()
             page.screenshot(path=str(tmp_path / "issue-browser.png"), full_page=True)
             widget.screenshot(path=str(tmp_path / "issue-browser-widget.png"))
-            resolve.click()  # a round trip from a browser click to the backend and back
-            expect(page.locator(".sentry-browse-status")).to_contain_text("is now resolved")
+            # Round trips from a browser click to the backend and back, read at the backend itself.
+            status_line = page.locator(".sentry-browse-status")
+            page.locator("button.sentry-browse-ignore").click()  # until escalating, the menu's default
+            expect(status_line).to_contain_text("status unresolved → ignored")
+            expect(status_line).to_contain_text("It left the list (query: is:unresolved)")
+            expect(option).to_have_count(0)
+            assert _stored_status(local_server, issue_id) == ("ignored", "archived_until_escalating")
+            page.locator(".sentry-browse input[placeholder^='Sentry search']").fill("")
+            page.locator("button.sentry-browse-refresh").click()
+            option = page.locator(".sentry-browse-list option", has_text=title)
+            expect(option).to_contain_text("— ignored")
+            option.click()
+            expect(detail).to_contain_text("Status ignored")
+            expect(resolve).to_be_enabled()
+            resolve.click()
+            expect(status_line).to_contain_text("status ignored → resolved")
             expect(detail).to_contain_text("Status resolved")
             expect(resolve).to_be_disabled()
+            assert _stored_status(local_server, issue_id)[0] == "resolved"
             shots = os.environ.get("SENTRY_IPY_SCREENSHOTS")
             if shots:  # keep a copy outside pytest's tmp dir (CI artifacts)
                 Path(shots).mkdir(parents=True, exist_ok=True)

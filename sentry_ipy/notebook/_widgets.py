@@ -2,9 +2,11 @@
 
 The DataFrame magics stay the primary result; this is a convenience for
 clicking through issues. It holds no HTTP code: the list comes from
-``sentry_list_issues``, the detail pane from ``sentry_get_issue`` and
-``sentry_list_issue_events``, and Resolve/Unresolve from
-:func:`sentry_ipy.tools.update_issue_status`.
+``sentry_list_issues``, the detail pane (and its events-over-time chart, from
+the issue's ``stats``) from ``sentry_get_issue`` and ``sentry_list_issue_events``,
+and Resolve, Unresolve, Ignore, Bookmark and Assign all from ``sentry_update_issue``,
+the one triage path every face uses. That tool reads the issue back, so the
+status line says what the server changed, not what was asked.
 
 Widget callbacks are not cells: nothing shows their exceptions and a raising
 handler leaves a half-updated widget. Every handler therefore runs through
@@ -25,12 +27,19 @@ import ipywidgets as w
 
 from ..errors import SentryIpyError, error_line
 from ..tools import MAX_LIMIT, ToolContext, ToolResult, run_tool
+from ._charts import CHART_PERIODS, events_png, events_series
 
-__all__ = ["SORTS", "IssueBrowser"]
+__all__ = ["IGNORE_MODES", "SORTS", "IssueBrowser"]
 
 #: Sort dropdown: label -> the ``sort`` value of ``sentry_list_issues``.
 SORTS: tuple[tuple[str, str], ...] = (("Last seen", "date"), ("First seen", "new"),
                                       ("Events", "freq"), ("Users", "user"))
+#: Ignore dropdown: label -> the ``sentry_update_issue`` arguments that ignore that way.
+IGNORE_MODES: dict[str, dict[str, Any]] = {
+    "until escalating": {"ignoreUntil": "escalating"}, "forever": {"ignoreUntil": "forever"},
+    "for 1 hour": {"ignoreMinutes": 60}, "for 1 day": {"ignoreMinutes": 1440}}
+_PERIOD_WORDS = {"24h": "in the last 24 hours, per hour", "30d": "in the last 30 days, per day"}
+_MATPLOTLIB_HINT = "The events chart needs matplotlib: pip install 'sentry-ipy[notebook]'."
 _EVENT_ROWS = 10  # events shown in the detail pane
 _TITLE_WIDTH = 90  # characters of an issue title in the list
 _TD = '<td style="text-align:left;padding:2px 14px 2px 0">'
@@ -38,15 +47,17 @@ _TH = '<th style="text-align:left;padding:2px 14px 2px 0">'
 
 
 class IssueBrowser:
-    """Browse, inspect and resolve one project's issues.
+    """Browse, inspect and triage one project's issues.
 
     Display the browser (it is the last expression of a cell, or pass it to
     ``display``) to show its widget. The parts are attributes so code and tests
     can drive them: ``filter_text``, ``sort_dropdown``, ``refresh_button``,
-    ``limit_box``, ``issue_list``, ``detail``, ``resolve_button``,
-    ``unresolve_button``, ``status_line``.
+    ``limit_box``, ``issue_list``, ``detail``, ``chart`` (and ``chart_period``,
+    ``chart_note``), ``resolve_button``, ``unresolve_button``, ``ignore_dropdown``,
+    ``ignore_button``, ``bookmark_button``, ``assign_text``, ``assign_button``,
+    ``status_line``.
 
-    The issue Resolve/Unresolve act on (``current``) is always the one the
+    The issue the action buttons act on (``current``) is always the one the
     list highlights: when loading a selected issue fails, ``current`` is
     cleared and the buttons are disabled rather than left on the previous one.
 
@@ -67,6 +78,8 @@ class IssueBrowser:
         self.project = project
         self.issues: dict[str, dict[str, Any]] = {}
         self.current: dict[str, Any] | None = None
+        #: The events-over-time series the chart shows (a pandas Series by UTC time), or None.
+        self.chart_data: Any = None
 
         self.filter_text = w.Text(value=query, description="Query",
                                   placeholder="Sentry search, e.g. is:unresolved level:error",
@@ -81,19 +94,40 @@ class IssueBrowser:
                                        disabled=True, tooltip="Mark the selected issue resolved")
         self.unresolve_button = w.Button(description="Unresolve", icon="undo", disabled=True,
                                          tooltip="Mark the selected issue unresolved")
+        self.ignore_dropdown = w.Dropdown(options=list(IGNORE_MODES), value="until escalating",
+                                          layout=w.Layout(width="11em"))
+        self.ignore_button = w.Button(description="Ignore", icon="bell-slash", disabled=True,
+                                      tooltip="Ignore (archive) the selected issue as the menu beside says")
+        self.bookmark_button = w.Button(description="Bookmark", icon="bookmark", disabled=True,
+                                        tooltip="Bookmark the selected issue (or remove its bookmark)")
+        self.assign_text = w.Text(placeholder="user:ID, team:ID, username or email; empty unassigns",
+                                  layout=w.Layout(width="22em"))
+        self.assign_button = w.Button(description="Assign", icon="user", disabled=True,
+                                      tooltip="Assign the selected issue (an empty box unassigns it)")
         self.status_line = w.HTML()
         self.detail = w.HTML(value=_muted("Select an issue to see its details."))
+        self.chart_period = w.ToggleButtons(options=CHART_PERIODS, value="24h",
+                                            style={"button_width": "7em"})
+        self.chart = w.Image(format="png", layout=w.Layout(max_width="640px", width="100%"))
+        self.chart_note = w.HTML()
+        self.chart_box = w.VBox([self.chart_period, self.chart_note, self.chart],
+                                layout=w.Layout(display="none"))
         for part, name in ((self.issue_list, "list"), (self.detail, "detail"),
                            (self.status_line, "status"), (self.refresh_button, "refresh"),
-                           (self.limit_box, "limit"),
-                           (self.resolve_button, "resolve"), (self.unresolve_button, "unresolve")):
+                           (self.limit_box, "limit"), (self.chart_box, "chart"),
+                           (self.resolve_button, "resolve"), (self.unresolve_button, "unresolve"),
+                           (self.ignore_dropdown, "ignore-mode"), (self.ignore_button, "ignore"),
+                           (self.bookmark_button, "bookmark"), (self.assign_text, "assignee"),
+                           (self.assign_button, "assign")):
             part.add_class(f"sentry-browse-{name}")
 
         header = w.HBox([w.HTML(f"<b>Sentry issues</b> &middot; <code>{_esc(project)}</code>"),
                          self.filter_text, self.sort_dropdown, self.limit_box, self.refresh_button],
                         layout=w.Layout(align_items="center", width="100%"))
-        actions = w.HBox([self.resolve_button, self.unresolve_button])
-        self.widget = w.VBox([header, self.issue_list, self.status_line, actions, self.detail],
+        actions = w.HBox([self.resolve_button, self.unresolve_button, self.ignore_dropdown, self.ignore_button,
+                          self.bookmark_button, self.assign_text, self.assign_button],
+                         layout=w.Layout(flex_flow="row wrap", align_items="center"))
+        self.widget = w.VBox([header, self.issue_list, self.status_line, actions, self.chart_box, self.detail],
                              layout=w.Layout(width="100%"))
         self.widget.add_class("sentry-browse")
 
@@ -104,6 +138,10 @@ class IssueBrowser:
         self.resolve_button.on_click(lambda _b: self._guard("resolving the issue", self.set_status, "resolved"))
         self.unresolve_button.on_click(
             lambda _b: self._guard("unresolving the issue", self.set_status, "unresolved"))
+        self.ignore_button.on_click(lambda _b: self._guard("ignoring the issue", self.ignore))
+        self.bookmark_button.on_click(lambda _b: self._guard("bookmarking the issue", self.toggle_bookmark))
+        self.assign_button.on_click(lambda _b: self._guard("assigning the issue", self.assign))
+        self.chart_period.observe(lambda _c: self._guard("drawing the chart", self._draw_chart), names="value")
         if load:
             self._guard("loading the issues", self.refresh)
 
@@ -145,6 +183,7 @@ class IssueBrowser:
             self.issue_list.observe(self._on_select, names="value")
         if keep is None:
             self.current = None
+            self._hide_chart()
             self.detail.value = _muted("Select an issue to see its details." if rows else
                                        "No issues match this query.")
         self._update_buttons()
@@ -153,7 +192,7 @@ class IssueBrowser:
                   f"(query: {_esc(query) if query else 'all'}){more}.")
 
     def select(self, issue_id: str) -> None:
-        """Show one issue in the detail pane: summary, stack trace and its newest events.
+        """Show one issue: summary, stack trace, its newest events and its events over time.
 
         Raises:
             SentryIpyError: a fetch failed.
@@ -163,51 +202,81 @@ class IssueBrowser:
                 issue = self._run("sentry_get_issue", {"issueId": issue_id})
                 events = self._run("sentry_list_issue_events", {"issueId": issue_id, "limit": _EVENT_ROWS})
         except BaseException:
-            # Never leave Resolve/Unresolve acting on the previously shown issue
+            # Never leave the action buttons acting on the previously shown issue
             # while the list highlights this one.
             self.current = None
             self.detail.value = _muted("Could not load this issue; select it again or press Refresh.")
+            self._hide_chart()
             self._update_buttons()
             raise
         self.current = issue.data or {}
         self.detail.value = _detail_html(issue, events)
         self._update_buttons()
+        self._draw_chart()
         self._say(_esc(issue.summary))
 
     def set_status(self, status: str) -> None:
-        """Change the selected issue's status at the backend, then show it again.
+        """Mark the selected issue ``resolved`` or ``unresolved`` (``sentry_update_issue``).
 
         Raises:
             SentryIpyError: the update failed.
         """
-        from ..tools import update_issue_status
+        self.update(f"Marking the issue {status}", status=status)
 
+    def ignore(self) -> None:
+        """Ignore (archive) the selected issue the way ``ignore_dropdown`` says."""
+        self.update(f"Ignoring the issue {self.ignore_dropdown.value}", status="ignored",
+                    **IGNORE_MODES[self.ignore_dropdown.value])
+
+    def toggle_bookmark(self) -> None:
+        """Bookmark the selected issue, or remove its bookmark when it has one."""
+        marked = bool((self.current or {}).get("isBookmarked"))
+        self.update("Removing the bookmark" if marked else "Bookmarking the issue", bookmark=not marked)
+
+    def assign(self) -> None:
+        """Assign the selected issue to ``assign_text`` (``user:ID``, ``team:ID``, username, email); empty unassigns."""
+        who = self.assign_text.value.strip()
+        self.update(f"Assigning the issue to {who}" if who else "Unassigning the issue", assignTo=who)
+
+    def update(self, doing: str, **changes: Any) -> None:
+        """Apply ``changes`` (``sentry_update_issue`` arguments) to the selected issue, then show it again.
+
+        The status line says what the server changed, as the tool read it back
+        (or that it already was so, or that the server left it as it was).
+
+        Raises:
+            SentryIpyError: the update failed.
+        """
         if not self.current:
             self._say("Select an issue first.")
             return
         issue_id = str(self.current.get("id"))
-        with self._busy(f"Marking the issue {status}"):
-            done = update_issue_status(self.ctx, issue_id, status)
-        self.current = {**self.current, **(done.data or {})}
-        new_status = str(self.current.get("status") or status)
-        row = self.issues.get(issue_id)
-        if row is not None:
-            self.issues[issue_id] = {**row, "status": new_status}
+        with self._busy(doing):
+            done = self._run("sentry_update_issue", {"issues": [issue_id], **changes})
+        row = next(iter(done.records or []), None)
+        if row is None:  # the issue is gone: the tool said so in its summary
+            self._say(_esc(done.summary), error=True)
+            return
+        said = _outcome(row)
+        new_status = str(row.get("status") or self.current.get("status"))
+        listed = self.issues.get(issue_id)
+        if listed is not None:
+            self.issues[issue_id] = {**listed, "status": new_status}
         query = self.filter_text.value.strip()
         if _query_excludes(query, new_status):
             # The row leaves the list; the pane shows the issue's new state once more, but with
-            # nothing highlighted there is nothing for Resolve/Unresolve to act on.
+            # nothing highlighted there is nothing for the buttons to act on.
             self._drop_row(issue_id)
             self.select(issue_id)
             self.current = None
             self._update_buttons()
-            self.detail.value = (_muted(f"{_short_id(done)} left the list: it no longer matches the query "
-                                        f"{query!r}.") + self.detail.value)
-            self._say(f"{_esc(done.summary)} It left the list (query: {_esc(query)}).")
+            self.detail.value = (_muted(f"{row.get('shortId') or issue_id} left the list: it no longer matches "
+                                        f"the query {query!r}.") + self.detail.value)
+            self._say(f"{_esc(said)} It left the list (query: {_esc(query)}).")
             return
         self._relabel(issue_id)
         self.select(issue_id)
-        self._say(_esc(done.summary))
+        self._say(_esc(said), error=row.get("outcome") not in ("changed", "already"))
 
     def _relabel(self, issue_id: str) -> None:
         """Show a row's new status in its label, keeping the selection."""
@@ -261,7 +330,8 @@ class IssueBrowser:
     @contextmanager
     def _busy(self, what: str) -> Iterator[None]:
         """Disable the buttons and show progress in the status line while fetching."""
-        parts = (self.refresh_button, self.resolve_button, self.unresolve_button)
+        parts = (self.refresh_button, self.resolve_button, self.unresolve_button, self.ignore_button,
+                 self.bookmark_button, self.assign_button)
         before = [b.disabled for b in parts]
         old_progress = self.ctx.progress
 
@@ -285,6 +355,40 @@ class IssueBrowser:
         status = (self.current or {}).get("status")
         self.resolve_button.disabled = not self.current or status == "resolved"
         self.unresolve_button.disabled = not self.current or status == "unresolved"
+        for button in (self.ignore_button, self.bookmark_button, self.assign_button):
+            button.disabled = not self.current
+        marked = bool((self.current or {}).get("isBookmarked"))
+        self.bookmark_button.description = "Unbookmark" if marked else "Bookmark"
+        self.bookmark_button.button_style = "info" if marked else ""
+
+    def _draw_chart(self) -> None:
+        """Draw the selected issue's events over ``chart_period`` from the ``stats`` it came with."""
+        if not self.current:
+            self._hide_chart()
+            return
+        self.chart_box.layout.display = "flex"
+        period = str(self.chart_period.value)
+        series = events_series(self.current, period)
+        self.chart_data = series
+        if series.empty:
+            self.chart.layout.display = "none"
+            self.chart_note.value = _muted(f"The server sent no {period} event counts for this issue.")
+            return
+        try:
+            total = int(series.sum())
+            png = events_png(series, f"{self.current.get('shortId')}: {total} event{'s' if total != 1 else ''} "
+                                     f"{_PERIOD_WORDS.get(period, 'in ' + period)}")
+        except ImportError:
+            self.chart.layout.display = "none"
+            self.chart_note.value = _muted(_MATPLOTLIB_HINT)
+            return
+        self.chart_note.value = ""
+        self.chart.value = png
+        self.chart.layout.display = None
+
+    def _hide_chart(self) -> None:
+        self.chart_data = None
+        self.chart_box.layout.display = "none"
 
     def _say(self, text_html: str, *, error: bool = False) -> None:
         color = "var(--jp-error-color1, #c62828)" if error else "var(--jp-ui-font-color2, #555)"
@@ -313,9 +417,18 @@ def _label(row: dict[str, Any]) -> str:
     return f"{row.get('shortId') or row.get('id')} — {title} — {row.get('count') or 0}{shown}"
 
 
-def _short_id(result: ToolResult) -> str:
-    data = result.data or {}
-    return str(data.get("shortId") or data.get("id") or "The issue")
+def _outcome(row: dict[str, Any]) -> str:
+    """One sentence for a ``sentry_update_issue`` row: what the server changed, as read back."""
+    name = row.get("shortId") or row.get("id")
+    outcome = row.get("outcome")
+    if outcome == "changed":
+        return f"{name}: {row.get('changes') or 'changed'} (read back from the server)."
+    if outcome == "already":
+        return f"{name} already was so; nothing changed."
+    if outcome == "gone":
+        return f"{name} no longer exists on the server."
+    return (f"The server left {name} as it was (status {row.get('status')}); the change may need a permission "
+            "this token lacks.")
 
 
 #: ``is:`` values of Sentry search that name an issue status.

@@ -15,7 +15,6 @@ from .._lazy import lazy_exports
 if TYPE_CHECKING:  # pragma: no cover
     from ..local import shared_local_server
     from ._context import Progress, ToolContext
-    from ._issue_actions import ISSUE_STATUSES, update_issue_status
     from ._params import MAX_LIMIT, FromVariable
     from ._registry import TOOL_MODULES, ToolSpec, declared_aliases, get_tool, registry, run_tool, tool
     from ._render import COMPACT_FRAMES, STRUCTURED_BUDGET, TEXT_ROWS_BUDGET
@@ -24,7 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "COMPACT_FRAMES",
     "FromVariable",
-    "ISSUE_STATUSES",
     "MAX_LIMIT",
     "STRUCTURED_BUDGET",
     "TEXT_ROWS_BUDGET",
@@ -39,12 +37,10 @@ __all__ = [
     "run_tool",
     "shared_local_server",
     "tool",
-    "update_issue_status",
 ]
 
 _LAZY = {
     "COMPACT_FRAMES": "._render", "STRUCTURED_BUDGET": "._render", "TEXT_ROWS_BUDGET": "._render",
-    "ISSUE_STATUSES": "._issue_actions", "update_issue_status": "._issue_actions",
     "MAX_LIMIT": "._params", "FromVariable": "._params",  # imports pydantic
     "Progress": "._context", "ToolContext": "._context", "ToolResult": "._result",
     "TOOL_MODULES": "._registry", "ToolSpec": "._registry", "declared_aliases": "._registry",

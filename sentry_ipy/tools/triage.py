@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
-from ..errors import NotFoundError, SentryIpyError, ToolInputError
+from ..errors import NotFoundError, SentryIpyError, ToolInputError, UnsupportedFeatureError
 from ..frames import Frame
 from ._context import ToolContext
 from ._lookup import project_info, resolve_issue
@@ -31,7 +31,10 @@ FAMILY = "api"
 BULK_CHUNK = 1000
 #: What the tool compares before and after, as Sentry names it.
 _WATCHED = ("status", "substatus", "statusDetails", "assignedTo", "priority", "isBookmarked", "hasSeen")
-COLUMNS = ("shortId", "outcome", "status", "substatus", "assignee", "priority", "isBookmarked", "title")
+#: What a row shows before and after, in the ``changes`` text (``status unresolved → ignored``).
+_SHOWN = ("status", "substatus", "assignee", "priority", "isBookmarked", "hasSeen")
+COLUMNS = ("shortId", "outcome", "changes", "status", "substatus", "assignee", "priority", "isBookmarked",
+           "title")
 
 
 def issue_ids(value: Any) -> Any:
@@ -154,12 +157,18 @@ def _assignee(issue: dict[str, Any]) -> str | None:
     return f"{who.get('type')}:{who.get('name') or who.get('email') or who.get('id')}"
 
 
-def _row(issue: dict[str, Any], outcome: str) -> dict[str, Any]:
+def _row(issue: dict[str, Any], outcome: str, changes: str = "") -> dict[str, Any]:
     return {"id": str(issue.get("id")), "shortId": issue.get("shortId"), "outcome": outcome,
-            "status": issue.get("status"), "substatus": issue.get("substatus"), "assignee": _assignee(issue),
+            "changes": changes, "status": issue.get("status"), "substatus": issue.get("substatus"), "assignee": _assignee(issue),
             "priority": issue.get("priority"), "isBookmarked": issue.get("isBookmarked"),
             "hasSeen": issue.get("hasSeen"), "title": issue.get("title"),
             "project": (issue.get("project") or {}).get("slug")}
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """What differs between two reads of an issue, e.g. ``status unresolved → ignored, isBookmarked False → True``."""
+    before, after = _row(old, ""), _row(new, "")
+    return ", ".join(f"{k} {before[k]} → {after[k]}" for k in _SHOWN if before[k] != after[k])
 
 
 def _read(client: Any, org: str, issue_id: str) -> dict[str, Any] | None:
@@ -190,13 +199,23 @@ def _by_reference(client: Any, refs: list[str]) -> tuple[list[dict[str, Any]], l
 
 
 def _put(client: Any, issues: list[dict[str, Any]], body: dict[str, Any]) -> None:
-    """Bulk ``PUT`` in chunks of :data:`BULK_CHUNK`, naming each chunk's projects."""
+    """Bulk ``PUT`` in chunks of :data:`BULK_CHUNK`, naming each chunk's projects.
+
+    A Sentry-compatible server without the bulk route (it answers 405 or a web
+    page) gets one ``PUT`` per issue instead, through the single-issue routes.
+    """
+    from ..api import capabilities
+
     for at in range(0, len(issues), BULK_CHUNK):
         chunk = issues[at:at + BULK_CHUNK]
         projects = sorted({str((i.get("project") or {}).get("id")) for i in chunk if i.get("project")})
         params = [("id", str(i["id"])) for i in chunk] + [("project", pid) for pid in projects]
-        client.request("PUT", "organizations", client.org, "issues", params=params, json=body,
-                       scope="event:write")
+        try:
+            client.request("PUT", "organizations", client.org, "issues", params=params, json=body,
+                           scope="event:write")
+        except UnsupportedFeatureError:
+            for issue in chunk:
+                capabilities.update_issue(client, client.org, str(issue["id"]), body)
 
 
 @tool("sentry_update_issue", title="Update issues", read_only=False, destructive=True,
@@ -235,7 +254,9 @@ def update_issue(ctx: ToolContext, p: UpdateIssueParams) -> ToolResult:
     try:
         _put(client, before, body)
     except SentryIpyError as exc:
-        raise type(exc)(f"The bulk update failed, nothing is known to have changed: {exc}") from None
+        # Reworded in place: the error keeps its class and attributes (an APIError's status and URL).
+        exc.args = (f"The bulk update failed, nothing is known to have changed: {exc}",)
+        raise exc from None
     rows: list[dict[str, Any]] = []
     for old in before:
         new = _read(client, client.org, str(old["id"]))
@@ -244,7 +265,8 @@ def update_issue(ctx: ToolContext, p: UpdateIssueParams) -> ToolResult:
             continue
         done = _applied(body, new)
         same = all(old.get(k) == new.get(k) for k in _WATCHED if k in old)
-        rows.append(_row(new, "already" if done and same else "changed" if done else "unchanged"))
+        rows.append(_row(new, "already" if done and same else "changed" if done else "unchanged",
+                         _changes(old, new)))
     counts = {k: sum(r["outcome"] == k for r in rows) for k in ("changed", "already", "unchanged", "gone")}
     parts = [f"{counts['changed']} changed"] + [f"{n} {k}" for k, n in counts.items() if n and k != "changed"]
     summary = f"Updated {plural(len(rows), 'issue')} with {body}: {', '.join(parts)} (read back)."

@@ -2,11 +2,46 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+
+
+def _tagged(nb: Any, tag: str) -> str:
+    """The text/plain result of the code cell tagged ``tag``."""
+    cell = next(c for c in nb.cells if tag in c.get("metadata", {}).get("tags", []))
+    return "".join(str(o.get("data", {}).get("text/plain", "")) for o in cell.get("outputs", []))
+
+
+def _check_triage_and_health(nb: Any, data_dir: Path) -> None:
+    """Its frames are typed and full, and the bulk triage changed exactly the previewed issues, at the backend."""
+    from sentry_ipy.local import LocalServer
+
+    dtypes = _tagged(nb, "explore-dtypes")
+    assert "string" in dtypes and "datetime64" in dtypes and "UTC" in dtypes
+    groupby = _tagged(nb, "explore-groupby")
+    assert "shop@1.0" in groupby and "shop@1.1" in groupby and "OverflowError" in groupby
+    health = _tagged(nb, "health")
+    assert "shop@1.0" in health and "shop@1.1" in health and "crash_free_sessions" in health
+    previewed = ast.literal_eval(_tagged(nb, "preview-ids"))
+    assert previewed and "would change" in _tagged(nb, "preview")
+    confirmed, outcomes = ast.literal_eval(_tagged(nb, "confirmed-ids"))
+    assert confirmed == previewed and outcomes == ["changed"]
+    # The kernel (and its backend) has exited; its store is in the data dir this test gave it.
+    with LocalServer(data_dir) as backend:
+        issues = backend.store.issues()
+        project = next(i["project_id"] for i in issues if str(i["id"]) == previewed[0])
+        mine = [i for i in issues if i["project_id"] == project]
+        ignored = sorted(str(i["id"]) for i in mine if i["status"] == "ignored")
+        assert ignored == sorted(previewed)
+        assert {i["substatus"] for i in mine if i["status"] == "ignored"} == {"archived_forever"}
+        assert sorted(str(i["id"]) for i in mine if i["level"] == "warning") == sorted(previewed)
+        releases = backend.store.query("SELECT DISTINCT release FROM sessions WHERE project_id = ?", [project])
+        assert sorted(r["release"] for r in releases) == ["shop@1.0", "shop@1.1"]  # sessions of both releases
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -34,6 +69,9 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
     if path.name == "quickstart.ipynb":
         assert "ZeroDivisionError" in text  # the failing cell's issue is listed
         assert "Int64" in text  # counts are typed
+    if path.name == "triage-and-health.ipynb":
+        assert images >= 1  # the crash-free rate per release
+        _check_triage_and_health(nb, tmp_path / "data")  # conftest's SENTRY_IPY_DATA_DIR, which the kernel inherits
     if path.name == "analysis.ipynb":
         assert "holds 10 rows and stopped at limit=10" in text and "(True, 10)" in text
         assert "(False, None)" in text  # the issues frame holds every issue, untruncated

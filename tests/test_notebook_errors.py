@@ -70,7 +70,7 @@ def test_a_huge_error_message_is_reported_and_so_is_the_next_error(ip: Any, loca
 @pytest.fixture()
 def broken_ip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     """A shell with no Sentry configured and a regular file as the local backend's data dir."""
-    import sentry_ipy.local._startup as startup
+    import sentry_ipy.local._launcher as startup
 
     not_a_dir = tmp_path / "a-file"
     not_a_dir.write_text("")

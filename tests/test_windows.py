@@ -106,7 +106,7 @@ def test_the_mcp_servers_own_backend_prefers_its_usual_port(monkeypatch: pytest.
     """Free: the backend takes the preferred port (links keep their address); taken: any other."""
     import socket
 
-    import sentry_ipy.local._startup as context_module
+    import sentry_ipy.local._launcher as context_module
     from sentry_ipy.mcp import build_mcp_server
     from tests.test_mcp_results import call
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._backend import LocalServer, default_data_dir
-    from ._startup import LOCAL_PORT, preferred_local_port, shared_local_server, start_local_server
+    from ._launcher import LOCAL_PORT, preferred_local_port, shared_local_server, start_local_server
     from ._tls import ca_environment
     from .store._store import Store
 
@@ -31,10 +31,10 @@ _LAZY = {
     "LocalServer": "._backend",
     "default_data_dir": "._backend",
     "Store": ".store._store",
-    "shared_local_server": "._startup",
-    "start_local_server": "._startup",
-    "LOCAL_PORT": "._startup",
-    "preferred_local_port": "._startup",
+    "shared_local_server": "._launcher",
+    "start_local_server": "._launcher",
+    "LOCAL_PORT": "._launcher",
+    "preferred_local_port": "._launcher",
     "ca_environment": "._tls",
 }
 

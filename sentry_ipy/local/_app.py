@@ -3,7 +3,7 @@
 Imported only when a server starts, so ``import sentry_ipy.local`` stays
 stdlib-only. Route modules each export a ``routes`` list; the Web API ones are
 mounted under ``/api/0`` behind :class:`ApiMiddleware`, the read-only HTML
-pages of :mod:`.web._pages` sit at the web UI's own paths (no token).
+pages of :mod:`.web._views` sit at the web UI's own paths (no token).
 
 The app is a bare ``Router`` wrapped in Starlette's exception middlewares
 rather than a ``Starlette`` application on purpose: sentry-sdk's Starlette
@@ -47,7 +47,7 @@ from ._guard import HostGuard, allowed_host_names
 from .api._plumbing import NOT_FOUND, ApiError, ApiMiddleware, Context
 from .ingest import _ingest_endpoints
 from .search._query import QueryError
-from .web import _pages
+from .web import _views
 
 __all__ = ["ErrorMiddleware", "build_app"]
 
@@ -66,7 +66,7 @@ async def _query_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404 and not request.url.path.startswith(("/api/", "/_health")):
-        return _pages.error_page(404, f"No page at {request.url.path}.")
+        return _views.error_page(404, f"No page at {request.url.path}.")
     if exc.status_code == 404:
         detail = NOT_FOUND
     elif exc.status_code == 405:
@@ -149,7 +149,7 @@ def build_app(context: Context, allowed_hosts: frozenset[str] | None = None) -> 
             Route("/_health", _health, methods=["GET"]),
             Mount("/api/0", routes=api),
             *_ingest_endpoints.routes,
-            *_pages.routes,
+            *_views.routes,
         ]
     )
     handled = ExceptionMiddleware(router, handlers={ApiError: _api_error, QueryError: _query_error, HTTPException: _http_error})

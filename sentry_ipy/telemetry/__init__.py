@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._limits import (MAX_CONTEXT_DEPTH, MAX_MESSAGE_CHARS, MAX_RELEASE_CHARS, MAX_TAG_KEY_CHARS,
                           MAX_TAG_VALUE_CHARS, clean_text)
     from ._options import DEFAULT_QUEUE_SIZE, IGNORED_LOGGERS
-    from ._sessions import END_STATUSES, SESSION_STATUSES, normalise_sid
+    from ._session_tracker import END_STATUSES, SESSION_STATUSES, normalise_sid
     from ._spool import Spool
     from ._telemetry import Telemetry, describe_delivery
     from ._tracing import SPAN_STATUSES, OpenSpan
@@ -48,7 +48,7 @@ __all__ = [
 
 _LAZY = {
     "DEFAULT_QUEUE_SIZE": "._options", "IGNORED_LOGGERS": "._options",
-    "END_STATUSES": "._sessions", "SESSION_STATUSES": "._sessions", "normalise_sid": "._sessions",
+    "END_STATUSES": "._session_tracker", "SESSION_STATUSES": "._session_tracker", "normalise_sid": "._session_tracker",
     "MAX_CONTEXT_DEPTH": "._limits", "MAX_MESSAGE_CHARS": "._limits", "MAX_RELEASE_CHARS": "._limits",
     "clean_text": "._limits",
     "MAX_TAG_KEY_CHARS": "._limits", "MAX_TAG_VALUE_CHARS": "._limits",

@@ -39,7 +39,7 @@ from ._events import (
 from ._limits import clamp_depth
 from ._options import DEFAULT_QUEUE_SIZE, build_options
 from ._ratelimits import RateLimits
-from ._sessions import EndStatus, SessionStatus, SessionTracker
+from ._session_tracker import EndStatus, SessionStatus, SessionTracker
 from ._spool import DEFAULT_MAX_BYTES, DEFAULT_MAX_COUNT, Spool, reason_text, spool_dir_for
 from ._tracing import OpenSpan, SpanStack
 from ._transport import DEFAULT_TIMEOUT, Delivery

@@ -228,7 +228,7 @@ def discover_series_rows(request: Request, org: dict[str, Any], dataset: str) ->
 
 def discover(request: Request) -> JSONResponse:
     """Answer a Discover query on the errors or transactions dataset."""
-    c, org = ctx(request), get_org(request)
+    org = get_org(request)
     dataset = request.query_params.get("dataset") or "errors"
     if dataset in EXPLORE_DATASETS:
         return explore(request, dataset)

@@ -14,7 +14,7 @@ from ..search._issue_search import IssueCandidate, validate_issue_query
 from ..search._query import Term, parse_query
 from ..store._issue_updates import Plan, UpdateError, apply_update, plan_update
 from ..store._issue_queries import SORT_COLUMNS, issue_filter
-from ..store._pages import ListRows, SqlRows, keyset_page
+from ..store._keyset import ListRows, SqlRows, keyset_page
 from ..store._store import MAX_DB_ID, as_db_id
 from ._event_shapes import (
     event_shape,

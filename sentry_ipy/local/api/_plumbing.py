@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 
 from .._clock import PeriodError, iso, parse_period, time_window
 from ..ingest._envelope import EnvelopeError, load_json
-from ..store._pages import Cursor, CursorError, Page
+from ..store._keyset import Cursor, CursorError, Page
 from ..store._store import Store
 
 if TYPE_CHECKING:

@@ -17,3 +17,66 @@ def test_module_names_are_unique_across_the_package() -> None:
     twice = {name: sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob(name))
              for name, n in names.items() if n > 1}
     assert not twice, f"module names used more than once: {twice}"
+
+
+# ---------------------------------------------------------------- local/: SQL lives in store/
+import ast  # noqa: E402
+import re  # noqa: E402
+
+LOCAL = PACKAGE / "local"
+_SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b")
+
+
+def _strings(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, text) of every string literal and f-string part that is not a docstring."""
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+
+
+def sql_outside_store() -> list[str]:
+    found = []
+    for path in sorted(LOCAL.rglob("*.py")):
+        if (LOCAL / "store") in path.parents:
+            continue
+        for line, text in _strings(ast.parse(path.read_text(encoding="utf-8"))):
+            if _SQL.search(text):
+                found.append(f"{path.relative_to(PACKAGE)}:{line}: {text.strip()[:60]}")
+    return found
+
+
+# ---------------------------------------------------------------- local/web/: pages call data functions
+def _handlers() -> dict[str, set[str]]:
+    """Per API module, the names of its request handlers (taking a ``request``, answering a Response)."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((LOCAL / "api").glob("_*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.args.args \
+                    and node.args.args[0].arg == "request" and "Response" in ast.unparse(node.returns or ast.Constant("")):
+                found.setdefault(path.stem, set()).add(node.name)
+    return found
+
+
+def test_web_pages_call_data_functions_not_api_handlers() -> None:
+    """No page builds a Request to call an API handler, or re-reads a JSON body or Link header."""
+    handlers, problems = _handlers(), []
+    assert handlers["_issues_api"] >= {"list_issues", "get_issue"}  # the scan sees handlers
+    for path in sorted((LOCAL / "web").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        aliases = {a.asname or a.name: a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                   and (node.module or "").startswith("api") for a in node.names}
+        where = path.relative_to(PACKAGE)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Request":
+                problems.append(f"{where}:{node.lineno} constructs a Request")
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.attr in handlers.get(aliases.get(node.value.id, ""), set()):
+                problems.append(f"{where}:{node.lineno} calls the API handler {node.value.id}.{node.attr}")
+            if isinstance(node, ast.Attribute) and node.attr == "loads" and getattr(node.value, "id", "") == "json":
+                problems.append(f"{where}:{node.lineno} decodes JSON (an API answer?)")
+            if isinstance(node, ast.Attribute) and node.attr == "headers":
+                problems.append(f"{where}:{node.lineno} reads headers (a Link header of an API answer?)")
+    assert not problems, "\n".join(problems)

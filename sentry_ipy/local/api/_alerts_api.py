@@ -7,7 +7,6 @@ Sentry, and clients must fall back to ``projects/{o}/{p}/rules/``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -16,8 +15,10 @@ from starlette.routing import Route
 
 from .._clock import iso, now
 from ..search._query import parse_query
+from ..store import _alert_records as alert_records
 from ._plumbing import (
     ApiError,
+    Context,
     ctx,
     get_org,
     get_project,
@@ -27,7 +28,7 @@ from ._plumbing import (
     respond,
 )
 
-__all__ = ["legacy_routes", "workflow_routes"]
+__all__ = ["legacy_routes", "workflow_list", "workflow_routes"]
 
 
 def _pick(body: dict[str, Any], *names: str, default: Any = None) -> Any:
@@ -57,23 +58,17 @@ def _detector_shape(row: dict[str, Any], workflow_ids: list[str]) -> dict[str, A
     }
 
 
-def _workflows(request: Request, org_id: int) -> list[dict[str, Any]]:
-    rows = ctx(request).store.query("SELECT * FROM workflows WHERE org_id = ? ORDER BY id", (org_id,))
-    return [json.loads(r["body"]) for r in rows]
-
-
 def list_detectors(request: Request) -> JSONResponse:
     """``GET organizations/{o}/detectors/`` (``project=``, ``query=type:...``)."""
     c, org = ctx(request), get_org(request)
     pids = [p["id"] for p in project_filter(request, org)]
-    rows = [r for r in c.store.query("SELECT * FROM detectors WHERE org_id = ? ORDER BY id", (org["id"],))
-            if r["project_id"] in pids]
+    rows = [r for r in alert_records.detectors(c.store, org["id"]) if r["project_id"] in pids]
     for term in parse_query(request.query_params.get("query")):
         if term.key == "type":
             rows = [r for r in rows if (r["type"] in term.values) != term.negate]
         elif term.key is None:
             rows = [r for r in rows if term.value.lower() in r["name"].lower()]
-    workflows = _workflows(request, org["id"])
+    workflows = alert_records.workflows(c.store, org["id"])
     return paginate(
         request,
         [_detector_shape(r, [w["id"] for w in workflows if str(r["id"]) in w["detectorIds"]]) for r in rows],
@@ -115,7 +110,7 @@ def create_workflow(request: Request) -> JSONResponse:
     if not isinstance(detector_ids, list) or not all(str(d).isdigit() for d in detector_ids):
         errors["detectorIds"] = ["Expected a list of detector IDs."]
         detector_ids = []
-    known = {str(r["id"]) for r in c.store.query("SELECT id FROM detectors WHERE org_id = ?", (org["id"],))}
+    known = {str(r["id"]) for r in alert_records.detectors(c.store, org["id"])}
     if any(str(d) not in known for d in detector_ids):
         errors["detectorIds"] = ["One or more detectors do not exist."]
     filters = _pick(body, "actionFilters", "action_filters", default=[])
@@ -139,9 +134,9 @@ def create_workflow(request: Request) -> JSONResponse:
                         for j, a in enumerate(actions)],
         })
     ts = now()
-    with c.store.tx():
-        wid = c.store.execute("INSERT INTO workflows (org_id, body, date_created) VALUES (?, '{}', ?)", (org["id"], ts))
-        shape = {
+
+    def body_of(wid: int) -> dict[str, Any]:
+        return {
             "id": str(wid), "name": name.strip() if isinstance(name, str) else "",
             "organizationId": str(org["id"]), "createdBy": None,
             "dateCreated": iso(ts), "dateUpdated": iso(ts),
@@ -151,24 +146,32 @@ def create_workflow(request: Request) -> JSONResponse:
             "config": {"frequency": freq}, "detectorIds": [str(d) for d in detector_ids],
             "enabled": bool(body.get("enabled", True)), "lastTriggered": None, "owner": body.get("owner"),
         }
-        c.store.execute("UPDATE workflows SET body = ? WHERE id = ?", (json.dumps(shape), wid))
-    return respond(shape, status=201)
+
+    return respond(alert_records.add_workflow(c.store, org["id"], ts, body_of), status=201)
+
+
+def workflow_list(c: Context, org: dict[str, Any], project_ids: set[int] | None = None,
+                  query: str = "") -> list[dict[str, Any]]:
+    """The org's workflows, oldest first: those with a detector in ``project_ids`` (None: all), name containing ``query``."""
+    items = alert_records.workflows(c.store, org["id"])
+    if project_ids is not None:
+        det = {str(r["id"]) for r in alert_records.detectors(c.store, org["id"]) if r["project_id"] in project_ids}
+        items = [w for w in items if set(w["detectorIds"]) & det]
+    query = query.lower()
+    if query:
+        items = [w for w in items if query in w["name"].lower()]
+    return items
 
 
 def list_workflows(request: Request) -> JSONResponse:
     """``GET organizations/{o}/workflows/`` (``project=``/``projectSlug`` filter, ``query`` on name)."""
     c, org = ctx(request), get_org(request)
-    items = _workflows(request, org["id"])
     slugs = request.query_params.getlist("projectSlug")
+    pids: set[int] | None = None
     if request.query_params.getlist("project") or slugs:
         pids = {p["id"] for p in project_filter(request, org)} if request.query_params.getlist("project") else set()
         pids |= {p["id"] for s in slugs if (p := c.store.project(org["id"], s))}
-        det = {str(r["id"]) for r in c.store.query("SELECT id, project_id FROM detectors") if r["project_id"] in pids}
-        items = [w for w in items if set(w["detectorIds"]) & det]
-    query = (request.query_params.get("query") or "").lower()
-    if query:
-        items = [w for w in items if query in w["name"].lower()]
-    return paginate(request, items)
+    return paginate(request, workflow_list(c, org, pids, request.query_params.get("query") or ""))
 
 
 def _rule_errors(body: dict[str, Any]) -> dict[str, list[str]]:
@@ -199,9 +202,9 @@ def create_rule(request: Request) -> JSONResponse:
     if errors:
         raise ApiError(400, errors)
     ts = now()
-    with c.store.tx():
-        rid = c.store.execute("INSERT INTO rules (project_id, body, date_created) VALUES (?, '{}', ?)", (project["id"], ts))
-        shape = {
+
+    def body_of(rid: int) -> dict[str, Any]:
+        return {
             "id": str(rid), "name": body["name"].strip(), "conditions": body["conditions"],
             "filters": body.get("filters") or [], "actions": body["actions"],
             "actionMatch": body["actionMatch"], "filterMatch": body.get("filterMatch") or "all",
@@ -209,15 +212,14 @@ def create_rule(request: Request) -> JSONResponse:
             "owner": body.get("owner"), "dateCreated": iso(ts), "projects": [project["slug"]],
             "status": "active", "snooze": False, "createdBy": None, "lastTriggered": None,
         }
-        c.store.execute("UPDATE rules SET body = ? WHERE id = ?", (json.dumps(shape), rid))
-    return respond(shape, status=201)
+
+    return respond(alert_records.add_rule(c.store, project["id"], ts, body_of), status=201)
 
 
 def list_rules(request: Request) -> JSONResponse:
     """``GET projects/{o}/{p}/rules/``."""
     c, project = ctx(request), get_project(request)
-    rows = c.store.query("SELECT body FROM rules WHERE project_id = ? ORDER BY id", (project["id"],))
-    return paginate(request, [json.loads(r["body"]) for r in rows])
+    return paginate(request, alert_records.rules(c.store, project["id"]))
 
 
 workflow_routes = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -14,7 +15,16 @@ from ..search._issue_search import IssueCandidate, validate_issue_query
 from ..search._query import Term, parse_query
 from ..store._issue_updates import Plan, UpdateError, apply_update, plan_update
 from ..store._issue_queries import SORT_COLUMNS, issue_filter
-from ..store._keyset import ListRows, SqlRows, keyset_page
+from ..store._event_queries import (
+    event_in_org,
+    event_rows,
+    issue_by_id,
+    issue_by_short_id,
+    issue_event,
+    issue_in_org,
+    project_event,
+)
+from ..store._keyset import FIRST, Cursor, ListRows, Page, SqlRows, keyset_page
 from ..store._store import MAX_DB_ID, as_db_id
 from ._event_shapes import (
     event_shape,
@@ -40,7 +50,20 @@ from ._plumbing import (
     window,
 )
 
-__all__ = ["find_issue", "issue_list", "issue_terms", "matching_issue_ids", "routes", "update_plan"]
+__all__ = [
+    "event_list_filter",
+    "event_of_issue",
+    "event_page",
+    "find_issue",
+    "issue_detail",
+    "issue_events_page",
+    "issue_list",
+    "issue_page",
+    "issue_terms",
+    "matching_issue_ids",
+    "routes",
+    "update_plan",
+]
 
 
 
@@ -50,18 +73,11 @@ def find_issue(c: Context, org: dict[str, Any], ident: str) -> tuple[dict[str, A
     issue = None
     numeric = as_db_id(ident)
     if numeric is not None:
-        issue = store.one(
-            "SELECT i.* FROM issues i JOIN projects p ON p.id = i.project_id WHERE i.id = ? AND p.org_id = ?",
-            (numeric, org["id"]),
-        )
+        issue = issue_in_org(store, org["id"], numeric)
     if issue is None:
         parsed = short_id_seq(ident)
         if parsed is not None and parsed[1] <= MAX_DB_ID:
-            issue = store.one(
-                "SELECT i.* FROM issues i JOIN projects p ON p.id = i.project_id"
-                " WHERE UPPER(p.slug) = ? AND i.short_seq = ? AND p.org_id = ?",
-                (parsed[0], parsed[1], org["id"]),
-            )
+            issue = issue_by_short_id(store, org["id"], parsed[0], parsed[1])
     if issue is None:
         raise ApiError(404, NOT_FOUND)
     project = store.project_by_id(issue["project_id"])
@@ -88,22 +104,28 @@ def matching_issue_ids(c: Context, projects: dict[int, dict[str, Any]], terms: l
     return [int(r["id"]) for r in kept[:limit]]
 
 
-def issue_list(request: Request, org: dict[str, Any], project_rows: list[dict[str, Any]]) -> JSONResponse:
-    """One page of an issue search over ``project_rows`` with query, sort, period and ``limit`` paging.
+def issue_page(
+    c: Context,
+    org: dict[str, Any],
+    project_rows: list[dict[str, Any]],
+    terms: list[Term],
+    *,
+    start: float | None,
+    end: float | None,
+    sort: str = "date",
+    cursor: Cursor = FIRST,
+    size: int = 25,
+    expand: frozenset[str] = frozenset(),
+) -> Page:
+    """One page of an issue search over ``project_rows``, its rows shaped as Sentry's issue list.
 
     The search runs in SQL (:func:`issue_filter`) and only the page's rows are
     shaped, with one stats query for all of them; terms SQL cannot decide are
     checked in Python over the rows SQL kept.
     """
-    c = ctx(request)
-    projects = {p["id"]: p for p in project_rows}
-    terms = issue_terms(request.query_params.get("query"),
-                        [e for e in request.query_params.getlist("environment") if e])
-    start, end = window(request, "14d")
-    sort = request.query_params.get("sort") or "date"
     if sort not in SORT_COLUMNS:
         raise ApiError(400, f"Invalid sort {sort!r}: use date, new, freq or user.")
-    size, cursor = int_param(request, "limit", 25), cursor_param(request)
+    projects = {p["id"]: p for p in project_rows}
     found = issue_filter(terms, projects, start, end)
     with c.store.snapshot():
         rows = SqlRows(c.store.query, "i.*", "issues i", found.sql, found.params, SORT_COLUMNS[sort], "i.id")
@@ -113,11 +135,22 @@ def issue_list(request: Request, org: dict[str, Any], project_rows: list[dict[st
             page = keyset_page(ListRows(kept), cursor, size)
         else:
             page = keyset_page(rows, cursor, size)
-        expand = frozenset(request.query_params.getlist("expand"))
         stats = hourly_stats(c.store, [int(r["id"]) for r in page.rows])
         shapes = [issue_shape(r, projects[r["project_id"]], c.store, c.url, org["slug"], expand, stats[int(r["id"])])
                   for r in page.rows]
-    return respond_page(request, page, shapes)
+    return replace(page, rows=shapes)
+
+
+def issue_list(request: Request, org: dict[str, Any], project_rows: list[dict[str, Any]]) -> JSONResponse:
+    """Answer an issue list request over ``project_rows``: query, sort, period and ``limit`` paging."""
+    terms = issue_terms(request.query_params.get("query"),
+                        [e for e in request.query_params.getlist("environment") if e])
+    start, end = window(request, "14d")
+    sort = request.query_params.get("sort") or "date"
+    size, cursor = int_param(request, "limit", 25), cursor_param(request)
+    page = issue_page(ctx(request), org, project_rows, terms, start=start, end=end, sort=sort, cursor=cursor,
+                      size=size, expand=frozenset(request.query_params.getlist("expand")))
+    return respond_page(request, page, page.rows)
 
 
 def list_issues(request: Request) -> JSONResponse:
@@ -126,11 +159,15 @@ def list_issues(request: Request) -> JSONResponse:
     return issue_list(request, org, project_filter(request, org))
 
 
+def issue_detail(c: Context, org: dict[str, Any], ident: str) -> dict[str, Any]:
+    """An issue of the org by numeric or short ID, shaped as Sentry's issue details; 404 otherwise."""
+    issue, project = find_issue(c, org, ident)
+    return issue_detail_shape(issue, project, c.store, c.url, org["slug"])
+
+
 def get_issue(request: Request) -> JSONResponse:
     """``GET organizations/{o}/issues/{id}/`` (numeric or short ID)."""
-    c, org = ctx(request), get_org(request)
-    issue, project = find_issue(c, org, request.path_params["issue"])
-    return respond(issue_detail_shape(issue, project, c.store, c.url, org["slug"]))
+    return respond(issue_detail(ctx(request), get_org(request), request.path_params["issue"]))
 
 
 def update_plan(c: Context, org: dict[str, Any], body: dict[str, Any]) -> Plan:
@@ -146,58 +183,70 @@ def update_issue(request: Request) -> JSONResponse:
     c, org = ctx(request), get_org(request)
     issue, project = find_issue(c, org, request.path_params["issue"])
     apply_update(c.store, [int(issue["id"])], update_plan(c, org, read_json_body(request)))
-    issue = c.store.one("SELECT * FROM issues WHERE id = ?", (issue["id"],)) or issue
+    issue = issue_by_id(c.store, int(issue["id"])) or issue
     return respond(issue_detail_shape(issue, project, c.store, c.url, org["slug"]))
 
 
-def _event_list(c: Context, request: Request, where: str, params: list[Any], org_id: int) -> JSONResponse:
-    """One page of events, newest first, filtered in SQL; only the page is shaped."""
-    start, end = window(request, None)
-    if start is not None:
-        where += " AND timestamp >= ? AND timestamp <= ?"
-        params = [*params, start, end]
-    envs = [e for e in request.query_params.getlist("environment") if e]
-    if envs:
-        where += f" AND environment IN ({','.join('?' * len(envs))})"
-        params = [*params, *envs]
-    query = (request.query_params.get("query") or "").strip()
-    if query:  # the same case-insensitive substring test as before, in the query
-        where += " AND sq_contains(?, IFNULL(message, '')) + sq_contains(?, IFNULL(title, '')) > 0"
-        params = [*params, query, query]
-    size, cursor = int_param(request, "per_page", 100), cursor_param(request)
-    full = bool_param(request, "full")
+def event_page(c: Context, org_id: int, rows: SqlRows, *, cursor: Cursor = FIRST, size: int = 100,
+               full: bool = False) -> Page:
+    """One page of events from ``rows`` (newest first), shaped for the list (``full``: as event details)."""
     with c.store.snapshot():
-        page = keyset_page(SqlRows(c.store.query, "*", "events", where, params, "timestamp", "id"), cursor, size)
+        page = keyset_page(rows, cursor, size)
         shapes = []
         for row in page.rows:
             shape = event_shape(row, c.store, org_id) if full else simple_event_shape(row, json.loads(row["payload"]))
             if full:
                 shape["event.type"] = row["type"]
             shapes.append(shape)
-    return respond_page(request, page, shapes)
+    return replace(page, rows=shapes)
+
+
+def event_list_filter(request: Request) -> dict[str, Any]:
+    """The filters of an event list request (``statsPeriod``/``start``/``end``, ``environment``, ``query``)."""
+    start, end = window(request, None)
+    return {"start": start, "end": end, "environments": [e for e in request.query_params.getlist("environment") if e],
+            "text": (request.query_params.get("query") or "").strip()}
+
+
+def _event_list(c: Context, request: Request, org_id: int, *, issue_id: int | None = None,
+                project_id: int | None = None) -> JSONResponse:
+    """Answer an event list request: one keyset page, filtered in SQL; only the page is shaped."""
+    rows = event_rows(c.store, issue_id=issue_id, project_id=project_id, **event_list_filter(request))
+    size, cursor = int_param(request, "per_page", 100), cursor_param(request)
+    page = event_page(c, org_id, rows, cursor=cursor, size=size, full=bool_param(request, "full"))
+    return respond_page(request, page, page.rows)
+
+
+def issue_events_page(c: Context, org: dict[str, Any], ident: str, filters: dict[str, Any], *,
+                      cursor: Cursor = FIRST, size: int = 100, full: bool = False) -> Page:
+    """One page of an issue's events, newest first, with :func:`event_list_filter`'s ``filters``; 404 if no issue."""
+    issue, _ = find_issue(c, org, ident)
+    return event_page(c, org["id"], event_rows(c.store, issue_id=int(issue["id"]), **filters), cursor=cursor,
+                      size=size, full=full)
 
 
 def list_issue_events(request: Request) -> JSONResponse:
     """``GET organizations/{o}/issues/{id}/events/``, newest first."""
     c, org = ctx(request), get_org(request)
     issue, _ = find_issue(c, org, request.path_params["issue"])
-    return _event_list(c, request, "issue_id = ?", [issue["id"]], org["id"])
+    return _event_list(c, request, org["id"], issue_id=int(issue["id"]))
+
+
+def event_of_issue(c: Context, org: dict[str, Any], ident: str, which: str) -> dict[str, Any]:
+    """An event of an issue (an event ID, ``latest``, ``oldest`` or ``recommended``), shaped; 404 otherwise."""
+    issue, _ = find_issue(c, org, ident)
+    which = which.lower()
+    wanted = "latest" if which == "recommended" else which if which in ("latest", "oldest") else which.replace("-", "")
+    row = issue_event(c.store, int(issue["id"]), wanted)
+    if row is None:
+        raise ApiError(404, "Event not found")
+    return event_shape(row, c.store, org["id"])
 
 
 def get_issue_event(request: Request) -> JSONResponse:
     """``GET organizations/{o}/issues/{id}/events/{event_id|latest|oldest|recommended}/``."""
     c, org = ctx(request), get_org(request)
-    issue, _ = find_issue(c, org, request.path_params["issue"])
-    which = request.path_params["event"].lower()
-    if which in ("latest", "recommended"):
-        row = c.store.one("SELECT * FROM events WHERE issue_id = ? ORDER BY timestamp DESC, id DESC LIMIT 1", (issue["id"],))
-    elif which == "oldest":
-        row = c.store.one("SELECT * FROM events WHERE issue_id = ? ORDER BY timestamp, id LIMIT 1", (issue["id"],))
-    else:
-        row = c.store.one("SELECT * FROM events WHERE issue_id = ? AND event_id = ?", (issue["id"], which.replace("-", "")))
-    if row is None:
-        raise ApiError(404, "Event not found")
-    return respond(event_shape(row, c.store, org["id"]))
+    return respond(event_of_issue(c, org, request.path_params["issue"], request.path_params["event"]))
 
 
 def resolve_short_id(request: Request) -> JSONResponse:
@@ -222,10 +271,7 @@ def resolve_event_id(request: Request) -> JSONResponse:
     """``GET organizations/{o}/eventids/{event_id}/``."""
     c, org = ctx(request), get_org(request)
     event_id = request.path_params["event"].replace("-", "").lower()
-    row = c.store.one(
-        "SELECT e.* FROM events e JOIN projects p ON p.id = e.project_id WHERE e.event_id = ? AND p.org_id = ?",
-        (event_id, org["id"]),
-    )
+    row = event_in_org(c.store, org["id"], event_id)
     if row is None:
         raise ApiError(404, NOT_FOUND)
     project = c.store.project_by_id(row["project_id"])
@@ -245,7 +291,7 @@ def list_project_events(request: Request) -> JSONResponse:
     """``GET projects/{o}/{p}/events/``: legacy list of error events, newest first."""
     c, org = ctx(request), get_org(request)
     project = get_project(request, org)
-    return _event_list(c, request, "project_id = ? AND type != 'transaction'", [project["id"]], org["id"])
+    return _event_list(c, request, org["id"], project_id=int(project["id"]))
 
 
 def get_project_event(request: Request) -> JSONResponse:
@@ -253,7 +299,7 @@ def get_project_event(request: Request) -> JSONResponse:
     c, org = ctx(request), get_org(request)
     project = get_project(request, org)
     event_id = request.path_params["event"].replace("-", "").lower()
-    row = c.store.one("SELECT * FROM events WHERE project_id = ? AND event_id = ?", (project["id"], event_id))
+    row = project_event(c.store, int(project["id"]), event_id)
     if row is None:
         raise ApiError(404, "Event not found")
     return respond(event_shape(row, c.store, org["id"]))

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ..store._store import SLUG_RE
-from ._plumbing import ApiError, ctx, get_org, get_project, paginate, read_json_body, respond
+from ._plumbing import ApiError, Context, ctx, get_org, get_project, paginate, read_json_body, respond
 from ._shapes import (
     key_shape,
     org_shape,
@@ -19,7 +19,7 @@ from ._shapes import (
     team_shape,
 )
 
-__all__ = ["routes"]
+__all__ = ["key_list", "project_detail", "project_list", "routes"]
 
 _SLUG_RULE = ("Enter a valid slug consisting of lowercase letters, numbers, underscores or hyphens."
               " It cannot be entirely numeric.")
@@ -36,21 +36,30 @@ def get_organization(request: Request) -> JSONResponse:
     return respond(org_shape(get_org(request), ctx(request).url))
 
 
-def list_projects(request: Request) -> JSONResponse:
-    """``GET organizations/{o}/projects/`` with ``query`` on name or slug."""
-    c, org = ctx(request), get_org(request)
-    query = (request.query_params.get("query") or "").strip().lower()
+def project_list(c: Context, org: dict[str, Any], query: str = "") -> list[dict[str, Any]]:
+    """The org's projects by slug, shaped, those whose name or slug contains ``query`` (any case)."""
+    query = query.strip().lower()
     projects = [
         p for p in c.store.projects(org["id"])
         if not query or query in p["slug"].lower() or query in p["name"].lower()
     ]
-    return paginate(request, [project_shape(p, c.store) for p in projects])
+    return [project_shape(p, c.store) for p in projects]
+
+
+def list_projects(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/projects/`` with ``query`` on name or slug."""
+    c, org = ctx(request), get_org(request)
+    return paginate(request, project_list(c, org, request.query_params.get("query") or ""))
+
+
+def project_detail(c: Context, project: dict[str, Any]) -> dict[str, Any]:
+    """A project shaped as Sentry's project details."""
+    return project_detail_shape(project, c.store, c.url)
 
 
 def get_project_detail(request: Request) -> JSONResponse:
     """``GET projects/{o}/{p}/``."""
-    c = ctx(request)
-    return respond(project_detail_shape(get_project(request), c.store, c.url))
+    return respond(project_detail(ctx(request), get_project(request)))
 
 
 def list_teams(request: Request) -> JSONResponse:
@@ -154,16 +163,20 @@ def list_project_teams(request: Request) -> JSONResponse:
     return paginate(request, [] if team is None else [team_shape(team)])
 
 
-def list_keys(request: Request) -> JSONResponse:
-    """``GET projects/{o}/{p}/keys/`` (``status=active|inactive``)."""
-    c, project = ctx(request), get_project(request)
-    status = request.query_params.get("status")
+def key_list(c: Context, project: dict[str, Any], status: str | None = None) -> list[dict[str, Any]]:
+    """The project's client keys, shaped with their DSNs; ``status`` ``active``/``inactive`` filters."""
     keys = c.store.keys(project["id"])
     if status == "active":
         keys = [k for k in keys if k["is_active"]]
     elif status == "inactive":
         keys = [k for k in keys if not k["is_active"]]
-    return paginate(request, [key_shape(k, c.url) for k in keys])
+    return [key_shape(k, c.url) for k in keys]
+
+
+def list_keys(request: Request) -> JSONResponse:
+    """``GET projects/{o}/{p}/keys/`` (``status=active|inactive``)."""
+    c, project = ctx(request), get_project(request)
+    return paginate(request, key_list(c, project, request.query_params.get("status")))
 
 
 def create_key(request: Request) -> JSONResponse:

@@ -32,6 +32,7 @@ __all__ = [
     "ApiMiddleware",
     "Context",
     "MAX_POINTS",
+    "aligned",
     "bool_param",
     "buckets",
     "ctx",
@@ -41,6 +42,8 @@ __all__ = [
     "int_param",
     "interval_seconds",
     "json_body",
+    "offset_page",
+    "offset_param",
     "paginate",
     "read_json_body",
     "project_filter",
@@ -205,6 +208,11 @@ def buckets(request: Request, step: int, default: str = "14d") -> tuple[float, f
     start, end = window(request, default)
     if start is None or end is None:  # only an empty statsPeriod opens the window; stats need one
         raise ApiError(400, "Invalid statsPeriod: it is empty; give one such as 14d, or start and end.")
+    return aligned(start, end, step)
+
+
+def aligned(start: float, end: float, step: int) -> tuple[float, float, int]:
+    """``start``..``end`` widened to whole ``step`` buckets: ``(first, last, number_of_buckets)``, or a 400."""
     first = float(int(start // step) * step)
     last = float(int(end // step + 1) * step)
     n = int((last - first) // step)
@@ -246,7 +254,8 @@ def respond_page(
     return respond(body, headers={"Link": link})
 
 
-def _cursor_offset(request: Request) -> int:
+def offset_param(request: Request) -> int:
+    """Read ``cursor`` as a plain offset (its middle part), for lists cut in memory; 400 if unreadable."""
     raw = request.query_params.get("cursor") or ""
     if not raw:
         return 0
@@ -263,6 +272,12 @@ def _link(request: Request, cursor: str, rel: str, results: bool) -> str:
     url = f"{ctx(request).url}{request.url.path}?{urlencode(params, safe=':')}"
     flag = "true" if results else "false"
     return f'<{url}>; rel="{rel}"; results="{flag}"; cursor="{cursor}"'
+
+
+def offset_page(items: list[Any], offset: int, size: int) -> Page:
+    """Cut ``size`` items at ``offset`` from the full, sorted ``items``, with Sentry's offset cursors."""
+    return Page(items[offset : offset + size], f"0:{offset + size}:0", f"0:{max(offset - size, 0)}:1",
+                offset + size < len(items), offset > 0)
 
 
 def paginate(
@@ -286,21 +301,11 @@ def paginate(
             endpoint stops at 10,000 rows per query); past it, a 400.
     """
     size = int_param(request, size_param, default_size)
-    offset = _cursor_offset(request)
+    offset = offset_param(request)
     if max_offset is not None and offset >= max_offset:
         raise ApiError(400, "Pagination offset too large")
-    page = items[offset : offset + size]
-    has_next = offset + size < len(items)
-    prev_cursor = f"0:{max(offset - size, 0)}:1"
-    next_cursor = f"0:{offset + size}:0"
-    link = ", ".join(
-        [
-            _link(request, prev_cursor, "previous", offset > 0),
-            _link(request, next_cursor, "next", has_next),
-        ]
-    )
-    body: Any = page if wrap is None else {wrap: page, **(extra or {})}
-    return respond(body, headers={"Link": link})
+    page = offset_page(items, offset, size)
+    return respond_page(request, page, page.rows, wrap=wrap, extra=extra)
 
 
 def _rate_headers() -> list[tuple[bytes, bytes]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -10,19 +11,24 @@ from starlette.routing import Route
 
 from .._clock import parse_timestamp
 from ..ingest._normalize import is_web_url, release_error
+from ..store import _release_records as records
+from ..store._keyset import FIRST, Cursor, Page, keyset_page
 from ._plumbing import (
     NOT_FOUND,
     ApiError,
+    Context,
     ctx,
+    cursor_param,
     get_org,
     get_project,
-    paginate,
+    int_param,
     read_json_body,
     respond,
+    respond_page,
 )
 from ._shapes import release_shape
 
-__all__ = ["routes", "url_error", "version_error"]
+__all__ = ["release_detail", "release_page", "release_projects", "routes", "url_error", "version_error"]
 
 
 def version_error(version: Any) -> str | None:
@@ -43,44 +49,44 @@ def url_error(value: Any) -> str | None:
     return None if is_web_url(value) else "Enter a valid URL."
 
 
-def _listing(request: Request, project_ids: list[int] | None) -> JSONResponse:
-    c, org = ctx(request), get_org(request)
-    rows = c.store.query(
-        "SELECT * FROM releases WHERE org_id = ? ORDER BY date_created DESC, id DESC", (org["id"],)
-    )
-    query = (request.query_params.get("query") or "").lower()
-    if query:
-        rows = [r for r in rows if query in r["version"].lower()]
-    if project_ids is not None:
-        linked = {
-            r["release_id"]
-            for r in c.store.query(
-                f"SELECT release_id FROM release_projects WHERE project_id IN ({','.join('?' * len(project_ids))})",
-                project_ids,
-            )
-        }
-        rows = [r for r in rows if r["id"] in linked]
-    return paginate(request, [release_shape(r, c.store) for r in rows])
+def release_page(c: Context, org: dict[str, Any], project_ids: list[int] | None = None, query: str = "", *,
+                 cursor: Cursor = FIRST, size: int = 100) -> Page:
+    """One keyset page of the org's releases, newest first, shaped (``project_ids`` None: every project)."""
+    with c.store.snapshot():
+        page = keyset_page(records.release_rows(c.store, org["id"], project_ids, query), cursor, size)
+        return replace(page, rows=[release_shape(r, c.store) for r in page.rows])
+
+
+def release_projects(c: Context, org: dict[str, Any], wanted: list[str]) -> list[int] | None:
+    """The project IDs that repeatable ``project=`` values (IDs or slugs) name; None for all; 404 if unknown."""
+    wanted = [p for p in wanted if p not in ("", "-1")]
+    if not wanted:
+        return None
+    ids = []
+    for ident in wanted:
+        project = c.store.project(org["id"], ident)
+        if project is None:
+            raise ApiError(404, NOT_FOUND)
+        ids.append(int(project["id"]))
+    return ids
+
+
+def _listing(request: Request, org: dict[str, Any], project_ids: list[int] | None) -> JSONResponse:
+    page = release_page(ctx(request), org, project_ids, (request.query_params.get("query") or "").lower(),
+                        cursor=cursor_param(request), size=int_param(request, "per_page", 100))
+    return respond_page(request, page, page.rows)
 
 
 def list_org_releases(request: Request) -> JSONResponse:
     """``GET organizations/{o}/releases/`` (``project=`` IDs, ``query`` substring)."""
     org = get_org(request)
-    wanted = [p for p in request.query_params.getlist("project") if p not in ("", "-1")]
-    ids = None
-    if wanted:
-        ids = []
-        for ident in wanted:
-            project = ctx(request).store.project(org["id"], ident)
-            if project is None:
-                raise ApiError(404, NOT_FOUND)
-            ids.append(int(project["id"]))
-    return _listing(request, ids)
+    return _listing(request, org, release_projects(ctx(request), org, request.query_params.getlist("project")))
 
 
 def list_project_releases(request: Request) -> JSONResponse:
     """``GET projects/{o}/{p}/releases/``."""
-    return _listing(request, [int(get_project(request)["id"])])
+    org = get_org(request)
+    return _listing(request, org, [int(get_project(request, org)["id"])])
 
 
 def create_release(request: Request) -> JSONResponse:
@@ -114,15 +120,19 @@ def create_release(request: Request) -> JSONResponse:
     return respond(release_shape(release, c.store), status=201 if created else 208)
 
 
-def get_release(request: Request) -> JSONResponse:
-    """``GET organizations/{o}/releases/{version}/``."""
-    c, org = ctx(request), get_org(request)
-    # Starlette has already percent-decoded the path: decoding again would turn
-    # the version ``rel%41`` (sent as ``rel%2541``) into ``relA``.
-    release = c.store.release(org["id"], request.path_params["version"])
+def release_detail(c: Context, org: dict[str, Any], version: str) -> dict[str, Any]:
+    """The org's release ``version`` (already percent-decoded), shaped; 404 otherwise."""
+    release = c.store.release(org["id"], version)
     if release is None:
         raise ApiError(404, NOT_FOUND)
-    return respond(release_shape(release, c.store))
+    return release_shape(release, c.store)
+
+
+def get_release(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/releases/{version}/``."""
+    # Starlette has already percent-decoded the path: decoding again would turn
+    # the version ``rel%41`` (sent as ``rel%2541``) into ``relA``.
+    return respond(release_detail(ctx(request), get_org(request), request.path_params["version"]))
 
 
 routes = [

@@ -20,11 +20,12 @@ from ..search._query import (
     parse_query,
     validate_values,
 )
-from ..store._lookups import replays_by_issue
+from ..store._lookups import replay_segments, replays_by_issue
 from ..store._store import as_db_id
 from ._plumbing import (
     NOT_FOUND,
     ApiError,
+    Context,
     bool_param,
     ctx,
     get_org,
@@ -34,7 +35,7 @@ from ._plumbing import (
     window,
 )
 
-__all__ = ["replay_shape", "routes"]
+__all__ = ["replay_detail", "replay_list", "replay_shape", "routes"]
 
 _SORT_KEYS = {"started_at", "finished_at", "duration", "count_errors", "count_urls", "count_segments"}
 _NUMBER_KEYS = frozenset({"duration", "count_errors", "count_urls", "count_segments",
@@ -119,15 +120,9 @@ def replay_shape(replay_id: str, project_id: int, segments: list[dict[str, Any]]
     }
 
 
-def _replays(request: Request, org: dict[str, Any]) -> list[dict[str, Any]]:
-    store = ctx(request).store
-    pids = [p["id"] for p in project_filter(request, org)]
-    rows = store.query(
-        f"SELECT * FROM replays WHERE project_id IN ({','.join('?' * len(pids)) or 'NULL'}) ORDER BY timestamp, id",
-        pids,
-    )
+def _replays(c: Context, project_ids: list[int], replay_id: str | None = None) -> list[dict[str, Any]]:
     grouped: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    for row in rows:
+    for row in replay_segments(c.store, project_ids, replay_id):
         grouped.setdefault((row["replay_id"], row["project_id"]), []).append(row)
     return [replay_shape(rid, pid, segs) for (rid, pid), segs in grouped.items()]
 
@@ -140,19 +135,18 @@ def _matches(term: Term, value: Any) -> bool:
     return match_any(term, value if isinstance(value, list) else [value])
 
 
-def list_replays(request: Request) -> JSONResponse:
-    """``GET organizations/{o}/replays/``: ``{data:[...]}`` with period, query, sort."""
-    org = get_org(request)
-    start, end = window(request, "14d")
+def replay_list(c: Context, project_ids: list[int], *, start: float | None, end: float | None,
+                environment: str | None = None, query: str | None = None, sort: str = "-started_at",
+                fields: list[str] | None = None) -> list[dict[str, Any]]:
+    """The replays of the projects overlapping ``start``..``end``, filtered by ``query``, sorted by ``sort``."""
     items = [
-        r for r in _replays(request, org)
+        r for r in _replays(c, project_ids)
         if (start is None or (parse_timestamp(r["finished_at"]) or 0) >= start)
         and (end is None or (parse_timestamp(r["started_at"]) or 0) <= end)
     ]
-    env = request.query_params.get("environment")
-    if env:
-        items = [r for r in items if r["environment"] == env]
-    terms = parse_query(request.query_params.get("query"))
+    if environment:
+        items = [r for r in items if r["environment"] == environment]
+    terms = parse_query(query)
     validate_values(And(tuple(terms)), _NUMBER_KEYS, _DATE_KEYS)
     for term in terms:
         if term.key is None:
@@ -168,26 +162,41 @@ def list_replays(request: Request) -> JSONResponse:
                 return cur
 
             items = [r for r in items if _matches(term, value(r))]
-    sort = (request.query_params.get("sort") or request.query_params.get("sortBy")
-            or request.query_params.get("orderBy") or "-started_at")
     key = sort.lstrip("-")
     if key not in _SORT_KEYS:
         raise ApiError(400, f"Invalid sort field {key!r}.")
     items.sort(key=lambda r: (r[key] is not None, r[key]), reverse=sort.startswith("-"))
-    fields = request.query_params.getlist("field")
     if fields:
         items = [{k: v for k, v in r.items() if k in fields or k == "id"} for r in items]
+    return items
+
+
+def list_replays(request: Request) -> JSONResponse:
+    """``GET organizations/{o}/replays/``: ``{data:[...]}`` with period, query, sort."""
+    org = get_org(request)
+    start, end = window(request, "14d")
+    params = request.query_params
+    items = replay_list(ctx(request), [p["id"] for p in project_filter(request, org)], start=start, end=end,
+                        environment=params.get("environment"), query=params.get("query"),
+                        sort=params.get("sort") or params.get("sortBy") or params.get("orderBy") or "-started_at",
+                        fields=params.getlist("field"))
     return paginate(request, items, wrap="data", default_size=50)
+
+
+def replay_detail(c: Context, project_ids: list[int], ident: str) -> dict[str, Any]:
+    """The replay of these projects with this ID (dashes ignored) as one record; 404 otherwise."""
+    wanted = ident.replace("-", "").lower()
+    for replay in _replays(c, project_ids, wanted):
+        if replay["id"] == wanted:
+            return replay
+    raise ApiError(404, NOT_FOUND)
 
 
 def get_replay(request: Request) -> JSONResponse:
     """``GET organizations/{o}/replays/{id}/`` (dashes in the ID are ignored)."""
     org = get_org(request)
-    wanted = request.path_params["replay"].replace("-", "").lower()
-    for replay in _replays(request, org):
-        if replay["id"] == wanted:
-            return respond({"data": replay})
-    raise ApiError(404, NOT_FOUND)
+    pids = [p["id"] for p in project_filter(request, org)]
+    return respond({"data": replay_detail(ctx(request), pids, request.path_params["replay"])})
 
 
 def replay_count(request: Request) -> JSONResponse:

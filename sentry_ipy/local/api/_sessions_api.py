@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from .._clock import parse_timestamp
 from ..search._query import QueryError, Term, evaluate, match_value, parse_search
+from ..store._health_queries import session_updates
 from ..store._store import Store
 from ._plumbing import (
     ApiError,
@@ -41,7 +42,7 @@ from ._plumbing import (
     stamp,
 )
 
-__all__ = ["STATUSES", "SessionCount", "health_summary", "routes", "session_counts"]
+__all__ = ["STATUSES", "SessionCount", "SessionQuery", "health_summary", "routes", "session_counts", "session_report"]
 
 #: The ``session.status`` values Sentry reports, every one present in a grouped answer.
 STATUSES = ("abnormal", "crashed", "errored", "healthy")
@@ -91,12 +92,7 @@ def _aggregates(row: dict[str, Any], payload: dict[str, Any]) -> Iterator[Sessio
 
 def session_counts(store: Store, project_ids: Iterable[int]) -> list[SessionCount]:
     """Every session of the projects once, with its final status (see the module docstring)."""
-    ids = list(project_ids) or [-1]
-    rows = store.query(
-        f"SELECT id, project_id, kind, sid, did, release, environment, started, received, payload"
-        f" FROM sessions WHERE project_id IN ({','.join('?' * len(ids))}) ORDER BY id",
-        ids,
-    )
+    rows = session_updates(store, project_ids)
     final: dict[tuple[int, str], dict[str, Any]] = {}
     first_start: dict[tuple[int, str], float] = {}
     out: list[SessionCount] = []
@@ -135,30 +131,36 @@ def _matches(query: str, item: SessionCount) -> bool:
     return evaluate(parse_search(query), predicate)
 
 
-def org_sessions(request: Request) -> JSONResponse:
-    """Sessions grouped by status, release, environment or project, as Sentry's release-health endpoint."""
-    org = get_org(request)
-    params = request.query_params
-    fields = params.getlist("field")
-    if not fields or any(f not in _FIELDS for f in fields):
-        raise ApiError(400, f"field is required: one of {', '.join(_FIELDS)}.")
-    group_by = params.getlist("groupBy")
-    if any(g not in _GROUP_BY for g in group_by):
-        raise ApiError(400, f"Invalid groupBy: use {', '.join(_GROUP_BY)}.")
-    step = interval_seconds(request)
-    start, end, n = buckets(request, step, "24h")
-    environments = {e for e in params.getlist("environment") if e}
-    query = params.get("query") or ""
-    try:
-        parse_search(query)
-    except QueryError as exc:
-        raise ApiError(400, str(exc)) from None
+@dataclass(frozen=True)
+class SessionQuery:
+    """What a release-health request asks: fields, grouping, aligned buckets and filters."""
+
+    fields: list[str]
+    group_by: list[str]
+    step: int
+    start: float
+    end: float
+    n: int
+    project_ids: list[int]
+    environments: frozenset[str] = frozenset()
+    query: str = ""
+    include_totals: bool = True
+    include_series: bool = True
+
+
+def session_report(store: Store, q: SessionQuery) -> dict[str, Any]:
+    """Sessions grouped as ``q`` asks, in the shape of Sentry's release-health endpoint.
+
+    Raises:
+        ApiError: 400 when the query uses a field other than ``release:`` or ``environment:``.
+    """
+    fields, group_by, step, start, n = q.fields, q.group_by, q.step, q.start, q.n
     items = [
-        s for s in session_counts(ctx(request).store, [int(p["id"]) for p in project_filter(request, org)])
-        if start <= s.started < end and (not environments or s.environment in environments)
+        s for s in session_counts(store, q.project_ids)
+        if start <= s.started < q.end and (not q.environments or s.environment in q.environments)
     ]
     try:
-        items = [s for s in items if not query or _matches(query, s)]
+        items = [s for s in items if not q.query or _matches(q.query, s)]
     except QueryError as exc:
         raise ApiError(400, str(exc)) from None
 
@@ -193,19 +195,42 @@ def org_sessions(request: Request) -> JSONResponse:
         groups[key]["totals"]["count_unique(user)"] = len(seen[n])
         groups[key]["series"]["count_unique(user)"] = [len(x) for x in seen[:n]]
     out = sorted(groups.values(), key=lambda g: tuple(str(v) for v in g["by"].values()))
-    if params.get("includeTotals") == "0":
+    if not q.include_totals:
         for g in out:
             g["totals"] = {}
-    if params.get("includeSeries") == "0":
+    if not q.include_series:
         for g in out:
             g["series"] = {}
-    return respond({
+    return {
         "start": stamp(start),
-        "end": stamp(end),
-        "intervals": [] if params.get("includeSeries") == "0" else [stamp(start + i * step) for i in range(n)],
+        "end": stamp(q.end),
+        "intervals": [stamp(start + i * step) for i in range(n)] if q.include_series else [],
         "groups": out,
-        "query": query,
-    })
+        "query": q.query,
+    }
+
+
+def org_sessions(request: Request) -> JSONResponse:
+    """Sessions grouped by status, release, environment or project, as Sentry's release-health endpoint."""
+    org = get_org(request)
+    params = request.query_params
+    fields = params.getlist("field")
+    if not fields or any(f not in _FIELDS for f in fields):
+        raise ApiError(400, f"field is required: one of {', '.join(_FIELDS)}.")
+    group_by = params.getlist("groupBy")
+    if any(g not in _GROUP_BY for g in group_by):
+        raise ApiError(400, f"Invalid groupBy: use {', '.join(_GROUP_BY)}.")
+    step = interval_seconds(request)
+    start, end, n = buckets(request, step, "24h")
+    query = params.get("query") or ""
+    try:
+        parse_search(query)
+    except QueryError as exc:
+        raise ApiError(400, str(exc)) from None
+    q = SessionQuery(fields, group_by, step, start, end, n, [int(p["id"]) for p in project_filter(request, org)],
+                     frozenset(e for e in params.getlist("environment") if e), query,
+                     include_totals=params.get("includeTotals") != "0", include_series=params.get("includeSeries") != "0")
+    return respond(session_report(ctx(request).store, q))
 
 
 def _group(group_by: list[str], key: tuple[Any, ...], fields: list[str], n: int) -> dict[str, Any]:

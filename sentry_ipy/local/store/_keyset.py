@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["Cursor", "CursorError", "ListRows", "Page", "SqlRows", "keyset_page"]
+__all__ = ["FIRST", "Cursor", "CursorError", "ListRows", "Page", "SqlRows", "keyset_page"]
 
 Row = dict[str, Any]
 
@@ -55,6 +55,10 @@ class Cursor:
         if not math.isfinite(value):
             raise CursorError(f"Invalid cursor parameter {raw!r}.")
         return cls(value or None, offset, is_prev)
+
+
+#: The cursor of a list's first page.
+FIRST = Cursor()
 
 
 def _text(value: Any) -> str:

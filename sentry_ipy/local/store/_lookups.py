@@ -1,4 +1,4 @@
-"""Derived lookups over ingested rows: environments seen, and replays linked to issues.
+"""Derived lookups over ingested rows: environments seen, replay segments, and replays linked to issues.
 
 Named queries for the API modules that answer them, so those hold no SQL.
 """
@@ -9,7 +9,7 @@ from typing import Any
 
 from ._store import Store
 
-__all__ = ["environments", "replays_by_issue"]
+__all__ = ["environments", "replay_segments", "replays_by_issue"]
 
 
 def environments(store: Store, project_ids: list[int]) -> list[dict[str, Any]]:
@@ -50,3 +50,12 @@ def replays_by_issue(store: Store, org_id: int, issue_ids: list[int]) -> dict[in
     for row in rows:
         found.setdefault(int(row["issue_id"]), []).append(row["replay_id"])
     return found
+
+
+def replay_segments(store: Store, project_ids: list[int], replay_id: str | None = None) -> list[dict[str, Any]]:
+    """The replay segments of the projects (of one replay, if given), oldest first."""
+    marks = ",".join("?" * len(project_ids)) or "NULL"
+    if replay_id is None:
+        return store.query(f"SELECT * FROM replays WHERE project_id IN ({marks}) ORDER BY timestamp, id", project_ids)
+    return store.query(f"SELECT * FROM replays WHERE project_id IN ({marks}) AND replay_id = ? ORDER BY timestamp, id",
+                       [*project_ids, replay_id])

@@ -9,10 +9,30 @@ from __future__ import annotations
 from typing import Any
 
 from .._clock import now
+from ._keyset import SqlRows
 from ._store import Store
 
 __all__ = ["add_deploy", "delete_release", "deploys", "previous_release_with_commits", "release_in_use",
-           "release_commits", "set_commits", "update_release"]
+           "release_commits", "release_rows", "set_commits", "update_release"]
+
+
+def release_rows(store: Store, org_id: int, project_ids: list[int] | None = None, query: str = "") -> SqlRows:
+    """The org's releases, newest first, as keyset rows over ``(date_created, id)``.
+
+    Args:
+        project_ids: keep releases linked to one of these projects (None: all).
+        query: keep versions containing this text, in any case.
+    """
+    where = "org_id = ?"
+    params: list[Any] = [org_id]
+    if query:
+        where += " AND sq_contains(?, version)"
+        params += [query]
+    if project_ids is not None:
+        where += (" AND id IN (SELECT release_id FROM release_projects"
+                  f" WHERE project_id IN ({','.join('?' * len(project_ids)) or 'NULL'}))")
+        params += project_ids
+    return SqlRows(store.query, "*", "releases", where, params, "date_created", "id")
 
 
 def update_release(store: Store, release_id: int, changes: dict[str, Any]) -> None:

@@ -2,23 +2,22 @@
 
 Tool results link to ``{url}/organizations/{org}/issues/{id}/`` and friends
 (see :meth:`SentryClient.web_link`); without these pages every such link into
-the local backend would be dead. Each page calls the matching ``/api/0/``
-handler in-process and renders its JSON, so the browser shows exactly what the
-tools read and no query logic is duplicated here.
+the local backend would be dead. Each page calls the data functions the
+matching ``/api/0/`` handler calls (``issue_page``, ``release_page``...) and
+renders their rows as HTML, as the handler renders them as JSON with a
+``Link`` header: the data is computed once, so the browser shows exactly what
+the tools read and no query logic is duplicated here.
 
 The pages need no token, unlike ``/api/0/``: the server binds to loopback
 only, the pages are read-only (GET), and a browser cannot send the bearer
 token. Everything shown is escaped (see :mod:`._markup`), since event data is
-whatever a notebook sent.
+whatever a notebook sent; what some SDK sent is scrubbed first, as tool
+results are.
 """
 
 from __future__ import annotations
 
-import inspect
-import json
-import re
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
@@ -27,6 +26,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ...scrub import scrub
+from .._clock import time_window
 from ..api import _alerts_api as alerts
 from ..api import _issues_api as issues
 from ..api import _orgs_api as orgs
@@ -34,9 +35,22 @@ from ..api import _releases_api as releases
 from ..api import _replays_api as replays
 from ..api import _sessions_api as sessions
 from ..api import _stats_api as stats
-from ..api._plumbing import NOT_FOUND, ApiError, ctx
-from ...scrub import scrub
+from ..api._plumbing import (
+    NOT_FOUND,
+    ApiError,
+    aligned,
+    buckets,
+    ctx,
+    cursor_param,
+    get_project,
+    offset_page,
+    offset_param,
+    project_filter,
+    window,
+)
 from ..search._query import QueryError
+from ..store import _alert_records as alert_records
+from ..store._keyset import Page as Rows
 from ._event_markup import event_body, issue_facts, issue_tags, level_badge
 from ._markup import (
     Html,
@@ -57,11 +71,9 @@ from ._markup import (
 __all__ = ["error_page", "routes"]
 
 Handler = Callable[[Request], Awaitable[Response]]
-#: An API handler: async, or plain (then it runs in the threadpool, as Starlette runs it).
-ApiHandler = Callable[[Request], Awaitable[Response] | Response]
-_LINK_RE = re.compile(r'rel="(\w+)"; results="(true|false)"; cursor="([^"]*)"')
 _PERIODS = ("24h", "7d", "14d", "30d", "90d")
 _STATUSES = (("", "Unresolved"), ("resolved", "Resolved"), ("ignored", "Ignored"), ("all", "Any status"))
+_DAY = 86400
 
 
 class Page(NamedTuple):
@@ -72,53 +84,17 @@ class Page(NamedTuple):
     subtitle: Any = None
 
 
-View = Callable[[Request, dict[str, Any]], Awaitable[Page]]
+#: A view: plain, so it runs (with its SQLite reads) in the threadpool, as API handlers do.
+View = Callable[[Request, dict[str, Any]], Page]
 
 
-@dataclass(frozen=True)
-class Answer:
-    """A decoded API response plus the cursors of the pages that exist."""
-
-    data: Any
-    cursors: dict[str, str] = field(default_factory=dict)
-
-
-async def _api(request: Request, handler: ApiHandler, query: Iterable[tuple[str, Any]] = (), **path: str) -> Answer:
-    """Call an ``/api/0/`` handler in-process with other path and query parameters."""
-    scope = dict(request.scope)
-    scope["path_params"] = {"org": request.path_params["org"], **path}
-    pairs = [(k, str(v)) for k, v in query if v is not None]
-    scope["query_string"] = urlencode(pairs).encode()
-    call = Request(scope, request.receive)
-    result = handler(call) if inspect.iscoroutinefunction(handler) else await run_in_threadpool(handler, call)
-    response = await result if inspect.isawaitable(result) else result
-    links = _LINK_RE.findall(response.headers.get("link", ""))
-    data = json.loads(bytes(response.body))
-    if handler in _SENT_BY_SDKS:
-        data = scrub(data)
-    return Answer(data, {rel: cur for rel, more, cur in links if more == "true"})
-
-
-#: Handlers whose answers carry what some SDK sent (messages, tags, frame variables, users):
-#: scrubbed like an outgoing event before a page shows them, as tool results are. Others
-#: (a project's keys page, release health counts) show our own data and stay as they are.
-_SENT_BY_SDKS: frozenset[ApiHandler] = frozenset({
-    issues.list_issues, issues.get_issue, issues.get_issue_event, issues.list_issue_events,
-    replays.list_replays, replays.get_replay})
-
-
-def _passthrough(request: Request, *names: str) -> list[tuple[str, str]]:
-    """The page's own query parameters that the API call takes unchanged."""
-    return [(k, v) for k, v in request.query_params.multi_items() if k in names]
-
-
-def _pager(request: Request, answer: Answer) -> Html:
-    """Newer/older links that keep the page's filters and swap the cursor."""
+def _pager(request: Request, rows: Rows) -> Html:
+    """Newer/older links that keep the page's filters and swap in the neighbours' cursors."""
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
     links = [
-        link(f"{request.url.path}?{urlencode([*params, ('cursor', answer.cursors[rel])])}", label)
-        for rel, label in (("previous", "← Newer"), ("next", "Older →"))
-        if rel in answer.cursors
+        link(f"{request.url.path}?{urlencode([*params, ('cursor', cursor)])}", label)
+        for cursor, more, label in ((rows.prev, rows.has_prev, "← Newer"), (rows.next, rows.has_next, "Older →"))
+        if more
     ]
     return tag("p", *links, class_="pager") if links else Html("")
 
@@ -146,8 +122,20 @@ def _base(org: dict[str, Any]) -> str:
     return f"/organizations/{org['slug']}/"
 
 
+def _issue(request: Request, org: dict[str, Any]) -> dict[str, Any]:
+    """The page's issue as its details API shapes it, scrubbed (its title and tags are what an SDK sent)."""
+    data: dict[str, Any] = scrub(issues.issue_detail(ctx(request), org, request.path_params["issue"]))
+    return data
+
+
+def _event(request: Request, org: dict[str, Any], which: str) -> dict[str, Any]:
+    """An event of the page's issue as its details API shapes it, scrubbed."""
+    data: dict[str, Any] = scrub(issues.event_of_issue(ctx(request), org, request.path_params["issue"], which))
+    return data
+
+
 # ---------------------------------------------------------------- issues & events
-async def issue_list(request: Request, org: dict[str, Any]) -> Page:
+def issue_list(request: Request, org: dict[str, Any]) -> Page:
     """Issues filtered by ``project``, ``query``, ``status`` and ``statsPeriod``, as Sentry's stream."""
     q, base = request.query_params, _base(org)
     text, status = (q.get("query") or "").strip(), q.get("status") or ""
@@ -157,29 +145,31 @@ async def issue_list(request: Request, org: dict[str, Any]) -> Page:
         query = f"is:{status} {text}".strip()
     else:
         query = text or None  # None: the API's default, is:unresolved
-    answer = await _api(request, issues.list_issues,
-                        [("limit", 100), ("query", query),
-                         *_passthrough(request, "project", "statsPeriod", "sort", "cursor", "environment")])
+    terms = issues.issue_terms(query, [e for e in q.getlist("environment") if e])
+    start, end = window(request, "14d")
+    found = issues.issue_page(ctx(request), org, project_filter(request, org), terms, start=start, end=end,
+                              sort=q.get("sort") or "date", cursor=cursor_param(request), size=100)
     rows = [
         (link(f"{base}issues/{i['id']}/", i["shortId"]),
          join([tag("b", i["title"]), tag("div", i.get("culprit") or "", class_="muted")]),
          level_badge(i["level"]), i["status"], i["count"], i["userCount"], when(i["lastSeen"]),
          link(f"{base}issues/?project={i['project']['id']}", i["project"]["slug"]))
-        for i in answer.data
+        for i in scrub(found.rows)
     ]
     body = join([_filters(request, status=True),
                  table(("Issue", "Title", "Level", "Status", "Events", "Users", "Last seen", "Project"), rows,
                        empty="No issues match these filters."),
-                 _pager(request, answer)])
+                 _pager(request, found)])
     return Page("Issues", body, f"Showing {len(rows)} issues, most recently seen first.")
 
 
-async def issue_detail(request: Request, org: dict[str, Any]) -> Page:
+def issue_detail(request: Request, org: dict[str, Any]) -> Page:
     """One issue: facts, tags and its latest event with stack trace and breadcrumbs."""
-    base, ident = _base(org), request.path_params["issue"]
-    issue = (await _api(request, issues.get_issue, issue=ident)).data
+    base = _base(org)
+    issue = _issue(request, org)
+    latest: dict[str, Any] | None
     try:
-        latest = (await _api(request, issues.get_issue_event, issue=ident, event="latest")).data
+        latest = _event(request, org, "latest")
     except ApiError:  # every event of the issue was deleted; the issue itself still shows
         latest = None
     events = "The only event" if str(issue["count"]) == "1" else f"All {issue['count']} events"
@@ -192,29 +182,29 @@ async def issue_detail(request: Request, org: dict[str, Any]) -> Page:
     return Page(issue["title"], body, f"{issue['shortId']} · {issue.get('culprit') or ''}")
 
 
-async def issue_events(request: Request, org: dict[str, Any]) -> Page:
+def issue_events(request: Request, org: dict[str, Any]) -> Page:
     """The events of one issue, newest first."""
-    base, ident = _base(org), request.path_params["issue"]
-    issue = (await _api(request, issues.get_issue, issue=ident)).data
-    answer = await _api(request, issues.list_issue_events,
-                        [("per_page", 100), *_passthrough(request, "query", "cursor", "environment")], issue=ident)
+    base = _base(org)
+    issue = _issue(request, org)
+    found = issues.issue_events_page(ctx(request), org, request.path_params["issue"],
+                                     issues.event_list_filter(request), cursor=cursor_param(request), size=100)
     rows = []
-    for e in answer.data:
+    for e in scrub(found.rows):
         tags = {t["key"]: t["value"] for t in e.get("tags") or []}
         rows.append((link(f"{base}issues/{issue['id']}/events/{e['eventID']}/", e["eventID"][:12]),
                      e.get("message") or e.get("title"), when(e.get("dateCreated")), tags.get("environment"),
                      tags.get("release"), tags.get("user")))
     body = join([tag("p", link(f"{base}issues/{issue['id']}/", f"← {issue['shortId']}")),
                  table(("Event", "Message", "Date", "Environment", "Release", "User"), rows),
-                 _pager(request, answer)])
+                 _pager(request, found)])
     return Page(f"Events of {issue['shortId']}", body, issue["title"])
 
 
-async def event_detail(request: Request, org: dict[str, Any]) -> Page:
+def event_detail(request: Request, org: dict[str, Any]) -> Page:
     """One event of an issue, with links to its neighbours."""
-    base, ident = _base(org), request.path_params["issue"]
-    issue = (await _api(request, issues.get_issue, issue=ident)).data
-    event = (await _api(request, issues.get_issue_event, issue=ident, event=request.path_params["event"])).data
+    base = _base(org)
+    issue = _issue(request, org)
+    event = _event(request, org, request.path_params["event"])
     here = f"{base}issues/{issue['id']}/"
     nav = [link(here, f"← {issue['shortId']}"), link(f"{here}events/", "All events")]
     if event.get("previousEventID"):
@@ -226,23 +216,23 @@ async def event_detail(request: Request, org: dict[str, Any]) -> Page:
 
 
 # ---------------------------------------------------------------- projects & keys
-async def project_list(request: Request, org: dict[str, Any]) -> Page:
+def project_list(request: Request, org: dict[str, Any]) -> Page:
     """Every project with links to its issues and client keys."""
     base = _base(org)
-    answer = await _api(request, orgs.list_projects, _passthrough(request, "query", "cursor"))
+    found = offset_page(orgs.project_list(ctx(request), org, request.query_params.get("query") or ""),
+                        offset_param(request), 100)
     rows = [(link(f"{base}issues/?project={p['id']}", p["slug"]), p["name"], p.get("platform"),
              when(p.get("firstEvent")), join([link(f"{base}settings/projects/{p['slug']}/", "settings"),
                                               link(f"{base}settings/projects/{p['slug']}/keys/", "keys")], " · "))
-            for p in answer.data]
+            for p in found.rows]
     return Page("Projects", join([table(("Project", "Name", "Platform", "First event", ""), rows),
-                                  _pager(request, answer)]))
+                                  _pager(request, found)]))
 
 
-async def project_settings(request: Request, org: dict[str, Any]) -> Page:
+def project_settings(request: Request, org: dict[str, Any]) -> Page:
     """A project's settings and its client keys with DSNs (a local dev server shows them)."""
-    base, slug = _base(org), request.path_params["project"]
-    project = (await _api(request, orgs.get_project_detail, project=slug)).data
-    keys = (await _api(request, orgs.list_keys, [("per_page", 100)], project=slug)).data
+    base, row = _base(org), get_project(request, org)
+    project, keys = orgs.project_detail(ctx(request), row), orgs.key_list(ctx(request), row)
     facts = dl([("ID", project["id"]), ("Slug", project["slug"]), ("Platform", project.get("platform")),
                 ("Team", (project.get("team") or {}).get("slug")), ("Created", when(project.get("dateCreated"))),
                 ("First event", when(project.get("firstEvent"))),
@@ -257,13 +247,15 @@ async def project_settings(request: Request, org: dict[str, Any]) -> Page:
 _HEALTH_PERIOD = "90d"
 
 
-async def _health(request: Request, projects: Iterable[Any] = ()) -> dict[str, dict[str, Any]]:
-    """Release health per version over the last 90 days (the sessions API grouped by release and status)."""
-    answer = await _api(request, sessions.org_sessions, [
-        ("field", "sum(session)"), ("groupBy", "release"), ("groupBy", "session.status"),
-        ("statsPeriod", _HEALTH_PERIOD), ("interval", "1d"), *(("project", p) for p in projects)])
+def _health(request: Request, org: dict[str, Any], project_ids: list[int]) -> dict[str, dict[str, Any]]:
+    """Release health per version over the last 90 days (the sessions API's data, by release and status)."""
+    start, end = time_window({"statsPeriod": _HEALTH_PERIOD})
+    assert start is not None and end is not None
+    first, last, n = aligned(start, end, _DAY)
+    report = sessions.session_report(ctx(request).store, sessions.SessionQuery(
+        ["sum(session)"], ["release", "session.status"], _DAY, first, last, n, project_ids))
     counts: dict[str, dict[str, int]] = {}
-    for group in answer.data["groups"]:
+    for group in report["groups"]:
         by = group["by"]
         counts.setdefault(by["release"], {})[by["session.status"]] = int(group["totals"]["sum(session)"])
     return {version: sessions.health_summary(c) for version, c in counts.items()}
@@ -275,14 +267,14 @@ def _percent(value: float | None) -> str:
     return f"{value:.2f} %".replace(".00 %", " %")
 
 
-async def release_list(request: Request, org: dict[str, Any]) -> Page:
+def release_list(request: Request, org: dict[str, Any]) -> Page:
     """Releases, newest first, optionally for some projects, with their release health."""
-    base = _base(org)
-    answer = await _api(request, releases.list_org_releases,
-                        [("per_page", 100), *_passthrough(request, "project", "query", "cursor")])
-    health = await _health(request, request.query_params.getlist("project"))
+    base, c, q = _base(org), ctx(request), request.query_params
+    found = releases.release_page(c, org, releases.release_projects(c, org, q.getlist("project")),
+                                  (q.get("query") or "").lower(), cursor=cursor_param(request), size=100)
+    health = _health(request, org, [int(p["id"]) for p in project_filter(request, org)])
     rows = []
-    for r in answer.data:
+    for r in found.rows:
         h = health.get(r["version"]) or sessions.health_summary({})
         rows.append((link(f"{base}releases/{segment(r['version'])}/", r["version"]),
                      ", ".join(p["slug"] for p in r.get("projects") or []), r.get("newGroups"),
@@ -290,14 +282,14 @@ async def release_list(request: Request, org: dict[str, Any]) -> Page:
                      when(r.get("lastEvent")), when(r.get("dateCreated"))))
     body = join([table(("Version", "Projects", "New issues", "Sessions", "Crashed", "Crash-free sessions",
                         "Last event", "Created"), rows),
-                 _pager(request, answer)])
+                 _pager(request, found)])
     return Page("Releases", body, f"Sessions and crash-free rate over the last {_HEALTH_PERIOD}.")
 
 
-async def release_detail(request: Request, org: dict[str, Any]) -> Page:
+def release_detail(request: Request, org: dict[str, Any]) -> Page:
     """One release with its release health, projects and a link to the issues seen in it."""
-    base = _base(org)
-    release = (await _api(request, releases.get_release, version=request.path_params["version"])).data
+    base, c = _base(org), ctx(request)
+    release = releases.release_detail(c, org, request.path_params["version"])
     version = release["version"]
     facts = dl([("Version", version), ("Status", release.get("status")), ("Ref", release.get("ref")),
                 ("URL", external(release["url"]) if release.get("url") else None),
@@ -306,7 +298,8 @@ async def release_detail(request: Request, org: dict[str, Any]) -> Page:
                 ("Issues", link(url(f"{base}issues/", query=f'release:"{version}"', status="all",
                                     statsPeriod="90d"), "issues with events in this release"))])
     projects = release.get("projects") or []
-    h = (await _health(request, [p["id"] for p in projects])).get(version)
+    ids = [int(p["id"]) for p in projects] or [int(p["id"]) for p in c.store.projects(org["id"])]
+    h = _health(request, org, ids).get(version)
     if h:
         health = dl([("Sessions", h["sessions"]), ("Crash-free sessions", _percent(h["crashFreeSessions"])),
                      ("Healthy", str(h["healthy"])), ("Errored", str(h["errored"])),
@@ -322,13 +315,14 @@ async def release_detail(request: Request, org: dict[str, Any]) -> Page:
 
 
 # ---------------------------------------------------------------- stats
-async def stats_page(request: Request, org: dict[str, Any]) -> Page:
+def stats_page(request: Request, org: dict[str, Any]) -> Page:
     """Outcome counts by day, category and outcome (the ``stats_v2`` data)."""
     period = request.query_params.get("statsPeriod") or "14d"
-    answer = await _api(request, stats.stats_v2, [
-        ("field", "sum(quantity)"), ("groupBy", "category"), ("groupBy", "outcome"), ("interval", "1d"),
-        ("statsPeriod", period), *_passthrough(request, "project")])
-    groups, days = answer.data["groups"], answer.data["intervals"]
+    start, end, n = buckets(request, _DAY)
+    report = stats.outcome_report(ctx(request).store, org, ["sum(quantity)"], ["category", "outcome"], step=_DAY,
+                                  start=start, end=end, n=n,
+                                  project_ids=stats.stats_project_ids(request.query_params.getlist("project")))
+    groups, days = report["groups"], report["intervals"]
     daily = [(day[:10], g["by"]["category"], g["by"]["outcome"], n)
              for i, day in enumerate(days) for g in groups if (n := g["series"]["sum(quantity)"][i])]
     totals = [(g["by"]["category"], g["by"]["outcome"], g["totals"]["sum(quantity)"]) for g in groups]
@@ -338,52 +332,46 @@ async def stats_page(request: Request, org: dict[str, Any]) -> Page:
 
 
 # ---------------------------------------------------------------- alerts
-async def _rules(request: Request, org: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    found = []
-    for project in ctx(request).store.projects(org["id"]):
-        answer = await _api(request, alerts.list_rules, [("per_page", 100)], project=project["slug"])
-        found += [(project, rule) for rule in answer.data]
-    return found
+def _rules(request: Request, org: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    store = ctx(request).store
+    return [(project, rule) for project in store.projects(org["id"]) for rule in alert_records.rules(store, project["id"])]
 
 
-async def _workflows(request: Request) -> list[dict[str, Any]]:
-    if not ctx(request).workflows:
-        return []
-    data: list[dict[str, Any]] = (await _api(request, alerts.list_workflows, [("per_page", 100)])).data
-    return data
+def _workflows(request: Request, org: dict[str, Any]) -> list[dict[str, Any]]:
+    return alerts.workflow_list(ctx(request), org) if ctx(request).workflows else []
 
 
-async def alert_list(request: Request, org: dict[str, Any]) -> Page:
+def alert_list(request: Request, org: dict[str, Any]) -> Page:
     """Alert workflows (current API) and legacy per-project issue alert rules."""
     base = _base(org)
     flows = [(link(f"{base}issues/automations/{w['id']}/", w["name"]),
               ", ".join(c["type"] for c in w["triggers"]["conditions"]), (w.get("config") or {}).get("frequency"),
               "enabled" if w.get("enabled") else "disabled", when(w.get("dateCreated")))
-             for w in await _workflows(request)]
+             for w in _workflows(request, org)]
     rules = [(link(f"{base}alerts/rules/{p['slug']}/{r['id']}/details/", r["name"]), p["slug"],
               ", ".join(c.get("id", "").rsplit(".", 1)[-1] for c in r.get("conditions") or []),
               r.get("frequency"), when(r.get("dateCreated")))
-             for p, r in await _rules(request, org)]
+             for p, r in _rules(request, org)]
     body = join([section("Workflows", table(("Name", "Triggers", "Frequency (min)", "Status", "Created"), flows)),
                  section("Issue alert rules", table(("Name", "Project", "Conditions", "Frequency (min)", "Created"),
                                                     rules))])
     return Page("Alerts", body)
 
 
-async def workflow_detail(request: Request, org: dict[str, Any]) -> Page:
+def workflow_detail(request: Request, org: dict[str, Any]) -> Page:
     """One alert workflow, shown as stored."""
     wanted = request.path_params["workflow"]
-    flow = next((w for w in await _workflows(request) if w["id"] == wanted), None)
+    flow = next((w for w in _workflows(request, org) if w["id"] == wanted), None)
     if flow is None:
         raise ApiError(404, f"No alert workflow {wanted!r}.")
     return Page(f"Alert: {flow['name']}", join([tag("p", link(f"{_base(org)}alerts/rules/", "← Alerts")), pre(flow)]))
 
 
-async def rule_detail(request: Request, org: dict[str, Any]) -> Page:
+def rule_detail(request: Request, org: dict[str, Any]) -> Page:
     """One legacy issue alert rule, shown as stored."""
     slug, wanted = request.path_params["project"], request.path_params["rule"]
-    answer = await _api(request, alerts.list_rules, [("per_page", 100)], project=slug)
-    rule = next((r for r in answer.data if r["id"] == wanted), None)
+    project = get_project(request, org)
+    rule = next((r for r in alert_records.rules(ctx(request).store, project["id"]) if r["id"] == wanted), None)
     if rule is None:
         raise ApiError(404, f"No alert rule {wanted!r} in project {slug!r}.")
     return Page(f"Alert: {rule['name']}", join([tag("p", link(f"{_base(org)}alerts/rules/", "← Alerts")), pre(rule)]),
@@ -391,22 +379,25 @@ async def rule_detail(request: Request, org: dict[str, Any]) -> Page:
 
 
 # ---------------------------------------------------------------- replays
-async def replay_list(request: Request, org: dict[str, Any]) -> Page:
+def replay_list(request: Request, org: dict[str, Any]) -> Page:
     """Session replays, newest first."""
-    base = _base(org)
-    answer = await _api(request, replays.list_replays,
-                        _passthrough(request, "project", "query", "statsPeriod", "cursor", "environment"))
+    base, q = _base(org), request.query_params
+    start, end = window(request, "14d")
+    items = replays.replay_list(ctx(request), [p["id"] for p in project_filter(request, org)], start=start, end=end,
+                                environment=q.get("environment"), query=q.get("query"))
+    found = offset_page(items, offset_param(request), 50)
     rows = [(link(f"{base}explore/replays/{r['id']}/", r["id"][:12]), when(r["started_at"]), f"{r['duration']} s",
              r["count_errors"], r["count_urls"], (r.get("user") or {}).get("display_name"), r.get("environment"))
-            for r in answer.data["data"]]
+            for r in scrub(found.rows)]
     body = join([_filters(request), table(("Replay", "Started", "Duration", "Errors", "URLs", "User", "Environment"),
-                                          rows), _pager(request, answer)])
+                                          rows), _pager(request, found)])
     return Page("Replays", body)
 
 
-async def replay_detail(request: Request, org: dict[str, Any]) -> Page:
+def replay_detail(request: Request, org: dict[str, Any]) -> Page:
     """One replay record: timing, user, URLs and the errors it saw."""
-    r = (await _api(request, replays.get_replay, replay=request.path_params["replay"])).data["data"]
+    pids = [p["id"] for p in ctx(request).store.projects(org["id"])]
+    r = scrub(replays.replay_detail(ctx(request), pids, request.path_params["replay"]))
     facts = dl([("Replay ID", r["id"]), ("Started", when(r["started_at"])), ("Finished", when(r["finished_at"])),
                 ("Duration", f"{r['duration']} s"), ("Segments", r["count_segments"]),
                 ("User", (r.get("user") or {}).get("display_name")), ("Environment", r.get("environment")),
@@ -433,7 +424,7 @@ def _view(render: View) -> Handler:
             known = ", ".join(o["slug"] for o in ctx(request).store.orgs())
             return error_page(404, f"No organization {request.path_params['org']!r} here; this server has: {known}.")
         try:
-            result = await render(request, org)
+            result = await run_in_threadpool(render, request, org)
         except ApiError as exc:
             detail = exc.body.get("detail") if isinstance(exc.body, dict) else None
             text = NOT_FOUND if detail is None and exc.status == 404 else str(detail or exc.body)

@@ -1,0 +1,100 @@
+"""Named reads of single issues and events, and the keyset source of event lists.
+
+The API's issue and event resources (and the web pages drawn from them) ask
+these questions; holding the SQL here keeps ``api/`` free of it and lets an
+index change be checked in one place. Event lists are keyset pages over
+``(timestamp, id)`` (:class:`SqlRows`), so a late page costs what the first does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._keyset import SqlRows
+from ._store import Store
+
+__all__ = [
+    "event_in_org",
+    "event_rows",
+    "issue_by_id",
+    "issue_by_short_id",
+    "issue_event",
+    "issue_in_org",
+    "project_event",
+]
+
+Row = dict[str, Any]
+
+
+def issue_in_org(store: Store, org_id: int, issue_id: int) -> Row | None:
+    """The issue with this numeric ID if one of the org's projects holds it."""
+    return store.one("SELECT i.* FROM issues i JOIN projects p ON p.id = i.project_id WHERE i.id = ? AND p.org_id = ?",
+                     (issue_id, org_id))
+
+
+def issue_by_short_id(store: Store, org_id: int, slug_upper: str, seq: int) -> Row | None:
+    """The issue a short ID names (project slug upper-cased, sequence number) within the org."""
+    return store.one("SELECT i.* FROM issues i JOIN projects p ON p.id = i.project_id"
+                     " WHERE UPPER(p.slug) = ? AND i.short_seq = ? AND p.org_id = ?", (slug_upper, seq, org_id))
+
+
+def issue_by_id(store: Store, issue_id: int) -> Row | None:
+    """The issue row with this ID, read afresh (after an update)."""
+    return store.one("SELECT * FROM issues WHERE id = ?", (issue_id,))
+
+
+def issue_event(store: Store, issue_id: int, which: str) -> Row | None:
+    """An event of the issue: ``latest``, ``oldest``, or one by its (dashless, lower-case) event ID."""
+    if which == "latest":
+        return store.one("SELECT * FROM events WHERE issue_id = ? ORDER BY timestamp DESC, id DESC LIMIT 1",
+                         (issue_id,))
+    if which == "oldest":
+        return store.one("SELECT * FROM events WHERE issue_id = ? ORDER BY timestamp, id LIMIT 1", (issue_id,))
+    return store.one("SELECT * FROM events WHERE issue_id = ? AND event_id = ?", (issue_id, which))
+
+
+def event_in_org(store: Store, org_id: int, event_id: str) -> Row | None:
+    """The event with this ID in any of the org's projects."""
+    return store.one("SELECT e.* FROM events e JOIN projects p ON p.id = e.project_id"
+                     " WHERE e.event_id = ? AND p.org_id = ?", (event_id, org_id))
+
+
+def project_event(store: Store, project_id: int, event_id: str) -> Row | None:
+    """The event with this ID in the project."""
+    return store.one("SELECT * FROM events WHERE project_id = ? AND event_id = ?", (project_id, event_id))
+
+
+def event_rows(
+    store: Store,
+    *,
+    issue_id: int | None = None,
+    project_id: int | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    environments: list[str] | None = None,
+    text: str = "",
+) -> SqlRows:
+    """The events of an issue, or the error events of a project, filtered, newest first.
+
+    Args:
+        issue_id / project_id: whose events (exactly one of them); a project's
+            list leaves out transactions, as Sentry's legacy event list does.
+        start / end: the time window (both or neither).
+        environments: keep events of these environments.
+        text: a case-insensitive substring of the message or title.
+    """
+    params: list[Any]
+    if issue_id is not None:
+        where, params = "issue_id = ?", [issue_id]
+    else:
+        where, params = "project_id = ? AND type != 'transaction'", [project_id]
+    if start is not None:
+        where += " AND timestamp >= ? AND timestamp <= ?"
+        params += [start, end]
+    if environments:
+        where += f" AND environment IN ({','.join('?' * len(environments))})"
+        params += environments
+    if text:
+        where += " AND sq_contains(?, IFNULL(message, '')) + sq_contains(?, IFNULL(title, '')) > 0"
+        params += [text, text]
+    return SqlRows(store.query, "*", "events", where, params, "timestamp", "id")

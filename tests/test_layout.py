@@ -24,7 +24,10 @@ import ast  # noqa: E402
 import re  # noqa: E402
 
 LOCAL = PACKAGE / "local"
-_SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b")
+#: A statement, not a word: SELECT … FROM, INSERT INTO, UPDATE … SET, DELETE FROM (an HTTP method
+#: name such as ``methods=["DELETE"]`` is not SQL).
+_SQL = re.compile(r"\bSELECT\b[\s\S]*\bFROM\b|\bINSERT\s+(OR\s+\w+\s+)?INTO\b|\bUPDATE\s+\w+\s+SET\b|\bDELETE\s+FROM\b"
+                  r"|^\s*SELECT\s")
 
 
 def _strings(tree: ast.AST) -> list[tuple[int, str]]:
@@ -80,3 +83,21 @@ def test_web_pages_call_data_functions_not_api_handlers() -> None:
             if isinstance(node, ast.Attribute) and node.attr == "headers":
                 problems.append(f"{where}:{node.lineno} reads headers (a Link header of an API answer?)")
     assert not problems, "\n".join(problems)
+
+
+#: Modules that still write SQL outside store/, each with the reason it is waiting. The ingest
+#: write path is being reworked for throughput (issue 9's other half); its statements move with it.
+_SQL_WAITING = {"local/ingest/_pipeline.py"}
+
+
+def test_sql_lives_in_store() -> None:
+    """Every SQL statement of the backend sits behind a named query function in ``local/store/``."""
+    found = [f for f in sql_outside_store() if f.split(":")[0] not in _SQL_WAITING]
+    assert not found, "SQL outside local/store/ (give it a named query function there):\n" + "\n".join(found)
+
+
+def test_the_sql_scan_sees_sql() -> None:
+    tree = ast.parse('def f(store):\n    """SELECT in a docstring is prose."""\n'
+                     '    return store.query(f"SELECT * FROM events WHERE id = {1}")\n')
+    assert [text for _, text in _strings(tree) if _SQL.search(text)] == ["SELECT * FROM events WHERE id = "]
+    assert not _SQL.search('Route("/x/", handler, methods=["DELETE"])')

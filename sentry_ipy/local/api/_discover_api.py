@@ -30,6 +30,7 @@ from ..search._query import (
     parse_search,
     validate_values,
 )
+from ..store._event_queries import dataset_events, short_seqs
 from ._explore_api import EXPLORE_DATASETS, MAX_FIELDS, MAX_OFFSET, explore
 from ._plumbing import ApiError, ctx, get_org, paginate, project_filter, window
 
@@ -199,20 +200,10 @@ def discover_rows(request: Request, org: dict[str, Any], dataset: str, where: Ex
     c = ctx(request)
     projects = {p["id"]: p for p in project_filter(request, org)}
     start, end = window(request, "14d")
-    types = DATASETS[dataset]
-    marks_p = ",".join("?" * len(projects)) or "NULL"
-    sql = (f"SELECT * FROM events WHERE project_id IN ({marks_p})"
-           f" AND type IN ({','.join('?' * len(types))})")
-    params: list[Any] = [*projects, *types]
-    if start is not None:
-        sql += " AND timestamp >= ? AND timestamp <= ?"
-        params += [start, end]
     envs = [e for e in request.query_params.getlist("environment") if e]
-    if envs:
-        sql += f" AND environment IN ({','.join('?' * len(envs))})"
-        params += envs
-    issues = {i["id"]: i for i in c.store.query("SELECT id, short_seq FROM issues")}
-    rows = [_Row(r, projects[r["project_id"]], issues.get(r["issue_id"])) for r in c.store.query(sql, params)]
+    events = dataset_events(c.store, list(projects), DATASETS[dataset], start, end, envs)
+    issues = short_seqs(c.store, sorted({int(r["issue_id"]) for r in events if r["issue_id"] is not None}))
+    rows = [_Row(r, projects[r["project_id"]], issues.get(r["issue_id"])) for r in events]
     return [r for r in rows if evaluate(where, r.matches)]
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from .._clock import iso, now
 from ..ingest._grouping import event_message, exception_values, short_id
+from ..store._event_queries import daily_event_counts, event_neighbours, events_of_issue, issue_by_id
+from ..store._issue_records import activities
 from ..store._issue_updates import triage_fields
 from ..store._store import Store
 from ._shapes import user_shape
@@ -140,7 +142,7 @@ def issue_tag_values(store: Store, issue_id: int) -> dict[str, list[dict[str, An
     Each value is ``{key, name, value, count, firstSeen, lastSeen}`` (Sentry's
     tag value shape); the tags are those :func:`event_tags` gives each event.
     """
-    rows = store.query("SELECT payload, timestamp FROM events WHERE issue_id = ?", (issue_id,))
+    rows = events_of_issue(store, issue_id, "payload, timestamp")
     counts: dict[str, Counter[str]] = {}
     seen: dict[tuple[str, str], list[float]] = {}
     for row in rows:
@@ -169,7 +171,7 @@ def issue_activity(store: Store, issue: dict[str, Any]) -> list[dict[str, Any]]:
     """An issue's activity, newest first, ending with its ``first_seen``."""
     user: dict[str, Any] | None = None
     activity = []
-    for a in store.query("SELECT * FROM issue_activity WHERE issue_id = ? ORDER BY id DESC", (issue["id"],)):
+    for a in activities(store, int(issue["id"])):
         if a["type"] == "note" and user is None:  # notes are written through the API, by its one user
             user = user_shape(store.orgs()[0])
         activity.append({"id": str(a["id"]), "type": a["type"], "data": json.loads(a["data"]),
@@ -206,12 +208,7 @@ def issue_detail_shape(issue: dict[str, Any], project: dict[str, Any], store: St
 def _daily_stats(store: Store, issue_id: int, days: int = 30) -> list[list[int]]:
     end = int(now() // 86400 + 1) * 86400
     start = end - days * 86400
-    rows = store.query(
-        "SELECT CAST((timestamp - ?) / 86400 AS INTEGER) AS b, COUNT(*) AS n FROM events"
-        " WHERE issue_id = ? AND timestamp >= ? GROUP BY b",
-        (start, issue_id, start),
-    )
-    counts = {int(r["b"]): int(r["n"]) for r in rows}
+    counts = daily_event_counts(store, issue_id, start)
     return [[start + i * 86400, counts.get(i, 0)] for i in range(days)]
 
 
@@ -405,18 +402,8 @@ def event_shape(row: dict[str, Any], store: Store, org_id: int) -> dict[str, Any
     payload = json.loads(row["payload"])
     shape = simple_event_shape(row, payload)
     shape.pop("event.type", None)
-    neighbour_col, neighbour_val = ("issue_id", row["issue_id"]) if row["issue_id"] else ("project_id", row["project_id"])
-    nxt = store.one(
-        f"SELECT event_id FROM events WHERE {neighbour_col} = ? AND type = ? AND (timestamp > ? OR (timestamp = ? AND id > ?))"
-        " ORDER BY timestamp, id LIMIT 1",
-        (neighbour_val, row["type"], row["timestamp"], row["timestamp"], row["id"]),
-    )
-    prev = store.one(
-        f"SELECT event_id FROM events WHERE {neighbour_col} = ? AND type = ? AND (timestamp < ? OR (timestamp = ? AND id < ?))"
-        " ORDER BY timestamp DESC, id DESC LIMIT 1",
-        (neighbour_val, row["type"], row["timestamp"], row["timestamp"], row["id"]),
-    )
-    issue = store.one("SELECT * FROM issues WHERE id = ?", (row["issue_id"],)) if row["issue_id"] else None
+    next_id, prev_id = event_neighbours(store, row)
+    issue = issue_by_id(store, int(row["issue_id"])) if row["issue_id"] else None
     sdk = payload.get("sdk") if isinstance(payload.get("sdk"), dict) else None
     release = _release_ref(store, org_id, row["release"])
     if release is not None:
@@ -442,8 +429,8 @@ def event_shape(row: dict[str, Any], store: Store, org_id: int) -> dict[str, Any
             "userReport": None,
             "sdkUpdates": [],
             "resolvedWith": [],
-            "nextEventID": nxt["event_id"] if nxt else None,
-            "previousEventID": prev["event_id"] if prev else None,
+            "nextEventID": next_id,
+            "previousEventID": prev_id,
             "environment": row["environment"],
         }
     )

@@ -13,6 +13,14 @@ from typing import Any
 from .._clock import iso
 from ..store import _release_records as records
 from ..store._issue_updates import LOCAL_USER
+from ..store._project_queries import (
+    latest_release_version,
+    new_issue_counts,
+    project_environments,
+    release_event_span,
+    release_project_rows,
+    team_by_id,
+)
 from ..store._store import Store
 
 __all__ = [
@@ -93,27 +101,14 @@ def team_shape(team: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _environments(store: Store, project_id: int) -> list[str]:
-    rows = store.query(
-        "SELECT DISTINCT environment FROM events WHERE project_id = ? AND environment IS NOT NULL"
-        " ORDER BY environment",
-        (project_id,),
-    )
-    return [r["environment"] for r in rows]
-
-
 def _latest_release(store: Store, project_id: int) -> dict[str, Any] | None:
-    row = store.one(
-        "SELECT r.version FROM releases r JOIN release_projects rp ON rp.release_id = r.id"
-        " WHERE rp.project_id = ? ORDER BY r.date_created DESC, r.id DESC LIMIT 1",
-        (project_id,),
-    )
-    return {"version": row["version"]} if row else None
+    version = latest_release_version(store, project_id)
+    return {"version": version} if version is not None else None
 
 
 def project_shape(project: dict[str, Any], store: Store) -> dict[str, Any]:
     """Serialise a project as in organisation project lists and POST results."""
-    team = store.one("SELECT * FROM teams WHERE id = ?", (project["team_id"],)) if project["team_id"] else None
+    team = team_by_id(store, int(project["team_id"])) if project["team_id"] else None
     team_ref = {"id": str(team["id"]), "name": team["name"], "slug": team["slug"]} if team else None
     platform = project["platform"]
     return {
@@ -153,7 +148,7 @@ def project_shape(project: dict[str, Any], store: Store) -> dict[str, Any]:
         "teams": [team_ref] if team_ref else [],
         "platforms": [platform] if platform else [],
         "hasUserReports": False,
-        "environments": _environments(store, int(project["id"])),
+        "environments": project_environments(store, int(project["id"])),
         "latestRelease": _latest_release(store, int(project["id"])),
         "latestDeploys": None,
         "options": {},
@@ -329,26 +324,14 @@ def commit_shape(row: dict[str, Any]) -> dict[str, Any]:
 def release_shape(release: dict[str, Any], store: Store) -> dict[str, Any]:
     """Serialise a release with its projects and event statistics."""
     rid, version = release["id"], release["version"]
-    projects = store.query(
-        "SELECT p.*, rp.has_health FROM release_projects rp JOIN projects p ON p.id = rp.project_id"
-        " WHERE rp.release_id = ? ORDER BY p.slug",
-        (rid,),
-    )
-    pids = [p["id"] for p in projects] or [-1]
-    marks = ",".join("?" * len(pids))
-    stats = store.one(
-        f"SELECT MIN(timestamp) AS first, MAX(timestamp) AS last FROM events"
-        f" WHERE release = ? AND project_id IN ({marks})",
-        (version, *pids),
-    ) or {}
+    projects = release_project_rows(store, int(rid))
+    pids = [int(p["id"]) for p in projects]
+    stats = release_event_span(store, version, pids)
+    new_issues = new_issue_counts(store, version, pids)
     project_list = []
     total_new = 0
     for p in projects:
-        row = store.one(
-            "SELECT COUNT(*) AS n FROM issues WHERE project_id = ? AND first_release = ?",
-            (p["id"], version),
-        )
-        new_groups = int(row["n"]) if row else 0
+        new_groups = new_issues.get(int(p["id"]), 0)
         total_new += new_groups
         project_list.append(
             {

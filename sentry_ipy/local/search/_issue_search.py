@@ -102,7 +102,9 @@ class IssueCandidate:
 
     @cached_property
     def events(self) -> list[dict[str, Any]]:
-        rows = self.store.query("SELECT * FROM events WHERE issue_id = ?", (self.issue["id"],))
+        from ..store._event_queries import events_of_issue  # the store imports this module's search rules
+
+        rows = events_of_issue(self.store, int(self.issue["id"]))
         for row in rows:
             row["payload"] = json.loads(row["payload"])
         return rows

@@ -14,13 +14,18 @@ from ._keyset import SqlRows
 from ._store import Store
 
 __all__ = [
+    "daily_event_counts",
+    "dataset_events",
     "event_in_org",
+    "event_neighbours",
     "event_rows",
+    "events_of_issue",
     "issue_by_id",
     "issue_by_short_id",
     "issue_event",
     "issue_in_org",
     "project_event",
+    "short_seqs",
 ]
 
 Row = dict[str, Any]
@@ -64,6 +69,18 @@ def project_event(store: Store, project_id: int, event_id: str) -> Row | None:
     return store.one("SELECT * FROM events WHERE project_id = ? AND event_id = ?", (project_id, event_id))
 
 
+def _in_window(params: list[Any], start: float | None, end: float | None, environments: list[str]) -> str:
+    """The conditions for a time window (both ends or neither) and environments; their parameters go to ``params``."""
+    cond = ""
+    if start is not None:
+        cond += " AND timestamp >= ? AND timestamp <= ?"
+        params += [start, end]
+    if environments:
+        cond += f" AND environment IN ({','.join('?' * len(environments))})"
+        params += environments
+    return cond
+
+
 def event_rows(
     store: Store,
     *,
@@ -88,13 +105,49 @@ def event_rows(
         where, params = "issue_id = ?", [issue_id]
     else:
         where, params = "project_id = ? AND type != 'transaction'", [project_id]
-    if start is not None:
-        where += " AND timestamp >= ? AND timestamp <= ?"
-        params += [start, end]
-    if environments:
-        where += f" AND environment IN ({','.join('?' * len(environments))})"
-        params += environments
+    where += _in_window(params, start, end, environments or [])
     if text:
         where += " AND sq_contains(?, IFNULL(message, '')) + sq_contains(?, IFNULL(title, '')) > 0"
         params += [text, text]
     return SqlRows(store.query, "*", "events", where, params, "timestamp", "id")
+
+
+def events_of_issue(store: Store, issue_id: int, columns: str = "*") -> list[Row]:
+    """Every stored event of an issue (``columns``: ``*`` or a list such as ``payload, timestamp``)."""
+    return store.query(f"SELECT {columns} FROM events WHERE issue_id = ?", (issue_id,))
+
+
+def daily_event_counts(store: Store, issue_id: int, start: float) -> dict[int, int]:
+    """Events of an issue per whole day since ``start`` (day index -> count)."""
+    rows = store.query("SELECT CAST((timestamp - ?) / 86400 AS INTEGER) AS b, COUNT(*) AS n FROM events"
+                       " WHERE issue_id = ? AND timestamp >= ? GROUP BY b", (start, issue_id, start))
+    return {int(r["b"]): int(r["n"]) for r in rows}
+
+
+def event_neighbours(store: Store, row: Row) -> tuple[str | None, str | None]:
+    """The IDs of the next and previous event of the same type in the event's issue (its project without one)."""
+    column, value = ("issue_id", row["issue_id"]) if row["issue_id"] else ("project_id", row["project_id"])
+    at = (value, row["type"], row["timestamp"], row["timestamp"], row["id"])
+    nxt = store.one(f"SELECT event_id FROM events WHERE {column} = ? AND type = ?"
+                    " AND (timestamp > ? OR (timestamp = ? AND id > ?)) ORDER BY timestamp, id LIMIT 1", at)
+    prev = store.one(f"SELECT event_id FROM events WHERE {column} = ? AND type = ?"
+                     " AND (timestamp < ? OR (timestamp = ? AND id < ?)) ORDER BY timestamp DESC, id DESC LIMIT 1", at)
+    return (nxt["event_id"] if nxt else None), (prev["event_id"] if prev else None)
+
+
+def dataset_events(store: Store, project_ids: list[int], types: list[str] | tuple[str, ...], start: float | None,
+                   end: float | None, environments: list[str]) -> list[Row]:
+    """The events of these types in the projects, window (both ends or neither) and environments."""
+    sql = (f"SELECT * FROM events WHERE project_id IN ({','.join('?' * len(project_ids)) or 'NULL'})"
+           f" AND type IN ({','.join('?' * len(types))})")
+    params: list[Any] = [*project_ids, *types]
+    sql += _in_window(params, start, end, environments)
+    return store.query(sql, params)
+
+
+def short_seqs(store: Store, issue_ids: list[int]) -> dict[int, Row]:
+    """``{id: {id, short_seq}}`` of these issues (one query)."""
+    if not issue_ids:
+        return {}
+    rows = store.query(f"SELECT id, short_seq FROM issues WHERE id IN ({','.join('?' * len(issue_ids))})", issue_ids)
+    return {int(r["id"]): r for r in rows}

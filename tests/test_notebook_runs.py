@@ -238,3 +238,24 @@ def test_crash_free_rate_of_runs_per_release(runs: dict[str, Any], backend_ctx: 
     frame = result.to_frame()
     assert list(frame.columns[:4]) == ["time", "release", "sessions", "crash_free_rate"]
     assert str(frame["time"].dtype).startswith("datetime64")
+
+
+def test_run_health_past_the_point_cap_is_asked_in_windows(runs: dict[str, Any], backend_ctx: Any) -> None:
+    """500 days at 1h is 12,000 points, past Sentry's 10,000: one sessions query (health.py's) splits it."""
+    from datetime import datetime, timedelta, timezone
+
+    from sentry_ipy.tools import run_tool
+
+    def per_release(args: dict[str, Any]) -> dict[str, tuple[int, int]]:
+        rows = run_tool("sentry_get_notebook_health", {"projectSlug": "notebook", "interval": "1h", **args},
+                        backend_ctx).records or []
+        out: dict[str, tuple[int, int]] = {}
+        for row in rows:
+            sessions, crashed = out.get(row["release"], (0, 0))
+            out[row["release"]] = (sessions + row["sessions"], crashed + row["crashed"])
+        return out
+
+    start = (datetime.now(timezone.utc) - timedelta(days=500)).isoformat()
+    recent = per_release({"statsPeriod": "1d"})
+    assert recent["nb@1"] == (2, 1)
+    assert per_release({"start": start}) == recent

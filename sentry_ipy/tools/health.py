@@ -20,13 +20,13 @@ from pydantic import Field
 from ..errors import ToolInputError
 from ..frames import Frame
 from ._context import ToolContext
-from ._lookup import project_info
+from ._lookup import parse_time, project_info
 from ._params import Params, environment_field, period_field
 from ._registry import tool
 from ._result import ToolResult, plural
 from ._window import When, absolute_window, describe, end_field, iso, start_field
 
-__all__ = ["HealthParams", "WINDOW_INTERVALS", "health_rows"]
+__all__ = ["HealthParams", "WINDOW_INTERVALS", "health_rows", "release_health", "totals"]
 
 #: Every tool here reads the Web API.
 FAMILY = "api"
@@ -82,6 +82,23 @@ def _groups(client: Any, params: list[tuple[str, Any]]) -> tuple[list[str], list
             return intervals, groups
 
 
+def _before(end: datetime, got: tuple[list[str], list[dict[str, Any]]]) -> tuple[list[str], list[dict[str, Any]]]:
+    """One window's answer without the buckets that start at or after its ``end``.
+
+    A server may answer ``[start, end)`` with the bucket that starts at ``end``
+    as well (the local backend counts whole buckets); that bucket is the next
+    window's first, and kept twice it would count its sessions twice.
+    """
+    intervals, groups = got
+    keep = len(intervals)
+    while keep and parse_time(intervals[keep - 1], "intervals") >= end:
+        keep -= 1
+    if keep == len(intervals):
+        return got
+    cut = [{**g, "series": {f: list(v or [])[:keep] for f, v in (g.get("series") or {}).items()}} for g in groups]
+    return intervals[:keep], cut
+
+
 def _key(group: dict[str, Any], keys: list[str]) -> tuple[Any, ...]:
     by = group.get("by") or {}
     return tuple(str(by.get(k)) if by.get(k) is not None else None for k in keys)
@@ -127,6 +144,39 @@ def _rate(total: int, crashed: int) -> float | None:
     return round(100.0 * (total - crashed) / total, 4) if total else None
 
 
+def release_health(client: Any, *, project_id: str | None, keys: list[str], interval: str,
+                   start: datetime, end: datetime, environment: str | None = None,
+                   release: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    """The :func:`health_rows` of ``[start, end)`` by ``keys``, and how many windows were asked.
+
+    The one release-health query: ``sentry_get_release_health`` and
+    ``sentry_get_notebook_health`` both read sessions through here.
+    """
+    base: list[tuple[str, Any]] = [("interval", interval), ("project", project_id or "-1")]
+    base += [("environment", environment)] if environment else []
+    if release:
+        base.append(("query", f'release:"{release}"'))
+    by_status: tuple[list[str], list[dict[str, Any]]] = ([], [])
+    users: tuple[list[str], list[dict[str, Any]]] = ([], [])
+    windows = _windows(start, end, _INTERVALS[interval])
+    for lo, hi in windows:
+        span = [("start", iso(lo)), ("end", iso(hi))]
+        got = _before(hi, _groups(client, base + span + [("field", "sum(session)"), ("field", "count_unique(user)")]
+                                  + [("groupBy", k) for k in [*keys, "session.status"]]))
+        by_status = (by_status[0] + got[0], by_status[1] + [_shifted(g, len(by_status[0])) for g in got[1]])
+        got = _before(hi, _groups(client, base + span + [("field", "count_unique(user)")]
+                                  + [("groupBy", k) for k in keys]))
+        users = (users[0] + got[0], users[1] + [_shifted(g, len(users[0])) for g in got[1]])
+    return health_rows(_merged(by_status), _merged(users), keys), len(windows)
+
+
+def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sessions per status over ``rows``, and their crash-free rate (None without sessions)."""
+    total: dict[str, Any] = {k: sum(r[k] for r in rows) for k in ("sessions", *STATUSES)}
+    total["rate"] = _rate(total["sessions"], total["crashed"])
+    return total
+
+
 @tool("sentry_get_release_health", title="Get release health", read_only=True, idempotent=True,
       alias="health", frame=Frame.RELEASE_HEALTH)
 def get_release_health(ctx: ToolContext, p: HealthParams) -> ToolResult:
@@ -136,30 +186,15 @@ def get_release_health(ctx: ToolContext, p: HealthParams) -> ToolResult:
     """
     client = ctx.api()
     keys: list[str] = [str(k) for k in dict.fromkeys(p.groupBy) if k != "session.status"]
-    base: list[tuple[str, Any]] = [("interval", p.interval)]
     project = project_info(client, p.projectSlug) if p.projectSlug else None
-    base += [("project", project["id"])] if project else [("project", "-1")]
-    base += [("environment", p.environment)] if p.environment else []
-    if p.release:
-        base.append(("query", f'release:"{p.release}"'))
     start, end = absolute_window(p, "14d")
-    step = _INTERVALS[p.interval]
-    by_status: tuple[list[str], list[dict[str, Any]]] = ([], [])
-    users: tuple[list[str], list[dict[str, Any]]] = ([], [])
-    windows = _windows(start, end, step)
-    for lo, hi in windows:
-        span = [("start", iso(lo)), ("end", iso(hi))]
-        got = _groups(client, base + span + [("field", "sum(session)"), ("field", "count_unique(user)")]
-                      + [("groupBy", k) for k in [*keys, "session.status"]])
-        by_status = (by_status[0] + got[0], by_status[1] + [_shifted(g, len(by_status[0])) for g in got[1]])
-        got = _groups(client, base + span + [("field", "count_unique(user)")] + [("groupBy", k) for k in keys])
-        users = (users[0] + got[0], users[1] + [_shifted(g, len(users[0])) for g in got[1]])
-    rows = health_rows(_merged(by_status), _merged(users), keys)
-    total = {k: sum(r[k] for r in rows) for k in ("sessions", "crashed", "errored", "abnormal")}
-    rate = _rate(total["sessions"], total["crashed"])
+    rows, windows = release_health(client, project_id=project["id"] if project else None, keys=keys,
+                                   interval=p.interval, start=start, end=end, environment=p.environment,
+                                   release=p.release)
+    total = totals(rows)
     where = f"project {project['slug']!r}" if project else "all projects"
-    overall = f"{rate}% crash-free sessions" if rate is not None else "no sessions"
-    split = f" in {len(windows)} windows (10,000-point cap)" if len(windows) > 1 else ""
+    overall = f"{total['rate']}% crash-free sessions" if total["rate"] is not None else "no sessions"
+    split = f" in {windows} windows (10,000-point cap)" if windows > 1 else ""
     return ToolResult(
         summary=f"{plural(total['sessions'], 'session')} in {where} {describe(p, '14d')}{split}: {overall} "
                 f"({total['crashed']} crashed, {total['errored']} errored, {total['abnormal']} abnormal), "

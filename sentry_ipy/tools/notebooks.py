@@ -4,8 +4,9 @@ A run of ``sentry-ipy run`` leaves a transaction (op ``notebook.run``) tagged
 ``notebook.run_id``, ``notebook.outcome`` and ``notebook.failing_cell``, and
 its failing cell's error tagged with the same run ID. ``sentry_list_notebook_runs``
 joins the two through Discover, one row per run. ``sentry_get_notebook_health``
-reads release health (``organizations/{org}/sessions/``) grouped by release and
-status: each run is a session, as is each interactive kernel run with a release,
+reads release health through :func:`sentry_ipy.tools.health.release_health` (the
+one sessions query, by release; long ranges in windows): each run is a session,
+as is each interactive kernel run with a release,
 and sessions carry no tag that tells them apart, so the rates cover the
 project's sessions in that environment.
 """
@@ -21,13 +22,14 @@ from ..api import capabilities
 from ..errors import UnsupportedFeatureError
 from ..frames import Frame
 from ._context import ToolContext
+from .health import STATUSES, release_health, totals
 from ._lookup import parse_time, project_info
 from ._params import Params, environment_field, limit_field, period_field, project_field
 from ._registry import tool
 from ._result import ToolResult, plural
-from ._window import When, describe, end_field, start_field, window_params
+from ._window import When, absolute_window, describe, end_field, start_field, window_params
 
-__all__ = ["HEALTH_COLUMNS", "RUN_COLUMNS", "NotebookHealthParams", "NotebookRunsParams", "health_records"]
+__all__ = ["HEALTH_COLUMNS", "RUN_COLUMNS", "NotebookHealthParams", "NotebookRunsParams"]
 
 #: Every tool here reads the Web API.
 FAMILY = "api"
@@ -40,7 +42,6 @@ RUN_COLUMNS = ("run_id", "notebook", "started", "duration_s", "outcome", "failin
                "event_id", "cascades", "release", "environment", "trace")
 HEALTH_COLUMNS = ("time", "release", "sessions", "crash_free_rate", "healthy", "errored", "crashed",
                   "abnormal")
-_STATUSES = ("healthy", "errored", "crashed", "abnormal")
 
 
 class NotebookRunsParams(Params):
@@ -134,50 +135,18 @@ def get_notebook_health(ctx: ToolContext, p: NotebookHealthParams) -> ToolResult
     """
     client = ctx.api()
     project = project_info(client, p.projectSlug)
-    params: list[tuple[str, Any]] = [
-        ("field", "sum(session)"), ("groupBy", "release"), ("groupBy", "session.status"),
-        ("project", project["id"]), *window_params(p, "14d"), ("interval", p.interval)]
-    if p.environment:
-        params.append(("environment", p.environment))
-    body = client.get_object("organizations", client.org, "sessions", params=params, scope="org:read",
-                             require={"intervals": list, "groups": list})
-    records = health_records(body)
-    releases = sorted({r["release"] for r in records if r["sessions"]})
-    total = {s: sum(r[s] for r in records) for s in ("sessions", *_STATUSES)}
-    rate = _rate(total["sessions"], total["crashed"])
+    start, end = absolute_window(p, "14d")
+    rows, _ = release_health(client, project_id=project["id"], keys=["release"], interval=p.interval,
+                             start=start, end=end, environment=p.environment)
+    records = [{"time": r["time"], "release": r["release"] or "", "sessions": r["sessions"],
+                "crash_free_rate": r["crash_free_sessions"], **{s: r[s] for s in STATUSES}} for r in rows]
+    releases = sorted({r["release"] for r in records})
+    total = totals(rows)
     env = f" in {p.environment}" if p.environment else ""
-    overall = f"{rate}% crash-free" if rate is not None else "no sessions"
+    overall = f"{total['rate']}% crash-free" if total["rate"] is not None else "no sessions"
     return ToolResult(
         summary=f"{plural(total['sessions'], 'session')} in project {project['slug']!r}{env} "
                 f"{describe(p, '14d')} across {plural(len(releases), 'release')}: {overall} "
                 f"({total['crashed']} crashed, {total['errored']} errored, {total['abnormal']} abnormal).",
         records=records, columns=HEALTH_COLUMNS,
         hints=["Plot it: df.pivot(index='time', columns='release', values='crash_free_rate').plot()"])
-
-
-def _rate(sessions: int, crashed: int) -> float | None:
-    return round(100.0 * (sessions - crashed) / sessions, 2) if sessions else None
-
-
-def health_records(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """Long-form rows (time, release, counts per status, crash-free rate) from a sessions answer.
-
-    Intervals without sessions of a release are left out rather than shown as 100 % or 0 %.
-    """
-    intervals = [str(t) for t in body.get("intervals") or []]
-    table: dict[tuple[str, str], dict[str, Any]] = {}
-    for group in body.get("groups") or []:
-        by = group.get("by") or {}
-        release, status = str(by.get("release") or ""), str(by.get("session.status") or "")
-        series = (group.get("series") or {}).get("sum(session)") or []
-        for at, count in zip(intervals, series, strict=False):
-            if not isinstance(count, int) or count <= 0 or status not in _STATUSES:
-                continue
-            row = table.setdefault((at, release), {"time": at, "release": release, "sessions": 0,
-                                                   **dict.fromkeys(_STATUSES, 0)})
-            row[status] += count
-            row["sessions"] += count
-    rows = sorted(table.values(), key=lambda r: (r["time"], r["release"]))
-    for row in rows:
-        row["crash_free_rate"] = _rate(row["sessions"], row["crashed"])
-    return rows

@@ -27,6 +27,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ._gcpause import gc_paused
+
 __all__ = [
     "DEFAULT_DENYLIST",
     "EXACT_DENYLIST",
@@ -103,6 +105,10 @@ _SHAPES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
                 re.DOTALL)),
 )
 
+#: Any shape's literal, for one search that clears ordinary text of every shape at once. Only
+#: for ASCII text, where ``re.IGNORECASE`` and ``str.lower`` agree on what a literal matches.
+_ANY_NEEDLE = re.compile("|".join(re.escape(n) for needles, _ in _SHAPES for n in needles), re.IGNORECASE)
+
 #: The credential shapes alone (see :data:`_SHAPES`).
 TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = tuple(pattern for _, pattern in _SHAPES)
 
@@ -148,6 +154,8 @@ def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, FILTERED)
+    if text.isascii() and _ANY_NEEDLE.search(text) is None:
+        return text  # most text holds no shape's literal: one search instead of one per shape
     folded = text.lower()
     for needles, pattern in _SHAPES:
         if any(needle in folded for needle in needles):
@@ -170,6 +178,10 @@ _ASSIGNMENT = re.compile(
     r"""|(?P<ukey>[\w.-]+)=(?P<uval>[^\s&;,"'()]{1,500}))""")
 
 
+#: What every ``key: value`` assignment :data:`_ASSIGNMENT` blanks holds (``=`` aside).
+_COLON_VALUE = re.compile(r"""[:]\s*["'(\[{]""")
+
+
 def redact_assignments(text: str, extra_keys: Iterable[str] = ()) -> str:
     """Blank the values assigned to secret-named keys in free text.
 
@@ -179,6 +191,8 @@ def redact_assignments(text: str, extra_keys: Iterable[str] = ()) -> str:
     frame and frame variables as reprs: a secret typed as a literal in a
     notebook cell would otherwise travel with the traceback.
     """
+    if "=" not in text and (":" not in text or _COLON_VALUE.search(text) is None):
+        return text  # every assignment has ``=``, or ``:`` before a quote or bracket: nothing to blank
     extra = tuple(extra_keys)
 
     def repl(m: re.Match[str]) -> str:
@@ -217,34 +231,91 @@ def scrub(value: Any, extra_keys: Iterable[str] = (), secrets: Iterable[str | No
     """
     extra = tuple(extra_keys)
     known = tuple(s for s in secrets if s)
-    if _depth > 50:
-        return "[Truncated]"
-    if isinstance(value, Mapping):
-        named = value.get("key") if "value" in value else None
-        return {
-            k: (FILTERED if _names_secret(k, named, extra) and v not in (None, "", {}, [])
-                else scrub(v, extra, known, _depth + 1))
-            for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        if len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], str) \
-                and is_secret_key(value[0], extra) and value[1]:
-            # A ``[name, value]`` pair: how Sentry's API spells headers, cookies and query.
-            return [value[0], FILTERED]
-        return [scrub(v, extra, known, _depth + 1) for v in value]
-    if isinstance(value, str):
-        # Shapes first: ``authorization=Bearer abc`` must lose ``abc`` as well as ``Bearer``.
-        return redact_assignments(redact_text(value, known), extra)
-    return value
+    # This call's answers, for the key names and texts that repeat across rows (a list of issues
+    # has the same keys and many of the same values on every row).
+    secret_names: dict[object, bool] = {}
+    texts: dict[str, str] = {}
+
+    def secret_name(key: object) -> bool:
+        answer = secret_names.get(key) if type(key) is str else None  # a pair's name may be unhashable
+        if answer is None:
+            if not isinstance(key, str):
+                return False  # only a string names a secret
+            answer = secret_names[key] = is_secret_key(key, extra)
+        return answer
+
+    def text(value: str) -> str:
+        done = texts.get(value)
+        if done is None:
+            # Shapes first: ``authorization=Bearer abc`` must lose ``abc`` as well as ``Bearer``.
+            done = texts[value] = redact_assignments(redact_text(value, known), extra)
+        return done
+
+    def walk(value: Any, depth: int) -> Any:
+        if depth > 50:
+            return "[Truncated]"
+        kind = type(value)
+        if kind is str:
+            return text(value)
+        if kind in _SCALARS:
+            return value
+        # Children are done here, as walk would do them but without a call each, when they are
+        # text or scalars (most of them) or, in a list, a pair of scalars (a time series point);
+        # near the depth limit, where walk would truncate them, walk decides.
+        if kind is list or kind is tuple:  # exactly these are never a Mapping: ask them first
+            if len(value) == 2 and type(value[0]) not in _SCALARS and isinstance(value[0], str) \
+                    and isinstance(value[1], str) and secret_name(value[0]) and value[1]:
+                # A ``[name, value]`` pair: how Sentry's API spells headers, cookies and query.
+                return [value[0], FILTERED]
+            if depth >= 49:
+                return [walk(v, depth + 1) for v in value]
+            items: list[Any] = []
+            for v in value:
+                vkind = type(v)
+                if vkind is str:
+                    items.append(text(v))
+                elif vkind in _SCALARS:
+                    items.append(v)
+                elif vkind is list and len(v) == 2 and type(v[0]) in _SCALARS and type(v[1]) in _SCALARS:
+                    items.append([v[0], v[1]])
+                else:
+                    items.append(walk(v, depth + 1))
+            return items
+        if kind is dict or isinstance(value, Mapping):
+            return _walk_mapping(value, depth)
+        if isinstance(value, (list, tuple)):
+            return walk(list(value), depth)  # a subclass: walked as the list it holds
+        if isinstance(value, str):
+            return text(value)
+        return value
+
+    def _walk_mapping(value: Mapping[Any, Any], depth: int) -> dict[Any, Any]:
+        pair_named = "value" in value and secret_name(value.get("key"))
+        inline = depth < 50
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            named = secret_names.get(k)
+            if named is None:
+                named = secret_name(k)
+            if (named or (pair_named and k in ("value", "name"))) and v not in (None, "", {}, []):
+                out[k] = FILTERED
+            elif inline and type(v) is str:
+                done = texts.get(v)
+                out[k] = text(v) if done is None else done
+            elif inline and type(v) in _SCALARS:
+                out[k] = v
+            else:
+                out[k] = walk(v, depth + 1)
+        return out
+
+    if type(value) is str:
+        return walk(value, _depth)
+    with gc_paused():  # the copy is a tree of plain data, often large (every row of a list result)
+        return walk(value, _depth)
 
 
-def _names_secret(key: object, pair_name: object, extra: tuple[str, ...]) -> bool:
-    """Whether ``key``'s value is secret: by its own name, or, in a ``{"key": name, "value": v}``
-    pair (Sentry's API spelling of a tag, whose ``name`` is the value's display form), by the
-    pair's name."""
-    if is_secret_key(key, extra):
-        return True
-    return key in ("value", "name") and is_secret_key(pair_name, extra)
+#: Types :func:`scrub` returns as they are, checked by identity before any ``isinstance``.
+_SCALARS = frozenset({int, float, bool, type(None)})
 
 
 def replace_secrets(value: Any, secrets: Iterable[str | None]) -> Any:

@@ -21,6 +21,7 @@ for the result to say, so no tool reports a filter it did not get.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,9 +88,14 @@ def camel_row(row: dict[str, Any]) -> dict[str, Any]:
     for key, value in row.items():
         if "_" not in key or key.startswith("_") or "." in key or "(" in key:
             continue
-        name = _ID_KEYS.get(key) or re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), key)
-        out.setdefault(name, value)
+        out.setdefault(_camel(key), value)
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _camel(key: str) -> str:
+    """``event_id`` → ``eventID``, ``first_seen`` → ``firstSeen``: the same few keys on every row."""
+    return _ID_KEYS.get(key) or re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), key)
 
 
 # ------------------------------------------------------------------ issues

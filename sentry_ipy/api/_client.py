@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .._gcpause import gc_paused
 from .._types import Progress, QueryParams
 from ..config import SENTRY_IO, Settings
 from ..errors import (
@@ -393,7 +394,8 @@ class SentryClient:
         if _is_html(response):
             raise self._web_page(response)
         try:
-            return response.json()
+            with gc_paused():  # a page of rows is plain data: no cycles to look for while it is made
+                return response.json()
         except ValueError:
             raise UnexpectedResponseError(
                 f"{origin(response.request.url)} sent malformed JSON for "

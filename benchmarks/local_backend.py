@@ -13,7 +13,9 @@ Run: ``.venv/bin/python benchmarks/local_backend.py [--sizes 1000,10000,100000] 
   layer and SentryClient), beside a bare httpx loop that only follows ``Link``;
 * times an issue search per page with a tag filter and with free text;
 * once: ingest from sentry-sdk over HTTP (messages, exceptions with stack
-  traces, transactions with 20 spans) and 20 concurrent readers during ingest.
+  traces, transactions with 20 spans) beside two floors: the same senders to a
+  loopback sink that stores nothing (what sentry-sdk itself can send here) and a
+  bare SQL insert loop; then 20 concurrent readers during ingest.
 
 Floors are measured in the same run, so ratios survive a busy (shared) machine.
 """
@@ -179,6 +181,82 @@ def _send_all(dsn: str, kind: str, n: int) -> None:
     client.close()
 
 
+def _sink(ready: Any) -> None:
+    """A trivial loopback ingest sink (its own process): reads each request, answers ``{}``, stores nothing.
+
+    sentry-sdk sending to it is the floor of ingest over HTTP on this machine: the
+    SDK's own cost per event (building, serialising, compressing, one HTTP request
+    per envelope from its transport thread) with a server that costs next to nothing.
+    """
+    import asyncio
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                await reader.readexactly(length)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        ready.put(server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def _sdk_floor(kind: str, per_kind: int, senders: int) -> float:
+    """Events/s of ``senders`` sentry-sdk processes sending ``kind`` to :func:`_sink`."""
+    import multiprocessing as mp
+
+    ready: Any = mp.Queue()
+    sink = mp.Process(target=_sink, args=(ready,), daemon=True)
+    sink.start()
+    try:
+        dsn = f"http://{'0' * 32}@127.0.0.1:{ready.get(timeout=30)}/1"
+        procs = [mp.Process(target=_send_all, args=(dsn, kind, per_kind // senders)) for _ in range(senders)]
+        t0 = time.perf_counter()
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()  # each sender flushes before it exits: every envelope was answered
+        return (per_kind // senders) * senders / (time.perf_counter() - t0)
+    finally:
+        sink.terminate()
+        sink.join()
+
+
+def _sql_floor(events: int) -> float:
+    """Events/s of a bare SQL insert loop: event rows (with their JSON payload) into the store's
+    ``events`` table, one prepared statement, one transaction, WAL and ``synchronous=NORMAL``."""
+    import json
+
+    from sentry_ipy.local.store._store import Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "floor.sqlite3")
+        now = time.time()
+        rows = [(f"{n:032x}", 1, None, "error", now, now, "error", f"t {n}", f"m {n}", None, None, "1.0",
+                 "prod", None, None, "python", None, json.dumps({"message": f"ingest message {n}", "n": n}))
+                for n in range(events)]
+        t0 = time.perf_counter()
+        with store.tx() as conn:
+            conn.executemany(
+                "INSERT INTO events (event_id, project_id, issue_id, type, timestamp, received, level, title,"
+                " message, culprit, transaction_name, release, environment, user_key, user_email, platform,"
+                " trace_id, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        rate = events / (time.perf_counter() - t0)
+        store.close()
+    return rate
+
+
 def _wait_for(store: Any, total: int, timeout: float = 900) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -194,7 +272,9 @@ def measure_ingest(per_kind: int, senders: int) -> dict[str, Any]:
 
     from sentry_ipy.local import LocalServer
 
-    out: dict[str, Any] = {"senders": senders, "per_kind": per_kind}
+    out: dict[str, Any] = {"senders": senders, "per_kind": per_kind, "sql_floor": _sql_floor(per_kind)}
+    for kind in ("message", "exception", "transaction"):
+        out[f"{kind}_floor"] = _sdk_floor(kind, per_kind, senders)
     with tempfile.TemporaryDirectory() as tmp, LocalServer(Path(tmp)) as srv:
         dsn = srv.dsn()
         total = 0
@@ -297,11 +377,14 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
         f"Ingest through sentry-sdk over HTTP ({ingest['senders']} sending processes per kind, "
         f"{ingest['per_kind']} events each kind; until every event is stored):\n\n"
-        "| kind | events/s |\n|---|---|\n"
-        f"| messages | {ingest['message']:.0f} |\n"
-        f"| exceptions with stack traces | {ingest['exception']:.0f} |\n"
-        f"| transactions with 20 spans | {ingest['transaction']:.0f} |\n"
-        f"| mixed, with 20 readers listing issues meanwhile | {ingest['mixed_eps']:.0f} |\n\n"
+        "| kind | events/s, stored by us | floor: the same sentry-sdk senders to a sink that stores nothing |\n"
+        "|---|---|---|\n"
+        f"| messages | {ingest['message']:.0f} | {ingest['message_floor']:.0f} |\n"
+        f"| exceptions with stack traces | {ingest['exception']:.0f} | {ingest['exception_floor']:.0f} |\n"
+        f"| transactions with 20 spans | {ingest['transaction']:.0f} | {ingest['transaction_floor']:.0f} |\n"
+        f"| mixed, with 20 readers listing issues meanwhile | {ingest['mixed_eps']:.0f} | |\n\n"
+        f"Floor of the storage itself: a bare SQL insert loop of {ingest['per_kind']:,} event rows"
+        f" (one prepared statement, one transaction) ran at {ingest['sql_floor']:,.0f} rows/s.\n\n"
         f"20 concurrent readers during that ingest: {r['requests']} requests, **{r['errors']} errors**,"
         f" p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms.\n")
     print(report.read_text())

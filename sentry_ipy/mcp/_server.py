@@ -50,7 +50,8 @@ from ..config import Settings
 from ..errors import ConfigurationError, SentryIpyError, error_line
 from ..scrub import redact_text, replace_secrets
 from ..local import preferred_local_port
-from ..tools import TEXT_ROWS_BUDGET, ToolContext, ToolResult, ToolSpec, registry, run_tool
+from ..tools import (MAX_ARGUMENT_CHARS, TEXT_ROWS_BUDGET, ToolContext, ToolResult, ToolSpec, registry,
+                     run_tool)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..tools import Progress
@@ -68,10 +69,6 @@ __all__ = [
 log = logging.getLogger("sentry_ipy.mcp")
 
 SERVER_NAME = "sentry-ipy"
-
-#: Largest JSON encoding of one call's arguments we accept. Sentry drops events
-#: far smaller than this, and a model that sends more is looping, not working.
-MAX_ARGUMENT_CHARS = 256 * 1024
 
 _INSTRUCTIONS = (
     "Sentry tools. 'sdk' tools send telemetry through the Sentry SDK (capture, scope, "

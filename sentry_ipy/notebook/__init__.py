@@ -87,8 +87,13 @@ def unload(shell: Any) -> None:
 
 
 def _alias_magic(magics: Any, tool_name: str, prog: str) -> Any:
+    from IPython.core.magic import no_var_expand
+
+    from ._line import expand_line
+
+    @no_var_expand  # IPython's expansion is quadratic in the line; expand_line is not
     def magic(line: str) -> Any:
-        return magics.run(tool_name, line, prog)
+        return magics.run(tool_name, expand_line(magics.shell, prog, line), prog)
 
     magic.__name__ = prog.lstrip("%")
     magic.__doc__ = f"Run {tool_name}: `{prog} -h` lists its options."

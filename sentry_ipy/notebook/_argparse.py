@@ -1,8 +1,11 @@
 """Command-line parsers for magics, generated from a tool's parameter model.
 
-A required text field becomes a positional argument (``%sentry_issues backend``);
-every field is also an option in its seed spelling and in kebab case
-(``--projectSlug`` / ``--project-slug``). Objects and arrays take JSON.
+Every field is an option in its seed spelling and in kebab case
+(``--projectSlug`` / ``--project-slug``); objects and arrays take JSON. Every
+required field that takes one value may also be given in its place, in schema
+order (``%sentry get_event backend 9fac2c...``), in any mix with options: the
+values fill, in order, the required fields no option named. This is done here
+once, for every tool the registry holds, so a new tool's magic gets it too.
 """
 
 from __future__ import annotations
@@ -13,17 +16,18 @@ import enum
 import json
 import keyword
 import re
-import shlex
 import typing
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
+from ._line import split_line
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..tools import ToolSpec
 
-__all__ = ["HelpShown", "MagicParser", "output_name", "parse_line", "parse_magic_line", "split_line",
-           "tool_parser"]
+__all__ = ["HelpShown", "MagicParser", "output_name", "parse_line", "parse_magic_line", "tool_parser"]
 
 
 class HelpShown(Exception):
@@ -31,7 +35,17 @@ class HelpShown(Exception):
 
 
 class MagicParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` that reports errors as ``UsageError`` and never exits the kernel."""
+    """An ``ArgumentParser`` that reports errors as ``UsageError`` and never exits the kernel.
+
+    ``slots`` are the fields a tool's parser lets the user give in their place,
+    in order, each with its value converter (or None) and choices.
+    """
+
+    slots: dict[str, tuple[Any, tuple[str, ...]]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slots = {}
 
     def error(self, message: str) -> typing.NoReturn:
         raise UsageError(f"{self.prog}: {message} (see {self.prog} -h)")
@@ -125,13 +139,15 @@ def from_variables(spec: ToolSpec, args: dict[str, Any], namespace: dict[str, An
     return out
 
 
+#: Prefix of the argparse ``dest`` of a value given in a field's place.
+_SLOT = "slot_"
+
+
 def tool_parser(spec: ToolSpec, prog: str) -> tuple[MagicParser, list[str]]:
     """Build the parser for ``spec``; also return the field names it fills."""
     first_line = spec.description.splitlines()[0]
-    parser = MagicParser(prog=prog, description=first_line, add_help=True,
-                         epilog=f"Tool: {spec.name}. Errors print one line; the cell still fails.")
+    parser = MagicParser(prog=prog, description=first_line, add_help=True)
     fields: list[str] = []
-    positional_done = False
     props = spec.input_schema().get("properties", {})
     for name, info in spec.params.model_fields.items():
         kind, choices = _field_kind(info.annotation)
@@ -145,13 +161,11 @@ def tool_parser(spec: ToolSpec, prog: str) -> tuple[MagicParser, list[str]]:
         conv: Any = _json_value if kind == "json" else None
         if kind == "number":
             conv = _number
-        if info.is_required() and kind == "text" and not positional_done:
-            parser.add_argument(name, nargs="?", metavar=name, help=help_text,
-                                choices=choices or None)
-            positional_done = True
-            dest_opts = [f"--{name}"] + ([f"--{_kebab(name)}"] if _kebab(name) != name else [])
-            parser.add_argument(*dest_opts, dest=f"opt_{name}", metavar="VALUE", help=argparse.SUPPRESS)
-            continue
+        if info.is_required() and kind not in ("bool", "list"):
+            # Converted once it is known which field a value fills (parse_magic_line).
+            parser.add_argument(f"{_SLOT}{name}", nargs="?", metavar=name, help=help_text)
+            parser.slots[name] = (conv, choices)
+            help_text = f"{name} as an option"
         opts = [f"--{name}"] + ([f"--{_kebab(name)}"] if _kebab(name) != name else [])
         marker = _from_variable(info.annotation)
         if marker is not None:
@@ -167,61 +181,12 @@ def tool_parser(spec: ToolSpec, prog: str) -> tuple[MagicParser, list[str]]:
                                 metavar="JSON" if kind == "json" else "VALUE", help=help_text)
     parser.add_argument("-o", "--output", metavar="NAME",
                         help="store the result in this variable instead of returning it")
+    slots = " ".join(parser.slots)
+    if slots:
+        parser.usage = f"%(prog)s {slots} [options]"
+    parser.epilog = (f"{slots} may be given in this order or as options, in any mix. " if slots else "") + \
+        f"Tool: {spec.name}. Errors print one line; the cell still fails."
     return parser, fields
-
-
-def split_line(prog: str, line: str) -> list[str]:
-    """Split a magic's line like a shell does; an unbalanced quote is one ``UsageError`` line.
-
-    A JSON object or array standing as a word of its own stays one word, quotes
-    included: ``--tags {json.dumps(t)}`` reaches us after IPython's expansion as
-    ``--tags {"team": "data"}``, which a shell split would turn into ``{team: data}``.
-    """
-    protected, saved = _protect_json(line)
-    try:
-        words = shlex.split(protected, posix=True)
-    except ValueError as exc:
-        raise UsageError(f"{prog}: cannot split the line ({exc}); check the quotes.") from None
-    if not saved:
-        return words
-    return [_PLACEHOLDER.sub(lambda m: saved[int(m.group(1))], w) for w in words]
-
-
-_PLACEHOLDER = re.compile(r"\x00(\d+)\x00")
-_DECODER = json.JSONDecoder()
-
-
-def _protect_json(line: str) -> tuple[str, list[str]]:
-    """``line`` with each unquoted JSON object/array word replaced by a placeholder, and the words."""
-    if "\x00" in line or not ("{" in line or "[" in line):
-        return line, []
-    out: list[str] = []
-    saved: list[str] = []
-    quote: str | None = None
-    i, n = 0, len(line)
-    while i < n:
-        c = line[i]
-        if c == "\\" and quote != "'" and i + 1 < n:
-            out.append(line[i:i + 2])
-            i += 2
-            continue
-        if quote is not None:
-            quote = None if c == quote else quote
-        elif c in "'\"":
-            quote = c
-        elif c in "{[" and (i == 0 or line[i - 1].isspace()):
-            try:
-                _, end = _DECODER.raw_decode(line, i)
-            except ValueError:
-                end = -1
-            if end > i and (end == n or line[end].isspace()):
-                saved.append(line[i:end])
-                out.append(f"\x00{len(saved) - 1}\x00")
-                i = end
-                continue
-        out.append(c)
-        i += 1
-    return "".join(out), saved
 
 
 def parse_line(parser: MagicParser, line: str) -> argparse.Namespace:
@@ -240,15 +205,55 @@ def output_name(prog: str, name: str | None) -> str | None:
     return name
 
 
-def parse_magic_line(spec: ToolSpec, prog: str, line: str) -> tuple[dict[str, Any], str | None]:
-    """Parse a magic's line into (tool arguments, output variable name)."""
+def parse_magic_line(spec: ToolSpec, prog: str, line: str, *,
+                     defaulted: Callable[[str], bool] | None = None) -> tuple[dict[str, Any], str | None]:
+    """Parse a magic's line into (tool arguments, output variable name).
+
+    The values given in place of fields fill, in schema order, the required
+    fields that no option named: ``get_event backend X`` and ``get_event
+    --eventId X backend`` mean the same. ``defaulted(name)`` says whether the
+    caller fills a field the line leaves out (the configured project): with one
+    value fewer per such field, the values skip it (``%sentry_event X``).
+    A wrong count is one sentence naming the fields expected.
+    """
     parser, fields = tool_parser(spec, prog)
-    ns = vars(parse_line(parser, line))
-    args: dict[str, Any] = {}
-    for name in fields:
-        value = ns.get(name)
-        if ns.get(f"opt_{name}") is not None:
-            value = ns[f"opt_{name}"]
-        if value is not None:
-            args[name] = value
-    return args, output_name(prog, ns.get("output"))
+    ns, extra = parser.parse_known_intermixed_args(split_line(prog, line))
+    if any(word.startswith("-") for word in extra):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    values = vars(ns)
+    args = {name: values[name] for name in fields if values.get(name) is not None}
+    given = [values[f"{_SLOT}{name}"] for name in parser.slots if values.get(f"{_SLOT}{name}") is not None]
+    given += extra
+    free = [name for name in parser.slots if name not in args]
+    left_out = [name for name in free if defaulted is not None and defaulted(name)] \
+        if len(given) < len(free) else []
+    if left_out and len(given) == len(free) - len(left_out):
+        free = [name for name in free if name not in left_out]
+    if len(given) != len(free):
+        raise _count_error(prog, free, given, left_out)
+    for name, text in zip(free, given, strict=True):
+        args[name] = _slot_value(parser, name, text)
+    return args, output_name(prog, values.get("output"))
+
+
+def _count_error(prog: str, expected: list[str], given: list[str], left_out: list[str]) -> UsageError:
+    """The sentence for too many or too few values given in place of fields."""
+    want = (f"takes {len(expected)} value{'s' if len(expected) != 1 else ''} in this order: "
+            f"{' '.join(expected)}") if expected else "takes no more values (its options named every field)"
+    shown = " ".join(v if len(v) <= 40 else v[:37] + "..." for v in given)
+    got = f"got {len(given)}" + (f" ({shown})" if given else "")
+    optional = f"; {' and '.join(left_out)} may be left out (configured)" if left_out else ""
+    return UsageError(f"{prog} {want}, {got}{optional}; or name them as options (see {prog} -h).")
+
+
+def _slot_value(parser: MagicParser, name: str, text: str) -> Any:
+    """Convert a value given in ``name``'s place as its option would have."""
+    conv, choices = parser.slots[name]
+    if choices and text not in choices:
+        parser.error(f"argument {name}: invalid choice: {text!r} (choose from {', '.join(choices)})")
+    if conv is None:
+        return text
+    try:
+        return conv(text)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"argument {name}: {exc}")

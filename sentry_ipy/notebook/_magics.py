@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,13 +16,14 @@ from types import CodeType
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from traitlets import Bool, Unicode, observe
 
 from ..config import OPTIONS
 from ..errors import SentryIpyError, error_line
 from ._argparse import HelpShown, MagicParser, from_variables, parse_line, parse_magic_line
 from ._cells import is_crash
+from ._line import expand_line
 from ._progress import FetchProgress
 
 __all__ = ["SentryMagics"]
@@ -149,29 +149,42 @@ class SentryMagics(Magics):
     # ------------------------------------------------------------- running
     def run(self, tool_name: str, line: str, prog: str) -> Any:
         """Parse ``line`` for ``tool_name``, run it and return what the cell should show."""
-        from ..tools import get_tool, run_tool
+        from ..tools import get_tool
 
         try:
             with _usage_errors():
                 spec = get_tool(tool_name)
-                args, output = parse_magic_line(spec, prog, line)
+                args, output = parse_magic_line(spec, prog, line, defaulted=lambda name: (
+                    name == "projectSlug" and self._default_project(spec) is not None))
                 if self.shell is not None:
                     args = from_variables(spec, args, self.shell.user_ns)
-                if spec.family == "api" and "projectSlug" in spec.params.model_fields \
-                        and "projectSlug" not in args:
-                    default = self.context.effective_settings().project
-                    if default:
-                        args["projectSlug"] = default
-                result = None
-                try:
-                    result = run_tool(spec, args, self.context)
-                finally:
-                    progress = self.context.progress
-                    if isinstance(progress, FetchProgress):
-                        progress.close(None if result is None or result.records is None
-                                       else len(result.records))
         except HelpShown:
             return None
+        return self.call(spec, args, output)
+
+    def _default_project(self, spec: Any) -> str | None:
+        """The configured project, which API tools use when the line names none."""
+        if spec.family != "api" or "projectSlug" not in spec.params.model_fields:
+            return None
+        return self.context.effective_settings().project or None
+
+    def call(self, spec: Any, args: dict[str, Any], output: str | None = None) -> Any:
+        """Run ``spec`` with parsed ``args``; return what the cell should show (or store it in ``output``)."""
+        from ..tools import run_tool
+
+        with _usage_errors():
+            if "projectSlug" not in args:
+                default = self._default_project(spec)
+                if default:
+                    args = {**args, "projectSlug": default}
+            result = None
+            try:
+                result = run_tool(spec, args, self.context)
+            finally:
+                progress = self.context.progress
+                if isinstance(progress, FetchProgress):
+                    progress.close(None if result is None or result.records is None
+                                   else len(result.records))
         value: Any = result.to_frame() if result.records is not None else result
         note = result.truncation_note()
         if note:
@@ -184,22 +197,26 @@ class SentryMagics(Magics):
         return value
 
     @line_magic
+    @no_var_expand
     def sentry(self, line: str) -> Any:
         """Run any sentry-ipy tool: ``%sentry list_issues backend --query "is:unresolved"``.
 
         With no arguments, list the tools. ``%sentry TOOL -h`` shows a tool's options.
         """
+        line = expand_line(self.shell, "%sentry", line)
         words = line.strip().split(None, 1)
         if not words or words[0] in ("-h", "--help", "help"):
             return _tool_table()
         return self.run(words[0], words[1] if len(words) > 1 else "", f"%sentry {words[0]}")
 
     @line_magic
+    @no_var_expand
     def sentry_capture(self, line: str) -> Any:
         """Send a message, or the last exception: ``%sentry_capture [MESSAGE] [--level LEVEL]``.
 
         Without a message it sends the exception of the last failed cell (``sys.last_value``).
         """
+        line = expand_line(self.shell, "%sentry_capture", line)
         parser = MagicParser(prog="%sentry_capture",
                              description=(type(self).sentry_capture.__doc__ or "").splitlines()[0])
         parser.add_argument("message", nargs="*", help="text of the message (omit to send the last exception)")
@@ -210,7 +227,11 @@ class SentryMagics(Magics):
             return None
         if ns.message:
             args = {"message": " ".join(ns.message)} | ({"level": ns.level} if ns.level else {})
-            return self.run("sentry_capture_message", _as_line(args), "%sentry_capture")
+            with _usage_errors():
+                from ..tools import get_tool
+
+                spec = get_tool("sentry_capture_message")
+            return self.call(spec, args)
         exc = getattr(sys, "last_value", None)
         if exc is None:
             raise UsageError("%sentry_capture: no cell has failed yet; give a message to send instead.")
@@ -235,12 +256,14 @@ class SentryMagics(Magics):
         return None
 
     @line_magic
+    @no_var_expand
     def sentry_browse(self, line: str) -> Any:
         """Browse a project's issues in a widget: ``%sentry_browse [PROJECT] [--query Q] [--sort S]``.
 
         Opt-in: ``%sentry_issues`` returns the same list as a DataFrame. Select an
         issue for its stack trace and events; Resolve/Unresolve change its status.
         """
+        line = expand_line(self.shell, "%sentry_browse", line)
         doc = (type(self).sentry_browse.__doc__ or "").splitlines()[0]
         parser = MagicParser(prog="%sentry_browse", description=doc)
         parser.add_argument("project", nargs="?", help="project slug (default: the configured project)")
@@ -266,6 +289,7 @@ class SentryMagics(Magics):
         return browser
 
     @line_cell_magic
+    @no_var_expand
     def sentry_txn(self, line: str, cell: str | None = None) -> Any:
         """Run the cell as a performance transaction: ``%%sentry_txn NAME [--op OP]``.
 
@@ -278,6 +302,7 @@ class SentryMagics(Magics):
         from ..tools import run_tool
 
         prog = "%%sentry_txn"
+        line = expand_line(self.shell, prog, line)
         parser = MagicParser(prog=prog, description=(type(self).sentry_txn.__doc__ or "").splitlines()[0])
         parser.add_argument("name", nargs="*", help="transaction name (default: cell N)")
         parser.add_argument("--op", default="notebook.cell", help="operation (default notebook.cell)")
@@ -378,10 +403,6 @@ def _loop_running() -> bool:
     except RuntimeError:
         return False
     return True
-
-
-def _as_line(args: dict[str, Any]) -> str:
-    return " ".join(f"--{k} {shlex.quote(str(v))}" for k, v in args.items())
 
 
 def _tool_table() -> Any:

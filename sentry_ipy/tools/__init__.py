@@ -16,13 +16,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..local import shared_local_server
     from ._context import Progress, ToolContext
     from ._params import MAX_LIMIT, FromVariable
-    from ._registry import TOOL_MODULES, ToolSpec, declared_aliases, get_tool, registry, run_tool, tool
+    from ._registry import (MAX_ARGUMENT_CHARS, TOOL_MODULES, ToolSpec, declared_aliases, get_tool, registry,
+                            run_tool, tool)
     from ._render import COMPACT_FRAMES, STRUCTURED_BUDGET, TEXT_ROWS_BUDGET
     from ._result import ToolResult
 
 __all__ = [
     "COMPACT_FRAMES",
     "FromVariable",
+    "MAX_ARGUMENT_CHARS",
     "MAX_LIMIT",
     "STRUCTURED_BUDGET",
     "TEXT_ROWS_BUDGET",
@@ -43,7 +45,8 @@ _LAZY = {
     "COMPACT_FRAMES": "._render", "STRUCTURED_BUDGET": "._render", "TEXT_ROWS_BUDGET": "._render",
     "MAX_LIMIT": "._params", "FromVariable": "._params",  # imports pydantic
     "Progress": "._context", "ToolContext": "._context", "ToolResult": "._result",
-    "TOOL_MODULES": "._registry", "ToolSpec": "._registry", "declared_aliases": "._registry",
+    "MAX_ARGUMENT_CHARS": "._registry", "TOOL_MODULES": "._registry", "ToolSpec": "._registry",
+    "declared_aliases": "._registry",
     "get_tool": "._registry", "registry": "._registry", "run_tool": "._registry", "tool": "._registry",
     "shared_local_server": "..local",
 }

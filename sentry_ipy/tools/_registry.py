@@ -35,8 +35,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._context import ToolContext
     from ._result import ToolResult
 
-__all__ = ["TOOL_MODULES", "ToolSpec", "declared_aliases", "get_tool", "parse_args", "registry",
+__all__ = ["MAX_ARGUMENT_CHARS", "TOOL_MODULES", "ToolSpec", "declared_aliases", "get_tool", "parse_args", "registry",
            "run_tool", "tool"]
+
+#: Largest input one call may bring, in characters: the JSON of an MCP call's arguments, a
+#: magic's line. Sentry drops events far smaller than this, and a caller that sends more is
+#: looping or pasting, not working; every face refuses it in one sentence.
+MAX_ARGUMENT_CHARS = 256 * 1024
 
 #: Modules that define tools, imported on first use (registry as data).
 TOOL_MODULES: tuple[str, ...] = (

@@ -477,3 +477,47 @@ def test_the_html_catch_all_is_never_a_scope_or_org_problem(gctx: ToolContext,
         assert text.startswith(f"This server ({glitch.url}) has no API route {method} /api/0/")
         for wrong in ("scope", "SENTRY_URL", "check the organization", "not found", "not a Sentry"):
             assert wrong not in text, text
+
+
+# ------------------------------------------------------------------ web links
+#: What every link we build from Sentry's web UI paths holds; this server's pages live elsewhere.
+SENTRY_UI = f"/organizations/{ORG}/"
+
+_LINKING_CALLS = [("sentry_list_issues", {"projectSlug": "web"}), ("sentry_list_projects", {}),
+                  ("sentry_list_releases", {"projectSlug": "web"}),
+                  ("sentry_get_organization_stats", {"stat": "received"}),
+                  ("sentry_list_issue_events", {"issueId": "1"}),
+                  ("sentry_get_event", {"projectSlug": "web", "eventId": EVENTS[0]["event_id"]}),
+                  ("sentry_list_error_events_in_project", {"projectSlug": "web"})]
+
+
+def _said(result: ToolResult) -> str:
+    return result.to_markdown() + repr(result.to_dict()) + repr(result.records)
+
+
+def test_links_are_the_servers_own_permalinks_or_none(gctx: ToolContext) -> None:
+    """A GlitchTip permalink (``{base}/{slug}/issues/{id}``) shows its web UI is not Sentry's:
+    the server's own links are kept, and the ones we would build from Sentry's paths are left out."""
+    issue = call(gctx, "sentry_get_issue", issueId="7")
+    assert issue.links == {"Issue": ISSUES[6]["permalink"]}
+    for tool, args in _LINKING_CALLS:
+        result = call(gctx, tool, **args)
+        assert SENTRY_UI not in _said(result), (tool, result.links)
+    rows = call(gctx, "sentry_list_issues", projectSlug="web", limit=3).records or []
+    assert [r["permalink"] for r in rows] == [i["permalink"] for i in ISSUES[:3]]
+
+
+def test_a_web_page_on_an_api_route_is_enough_to_know(gctx: ToolContext, glitch: CompatibleServer) -> None:
+    with pytest.raises(UnsupportedFeatureError):
+        call(gctx, "sentry_list_teams")  # the catch-all's page: Sentry answers JSON there
+    for tool in ("sentry_list_projects", "sentry_get_organization_stats"):
+        result = call(gctx, tool, **({"stat": "received"} if tool.endswith("stats") else {}))
+        assert not result.links and SENTRY_UI not in _said(result), (tool, result.links)
+
+
+def test_sentry_itself_keeps_the_links_we_build(tctx: ToolContext) -> None:
+    """The local backend is Sentry-faithful: its permalinks have Sentry's shape, so links stay."""
+    call(tctx, "sentry_list_issues", projectSlug="notebook")
+    projects = call(tctx, "sentry_list_projects")
+    assert (projects.links["Projects"] or "").endswith("/projects/") and "/organizations/" in \
+        (projects.links["Projects"] or ""), projects.links

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .._types import Progress
 from ..errors import APIError, NotFoundError, UnsupportedFeatureError
@@ -99,13 +100,35 @@ def _camel(key: str) -> str:
 
 
 # ------------------------------------------------------------------ issues
+def _learn_from_permalinks(client: SentryClient, org: str, rows: list[dict[str, Any]]) -> None:
+    """Learn from the first issue row with a ``permalink`` whether this server's web UI is Sentry's.
+
+    Sentry links an issue as ``{base}/organizations/{org}/issues/{id}/`` (or
+    ``https://{org}.sentry.io/issues/{id}/``); GlitchTip as ``{base}/{org}/issues/{id}``.
+    Another shape means the links we would build from Sentry's paths are wrong here.
+    """
+    if client.is_saas or client.features.not_sentry():
+        return
+    for row in rows:
+        link, issue_id = row.get("permalink"), row.get("id")
+        if isinstance(link, str) and link and issue_id not in (None, ""):
+            parts = urlsplit(link)
+            path = parts.path.rstrip("/")
+            if not (path.endswith(f"/organizations/{org}/issues/{issue_id}")
+                    or (path == f"/issues/{issue_id}" and (parts.hostname or "").startswith(f"{org}."))):
+                client.features.learn_not_sentry(f"an issue permalink of another shape ({link})")
+            return
+
+
 def get_issue(client: SentryClient, org: str, issue_id: str) -> dict[str, Any]:
     """One issue: the org-scoped route, else the legacy ``issues/{id}/`` one."""
-    return client.features.first("issue detail API", [
+    issue = client.features.first("issue detail API", [
         ("org issue", lambda: client.get_object("organizations", org, "issues", issue_id,
                                                 scope="event:read")),
         ("legacy issue", lambda: camel_row(client.get_object("issues", issue_id,
                                                              scope="event:read")))])
+    _learn_from_permalinks(client, org, [issue])
+    return issue
 
 
 def update_issue(client: SentryClient, org: str, issue_id: str,
@@ -243,8 +266,10 @@ def list_issues(client: SentryClient, org: str, params: list[tuple[str, Any]], *
         sent = _server_sort(client, sort, notes)
         rows, truncated = fetch(sent)
     rows = [camel_row(r) for r in rows]
+    _learn_from_permalinks(client, org, rows)
     if unresolved and any(r.get("status") not in (None, "unresolved") for r in rows):
         client.features.learn("ignores is:unresolved", True)
+        client.features.learn_not_sentry("the default query is:unresolved was ignored")
         return _unresolved_here(client, org, base, sent, limit, notes, progress, query)
     return Listing(rows, truncated, notes)
 

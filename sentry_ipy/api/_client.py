@@ -118,8 +118,15 @@ class SentryClient:
         """True for sentry.io (any region)."""
         return (urlsplit(self.web_url).hostname or "") in REGION_HOSTS
 
-    def web_link(self, path: str) -> str:
-        """A link into the web UI: ``https://{org}.sentry.io/{path}`` or the self-hosted form."""
+    def web_link(self, path: str) -> str | None:
+        """A link into Sentry's web UI: ``https://{org}.sentry.io/{path}`` or the self-hosted form.
+
+        None on a server an answer showed is not Sentry (``features.not_sentry()``): its
+        web UI has pages of its own, and no link is better than a wrong one. Links the
+        server gave (``permalink``) are used as given wherever a row carries one.
+        """
+        if not self.is_saas and self.features.not_sentry():
+            return None
         path = path.lstrip("/")
         if self.is_saas and self.settings.org:
             return f"https://{self.settings.org}.sentry.io/{path}"
@@ -191,6 +198,7 @@ class SentryClient:
         such feature here", never a scope, org or ID problem.
         """
         if self._answers_json():
+            self.features.learn_not_sentry("a web page on an API route")  # Sentry answers JSON there
             return self._missing_route(response, f"{response.status_code} with a web page")
         return UnexpectedResponseError(
             f"{origin(response.request.url)} answered with an HTML page instead of JSON; "

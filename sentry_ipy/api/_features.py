@@ -13,6 +13,7 @@ live here too, so each is learned once.
 from __future__ import annotations
 
 import threading
+import typing
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -21,6 +22,9 @@ from ..errors import UnsupportedFeatureError
 __all__ = ["ServerFeatures"]
 
 T = TypeVar("T")
+
+#: The learned key holding why the server is known not to be Sentry.
+_NOT_SENTRY = "not sentry"
 
 
 class ServerFeatures:
@@ -58,6 +62,22 @@ class ServerFeatures:
         """Remember ``value`` under ``key`` for the rest of this client's life."""
         with self._lock:
             self._learned[key] = value
+
+    def not_sentry(self) -> str | None:
+        """The sign that showed this server is not Sentry (so Sentry's web UI paths are wrong
+        here), or None while nothing did."""
+        return typing.cast("str | None", self.learned(_NOT_SENTRY))
+
+    def learn_not_sentry(self, sign: str) -> None:
+        """Remember that an answer showed this server is not Sentry (the first sign is kept).
+
+        Sentry answers an unknown API route with JSON, always applies ``is:unresolved``,
+        accepts its own ``sort`` values and gives permalinks of its own shape; a web page
+        on an API route, an ignored default query, a foreign sort enum or another
+        permalink shape is a Sentry-compatible server with a web UI of its own.
+        """
+        with self._lock:
+            self._learned.setdefault(_NOT_SENTRY, sign)
 
     def first(self, feature: str, ways: Sequence[tuple[str, Callable[[], T]]]) -> T:
         """The answer of the first way the server offers, skipping ways known to be missing.

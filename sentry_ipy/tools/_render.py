@@ -107,7 +107,7 @@ def markdown(r: ToolResult, max_rows: int = MARKDOWN_ROWS, *, following: int = 0
         parts.extend(f"**{_cell(k)}**:\n{fenced(v[:4000])}"
                      for k, v in r.details.items() if v and _multiline(v))
     if r.links:
-        parts.append("\n".join(f"- {label}: {_line(url)}" for label, url in r.links.items()))
+        parts.append("\n".join(f"- {label}: {_line(url)}" for label, url in r.links.items() if url))
     parts.extend(r.hints)
     return "\n\n".join(p for p in parts if p)
 

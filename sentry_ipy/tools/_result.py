@@ -33,7 +33,9 @@ class ToolResult:
             tool declares it in ``@tool(frame=...)``; an unknown name is refused).
         columns: what markdown shows: the columns of each row, or, for a single
             object, the keys worth a model's attention (all scalar keys when empty).
-        links: ``label -> URL`` for the next step (web UI pages).
+        links: ``label -> URL`` for the next step (web UI pages). A ``None`` URL (a page
+            this server's web UI is not known to have, see ``SentryClient.web_link``)
+            is dropped: no link rather than a wrong one.
         hints: short next-step sentences (``"Call sentry_get_issue with ..."``).
         truncated: True when more rows existed than ``limit`` allowed.
         details: markdown-only ``label -> text`` lines after the fields (an event's
@@ -55,7 +57,7 @@ class ToolResult:
     data: dict[str, Any] | None = None
     frame: Frame | None = None
     columns: tuple[str, ...] = ()
-    links: dict[str, str] = field(default_factory=dict)
+    links: dict[str, str | None] = field(default_factory=dict)
     hints: list[str] = field(default_factory=list)
     truncated: bool = False
     details: dict[str, str] = field(default_factory=dict)
@@ -79,6 +81,7 @@ class ToolResult:
                        details=scrub(self.details, extra_keys, secrets), untrusted=False)
 
     def __post_init__(self) -> None:
+        self.links = {label: url for label, url in self.links.items() if url}
         if self.frame is not None and not isinstance(self.frame, Frame):
             try:
                 self.frame = Frame(self.frame)

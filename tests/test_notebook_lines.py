@@ -24,9 +24,9 @@ from tests._shell import ip
 
 __all__ = ["ip"]
 
-CAP_SENTENCE = (r"^%sentry_capture: the line is (\d+) KB, more than the 256 KB a magic accepts; "
-                r"pass a shorter value \(e\.g\. \{text\[:8000\]\}: messages are cut to 8,192 characters "
-                r"anyway\), or call sentry_ipy\.tools\.run_tool from Python\.$")
+CAP_SENTENCE = (r"^%sentry_capture: the line is (\d+) KB, more than the 256 KB a magic accepts \(MCP calls "
+                r"have the same limit\); pass a shorter value, e\.g\. a slice such as \{text\[:8000\]\}, or "
+                r"call sentry_ipy\.tools\.run_tool from Python\.$")
 
 
 def test_the_cap_is_the_one_mcp_has() -> None:

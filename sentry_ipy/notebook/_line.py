@@ -33,8 +33,8 @@ def check_size(prog: str, line: str) -> None:
 
     if len(line) > MAX_ARGUMENT_CHARS:
         raise UsageError(f"{prog}: the line is {len(line) // 1024} KB, more than the "
-                         f"{MAX_ARGUMENT_CHARS // 1024} KB a magic accepts; pass a shorter value "
-                         f"(e.g. {{text[:8000]}}: messages are cut to 8,192 characters anyway), or call "
+                         f"{MAX_ARGUMENT_CHARS // 1024} KB a magic accepts (MCP calls have the same "
+                         "limit); pass a shorter value, e.g. a slice such as {text[:8000]}, or call "
                          "sentry_ipy.tools.run_tool from Python.")
 
 

@@ -91,14 +91,15 @@ def test_json_words_survive_splitting() -> None:
         split_line("p", 'say "hello')
 
 
+@pytest.mark.timeout(900)  # callgrind runs IPython's import too: minutes of wall time on a busy machine
 def test_magic_lines_are_split_and_expanded_in_linear_work() -> None:
     # CPU instructions under callgrind, not seconds: doubling the line about doubles the
     # work for each shape (shlex, the old JSON look-ahead and IPython's $name pattern
     # grew with the square of such lines).
     from tests._work import instructions
 
-    shapes = ["M", "a b ", "[ ", "{ ", '{"a', "\\\\x", '"\\\\', "'q' ", '"" ', "$x ", "a", "'$x"]
-    small, large = 16384, 32768
+    shapes = ["a b ", "[ ", "{ ", '{"a', "\\\\x", '"\\\\', "'q' ", '"" ']
+    small, large = 8192, 16384
     setup = ("import shlex\nfrom sentry_ipy.notebook._line import split_line, _FORMATTER\n"
              f"shapes = {shapes!r}\n"
              "lines = {(s, n): (s * (n // len(s) + 1))[:n] for s in shapes for n in "
@@ -110,10 +111,10 @@ def test_magic_lines_are_split_and_expanded_in_linear_work() -> None:
     for shape in shapes:
         cases += [f"split(lines[{shape!r}, {n}])" for n in (small, large)]
     cases += [f"split(quoted[{n}])" for n in (small, large)]
-    for shape in ("a", "$x ", "'$x", "a'"):
+    for shape in ("a", "$x ", "'$x"):
         cases += [f"_FORMATTER.vformat(({shape!r} * {n})[:{n}], [], ns)" for n in (small, large)]
     counts = instructions(setup, cases)[1:]
-    names = [*shapes, "quoted", "expand a", "expand $x", "expand '$x", "expand a'"]
+    names = [*shapes, "quoted", "expand a", "expand $x", "expand '$x"]
     for i, name in enumerate(names):
         work_small, work_large = counts[2 * i], counts[2 * i + 1]
         assert work_large / work_small < 2.4, (name, work_small, work_large)

@@ -114,6 +114,7 @@ class Frame(StrEnum):
     ACTIVITY = "activity"
     TAG_VALUES = "tag_values"
     REPLAYS = "replays"
+    TIMESERIES = "timeseries"
 
 
 #: Column order and dtype per frame kind.
@@ -184,6 +185,7 @@ FRAMES: dict[Frame, FrameSchema] = {
     Frame.ACTIVITY: FrameSchema((
         ("id", _S), ("type", _C), ("dateCreated", _T), ("user.name", _S), ("user.email", _S),
         ("data.text", _S))),
+    Frame.TIMESERIES: FrameSchema((("time", _T), ("series", _S), ("yAxis", _S), ("value", _F))),
     Frame.TAG_VALUES: FrameSchema((
         ("key", _S), ("value", _S), ("count", _I), ("share", _F), ("firstSeen", _T),
         ("lastSeen", _T))),

@@ -217,3 +217,64 @@ def test_a_server_without_the_endpoint_gets_one_sentence(server: ScriptedServer,
         run_tool("sentry_search_events", {"fields": ["id"]}, context)
     context.close()
 
+
+
+# -- sentry_get_timeseries -------------------------------------------------------------------
+
+def test_timeseries_long_form_per_group_in_every_face(tctx: ToolContext, seeded: Seeded, ip: Any,
+                                                      local_server: Any) -> None:
+    args = {"dataset": "spans", "projects": [seeded.slug], "groupBy": ["transaction"],
+            "query": "is_transaction:true", "interval": "1h", "statsPeriod": "1d"}
+    result = run_tool("sentry_get_timeseries", args, tctx)
+    frame = result.to_frame()
+    assert list(frame.columns) == ["time", "series", "yAxis", "value"]
+    assert str(frame["time"].dtype) == "datetime64[ns, UTC]" and str(frame["value"].dtype) == "Float64"
+    assert frame.groupby("series")["value"].sum().to_dict() == {"checkout": 2.0, "search": 1.0}
+    assert len(frame.pivot(index="time", columns="series", values="value")) >= 24  # ready to plot
+    assert "(from events-timeseries)" in result.summary and "checkout: peak 2" in result.to_markdown()
+
+    ip.run_line_magic("sentry_timeseries", f"--projects {seeded.slug} --query {seeded.token} "
+                                           "--statsPeriod 1d --interval 1h -o ts")
+    assert ip.user_ns["ts"]["value"].sum() == ERRORS
+
+    server = build_mcp_server(context=ToolContext(Settings(), local_server=local_server, fetch_all=False))
+
+    async def main() -> Any:
+        async with Client(server) as client:
+            return await client.call_tool("sentry_get_timeseries", {**args, "yAxis": ["count()", "p95(span.duration)"]})
+
+    answer = anyio.run(main)
+    assert not answer.is_error
+    records = answer.structured_content["records"]
+    assert {r["series"] for r in records} == {"checkout count()", "checkout p95(span.duration)",
+                                              "search count()", "search p95(span.duration)"}
+
+
+def test_timeseries_falls_back_to_events_stats(server: ScriptedServer) -> None:
+    server.route("GET", "/api/0/organizations/acme/events-timeseries/", Reply(404, {"detail": "Not found"}))
+    server.route("GET", "/api/0/organizations/acme/events-stats/", Reply(200, {
+        "checkout": {"data": [[1780000000, [{"count": 3}]], [1780003600, [{"count": 1}]]], "order": 0},
+        "Other": {"data": [[1780000000, [{"count": 2}]], [1780003600, [{"count": 0}]]], "order": 1}}))
+    context = ToolContext(scripted_settings(server.url))
+    result = run_tool("sentry_get_timeseries", {"groupBy": ["transaction"], "interval": "1h"}, context)
+    again = run_tool("sentry_get_timeseries", {"groupBy": ["transaction"], "interval": "1h"}, context)
+    context.close()
+    assert [(r["time"], r["series"], r["value"]) for r in result.records or []] == [
+        ("2026-05-28T20:26:40Z", "checkout", 3), ("2026-05-28T21:26:40Z", "checkout", 1),
+        ("2026-05-28T20:26:40Z", "Other", 2), ("2026-05-28T21:26:40Z", "Other", 0)]
+    assert "(from events-stats)" in result.summary and again.records == result.records
+    stats = [s for s in server.requests if s.route.endswith("events-stats/")]
+    assert [s.route for s in server.requests].count("/api/0/organizations/acme/events-timeseries/") == 1
+    assert stats[0].query["field"] == ["transaction", "count()"] and stats[0].arg("topEvents") == "5"
+    assert stats[0].arg("sort") == "-count()"
+
+
+def test_timeseries_on_a_server_without_either_route(server: ScriptedServer) -> None:
+    server.route("GET", "/api/0/organizations/", Reply(200, [{"slug": "acme"}]))
+    server.route("GET", "/api/0/organizations/acme/events-timeseries/", Reply(405, {}))
+    server.route("GET", "/api/0/organizations/acme/events-stats/", html_page(200))
+    context = ToolContext(scripted_settings(server.url))
+    with pytest.raises(UnsupportedFeatureError, match=r"^This server \(.*\) has no time series API "
+                                                      r"\(events-timeseries or events-stats\)\.$"):
+        run_tool("sentry_get_timeseries", {}, context)
+    context.close()

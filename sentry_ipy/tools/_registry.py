@@ -65,6 +65,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "sentry_ipy.tools.activity",
     "sentry_ipy.tools.issue_tags",
     "sentry_ipy.tools.explore",
+    "sentry_ipy.tools.timeseries",
 )
 
 F = TypeVar("F", bound=Callable[..., "ToolResult"])

@@ -36,6 +36,8 @@ STRUCTURED_BUDGET = 400_000
 TEXT_ROWS_BUDGET = 20_000
 #: Frames whose rows are whole Sentry API objects, worth cutting down for a model's context.
 COMPACT_FRAMES = frozenset({Frame.ISSUES, Frame.EVENTS, Frame.PROJECTS, Frame.RELEASES, Frame.REPLAYS})
+#: Frames whose rows are points of a series: no row names a next call, so none are listed.
+SERIES_FRAMES = frozenset({Frame.TIMESERIES})
 
 
 def structured(r: ToolResult, budget: int | None = STRUCTURED_BUDGET, *, compact: bool = False) -> dict[str, Any]:
@@ -168,7 +170,7 @@ def _more_rows(r: ToolResult, shown: int, following: int) -> str:
         out.append(f"The JSON lines below hold the next {plural(following, 'row')}.")
     rest = (r.records or [])[shown + following:]
     if rest:
-        key = _id_key(r)
+        key = None if r.frame in SERIES_FRAMES else _id_key(r)
         ids = [str(r.get(key)) for r in rest[:_MD_IDS] if key and r.get(key) not in (None, "")]
         listed = f" ({key}: {', '.join(_cell(i, 40) for i in ids)}" + (
             f", … {len(rest) - len(ids)} more)" if len(rest) > len(ids) else ")") if ids else ""

@@ -28,7 +28,8 @@ from ._registry import tool
 from ._result import ToolResult, plural
 from ._window import When, collect_newest_first, describe, end_field, start_field, window_params
 
-__all__ = ["DEFAULT_FIELDS", "MAX_FIELDS", "SearchEventsParams", "is_aggregate"]
+__all__ = ["DEFAULT_FIELDS", "MAX_FIELDS", "DatasetScope", "SearchEventsParams", "is_aggregate",
+           "object_at", "scope_params"]
 
 #: Every tool here reads the Web API.
 FAMILY = "api"
@@ -53,19 +54,33 @@ def is_aggregate(name: str) -> bool:
     return "(" in name or name.startswith("equation|")
 
 
-class SearchEventsParams(Params):
+class DatasetScope(Params):
+    """What a query reads: a dataset, a search, projects, environments and a time window."""
+
     dataset: str = Field("errors", pattern=r"^[a-z_]+$",
                          description="errors, spans, logs, transactions or another the server has")
-    fields: list[str] | None = Field(None, min_length=1, max_length=MAX_FIELDS,
-                                     description="Columns and aggregates (count(), "
-                                                 "p95(span.duration)); default per dataset")
     query: str | None = Field(None, description="Sentry search syntax")
-    sort: str | None = Field(None, description="A selected field, -desc; default -timestamp")
     projects: list[str] | None = Field(None, description="Slugs or IDs; default all")
     environments: list[str] | None = None
     statsPeriod: str = period_field("14d")
     start: When = start_field()
     end: When = end_field()
+
+
+def scope_params(ctx: ToolContext, p: DatasetScope) -> list[tuple[str, Any]]:
+    """The query parameters of ``p``'s dataset, projects (as IDs), environments and search."""
+    client = ctx.api()
+    out: list[tuple[str, Any]] = [("dataset", p.dataset)]
+    out += [("project", project_info(client, s)["id"]) for s in p.projects or ()]
+    out += [("environment", e) for e in p.environments or ()]
+    return out + ([("query", p.query)] if p.query else [])
+
+
+class SearchEventsParams(DatasetScope):
+    fields: list[str] | None = Field(None, min_length=1, max_length=MAX_FIELDS,
+                                     description="Columns and aggregates (count(), "
+                                                 "p95(span.duration)); default per dataset")
+    sort: str | None = Field(None, description="A selected field, -desc; default -timestamp")
     limit: Number = limit_field(100, "rows")
 
 
@@ -87,11 +102,7 @@ def search_events(ctx: ToolContext, p: SearchEventsParams) -> ToolResult:
             and len(fields) + len(hidden) <= MAX_FIELDS)
     sort = p.sort or (f"-{next(f for f in fields if is_aggregate(f))}" if aggregated
                       else _NEWEST_FIRST if walk or "timestamp" in fields else None)
-    base: list[tuple[str, Any]] = [("dataset", p.dataset)]
-    base += [("project", project_info(client, s)["id"]) for s in p.projects or ()]
-    base += [("environment", e) for e in p.environments or ()]
-    if p.query:
-        base.append(("query", p.query))
+    base = scope_params(ctx, p)
     asked = [*fields, *hidden] if walk else fields
     base += [("field", f) for f in asked] + ([("sort", sort)] if sort else [])
     limit = ctx.row_limit(p)
@@ -114,8 +125,8 @@ def search_events(ctx: ToolContext, p: SearchEventsParams) -> ToolResult:
         rows = [{f: r.get(f) for f in fields} for r in rows]
     meta = pages[0].meta if pages else {}
     notes = _notes(pages, meta, aggregated, walk)
-    types = _mapping(meta, "fields")
-    units = _mapping(meta, "units")
+    types = object_at(meta, "fields")
+    units = object_at(meta, "units")
     ordered = f", sorted by {sort}" if sort else ""
     return ToolResult(
         untrusted=True,
@@ -127,7 +138,8 @@ def search_events(ctx: ToolContext, p: SearchEventsParams) -> ToolResult:
         hints=_hints(rows, fields))
 
 
-def _mapping(meta: dict[str, Any], key: str) -> dict[str, Any]:
+def object_at(meta: dict[str, Any], key: str) -> dict[str, Any]:
+    """``meta[key]`` when it is an object, else an empty one (servers omit or null parts)."""
     value = meta.get(key)
     return value if isinstance(value, dict) else {}
 

@@ -115,6 +115,7 @@ class Frame(StrEnum):
     TAG_VALUES = "tag_values"
     REPLAYS = "replays"
     TIMESERIES = "timeseries"
+    ORGANIZATIONS = "organizations"
 
 
 #: Column order and dtype per frame kind.
@@ -185,6 +186,9 @@ FRAMES: dict[Frame, FrameSchema] = {
     Frame.ACTIVITY: FrameSchema((
         ("id", _S), ("type", _C), ("dateCreated", _T), ("user.name", _S), ("user.email", _S),
         ("data.text", _S))),
+    Frame.ORGANIZATIONS: FrameSchema((
+        ("slug", _S), ("name", _S), ("id", _S), ("region", _S), ("links.regionUrl", _S),
+        ("links.organizationUrl", _S), ("dateCreated", _T), ("status.id", _S), ("isEarlyAdopter", _B))),
     Frame.TIMESERIES: FrameSchema((("time", _T), ("series", _S), ("yAxis", _S), ("value", _F))),
     Frame.TAG_VALUES: FrameSchema((
         ("key", _S), ("value", _S), ("count", _I), ("share", _F), ("firstSeen", _T),

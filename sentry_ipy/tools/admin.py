@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
+from ..api import organizations_everywhere
 from ..frames import Frame
 from ._context import ToolContext
 from ._params import Number, Params, limit_field
+from ._lookup import say
 from ._registry import tool
 from ._result import ToolResult, plural
 
-__all__ = ["ListTeamsParams", "WhoamiParams"]
+__all__ = ["FindOrganizationsParams", "ListTeamsParams", "WhoamiParams"]
 
 #: Every tool here reads the Web API.
 FAMILY = "api"
@@ -62,3 +66,26 @@ def whoami(ctx: ToolContext, p: WhoamiParams) -> ToolResult:
     return ToolResult(summary=f"The token belongs to {who}, with {plural(len(scopes), 'scope')}, "
                               f"on {client.base_url}.", data=data,
                       columns=("user.name", "user.email", "organization", "server", "scopes"))
+
+
+class FindOrganizationsParams(Params):
+    query: str | None = Field(None, description="Part of a name or slug")
+    limit: Number = limit_field(100, "organizations")
+
+
+@tool("sentry_find_organizations", title="Find organizations", read_only=True, idempotent=True,
+      alias="orgs", frame=Frame.ORGANIZATIONS)
+def find_organizations(ctx: ToolContext, p: FindOrganizationsParams) -> ToolResult:
+    """List the organizations the token can reach in every region (sentry.io US and EU), with slugs and region URLs.
+
+    A slug is what SENTRY_ORG takes. E.g. {}
+    """
+    client = ctx.api()
+    rows, truncated, notes = organizations_everywhere(client, query=p.query, limit=ctx.row_limit(p),
+                                                      progress=ctx.progress)
+    regions = sorted({str(r["region"]) for r in rows})
+    where = f" in {plural(len(regions), 'region')} ({', '.join(regions)})" if regions else ""
+    return ToolResult(
+        summary=f"Found {plural(len(rows), 'organization', more=truncated)}{where}.{say(notes)}",
+        records=rows, truncated=truncated, columns=("slug", "name", "region", "id"),
+        hints=[f"Use one: SENTRY_ORG={rows[0]['slug']}."] if rows and rows[0].get("slug") else [])

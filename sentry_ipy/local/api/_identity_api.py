@@ -1,4 +1,4 @@
-"""Who is calling: ``GET /api/0/`` and ``GET /api/0/auth/``.
+"""Who is calling: ``GET /api/0/``, ``GET /api/0/auth/`` and the regions it can reach.
 
 sentry-cli ``info``, the npm ``sentry`` CLI's ``info`` and the official MCP
 server's ``whoami`` ask these first. The local token stands for the machine's
@@ -37,7 +37,13 @@ def auth_index(request: Request) -> JSONResponse:
     return respond(_user(request))
 
 
+def user_regions(request: Request) -> JSONResponse:
+    """``GET /api/0/users/me/regions/``: the one region, this server (sentry.io lists US and EU)."""
+    return respond({"regions": [{"name": "local", "url": ctx(request).url}]})
+
+
 routes = [
     Route("/", api_index, methods=["GET"]),
+    Route("/users/me/regions/", user_regions, methods=["GET"]),
     Route("/auth/", auth_index, methods=["GET"]),
 ]

@@ -1,8 +1,8 @@
 """Measure the local backend's memory under hostile uploads: four concurrent ~100 MB POSTs.
 
 Run: ``.venv/bin/python benchmarks/ingest_memory.py [--source DIR]`` — it prints a Markdown
-table (and rewrites ``benchmarks/ingest_memory.md`` when run on this checkout). ``--source``
-runs the server from another checkout (e.g. ``/work/main`` before the change) for comparison.
+table; ``benchmarks/ingest_memory.md`` keeps it beside the same table for the code before the
+change (``--source`` runs the server from another checkout, e.g. ``git archive 35be969``).
 
 The server runs in a subprocess of its own (a ``LocalServer`` on 127.0.0.1, port 0); its
 resident memory (``VmRSS``) and peak (``VmHWM``, reset before each scenario through
@@ -18,7 +18,6 @@ authenticated 99 MB envelopes that are accepted (one attachment each).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import subprocess
@@ -137,9 +136,6 @@ def main() -> None:
     out += [f"| {n} | {', '.join(a)} | {b} | {p} | {r} | {nxt} |" for n, a, b, p, r, nxt in rows]
     text = "\n".join(out) + "\n"
     print(text)
-    if Path(args.source).resolve() == HERE.parent:
-        (HERE / "ingest_memory.md").write_text("# Ingest memory under hostile uploads\n\n" + text)
-    json.dumps(rows)
 
 
 if __name__ == "__main__":

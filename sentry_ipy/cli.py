@@ -121,7 +121,10 @@ def _local(args: argparse.Namespace) -> int:
                              retention_days=args.retention_days, allowed_hosts=tuple(args.allow_host))
     data_dir = getattr(srv, "data_dir", args.data_dir)
     print(f"Embedded Sentry backend on {srv.url}  (data: {data_dir})", file=sys.stderr)
-    print(f"Web UI: {srv.url}/", file=sys.stderr)
+    if srv.web_token:
+        print(f"Web UI (open this link once per browser; it sets a cookie): {srv.web_url}", file=sys.stderr)
+    else:
+        print(f"Web UI: {srv.web_url}", file=sys.stderr)
     print("Point the tools at it:", file=sys.stderr)
     print(f"  export SENTRY_URL={srv.url}", file=sys.stderr)
     print(f"  export SENTRY_ORG={srv.org_slug}", file=sys.stderr)

@@ -48,8 +48,76 @@ def test_pages_carry_security_headers(srv: LocalServer) -> None:
 
 def test_configured_names_are_answered(tmp_path: Path) -> None:
     with LocalServer(tmp_path / "d", allowed_hosts=["notebooks.lan"]) as server:
-        assert httpx.get(server.url + "/", headers={"Host": "notebooks.lan:9000"}).status_code == 302
+        assert httpx.get(server.url + "/", headers={"Host": "notebooks.lan:9000"}).status_code == 401  # token
         assert httpx.get(server.url + "/", headers={"Host": "other.lan"}).status_code == 400
+
+
+def test_pages_beyond_loopback_need_the_token_link(tmp_path: Path) -> None:
+    """A name other than loopback (here as a reverse proxy on this machine would send it) needs the token."""
+    with LocalServer(tmp_path / "d", allowed_hosts=["notebooks.lan"]) as server:
+        key = server.store.keys(1)[0]["public_key"]
+        lan = {"Host": f"notebooks.lan:{server.port}"}
+        # ingest and the API keep their own auth, whatever the name
+        r = httpx.post(f"{server.url}/api/1/store/?sentry_key={key}", json={"message": "secret stack"}, headers=lan)
+        assert r.status_code == 200
+        api = httpx.get(f"{server.url}/api/0/organizations/", headers={**lan, "Authorization": f"Bearer {server.token}"})
+        assert api.status_code == 200 and api.json()[0]["slug"] == "local"
+        issues = f"{server.url}/organizations/local/issues/"
+        with httpx.Client(headers=lan) as browser:
+            r = browser.get(issues)
+            assert r.status_code == 401 and "secret stack" not in r.text
+            assert r.text == ("This page needs the link with ?token= that `sentry-ipy local` printed when it started;"
+                              " open it once in this browser.\n")
+            r = browser.get(issues, params={"token": "guess"})
+            assert r.status_code == 403 and r.text.startswith("That link's token is not this server's;")
+            assert not browser.cookies
+            # the printed link names the allowed host; visiting it sets the cookie and drops the token from the URL
+            assert server.web_url == f"http://notebooks.lan:{server.port}/?token={server.web_token}"
+            r = browser.get(issues, params={"query": "is:unresolved", "token": server.web_token})
+            assert r.status_code == 302 and r.headers["location"] == "/organizations/local/issues/?query=is%3Aunresolved"
+            cookie = r.headers["set-cookie"]
+            assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+            r = browser.get(f"{server.url}{r.headers['location']}")
+            assert r.status_code == 200 and "secret stack" in r.text
+        # another browser without the cookie is still refused; the cookie's value must be the token
+        assert httpx.get(issues, headers=lan, cookies={"sentry_ipy_web": "forged"}).status_code == 401
+        # loopback needs no token, as before
+        assert httpx.get(issues).status_code == 200
+
+
+def test_loopback_only_server_has_no_token(srv: LocalServer) -> None:
+    assert srv.web_token is None and srv.web_url == srv.url + "/"
+    assert httpx.get(srv.url + "/organizations/local/issues/").status_code == 200
+
+
+def test_cli_local_prints_the_token_link(tmp_path: Path) -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "sentry_ipy.cli", "local", "--port", "0", "--allow-host",
+                             "notebooks.lan", "--data-dir", str(tmp_path / "d")], stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        lines: list[str] = []
+        for line in proc.stderr:
+            lines.append(line)
+            if line.startswith("Ctrl-C stops it."):
+                break
+        text = "".join(lines)
+        match = re.search(r"^Web UI \(open this link once per browser; it sets a cookie\): "
+                          r"http://notebooks\.lan:(\d+)/\?token=([\w-]+)$", text, re.M)
+        assert match, text
+        port, token = match.groups()
+        with httpx.Client(headers={"Host": f"notebooks.lan:{port}"}, timeout=10) as browser:
+            assert browser.get(f"http://127.0.0.1:{port}/organizations/local/issues/").status_code == 401
+            r = browser.get(f"http://127.0.0.1:{port}/?token={token}")
+            assert r.status_code == 302 and r.headers["location"] == "/"
+            assert browser.get(f"http://127.0.0.1:{port}/organizations/local/issues/").status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
 
 
 def test_cli_local_help_names_the_allow_host_flag() -> None:

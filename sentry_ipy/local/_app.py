@@ -116,11 +116,13 @@ async def _health(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-def build_app(context: Context, allowed_hosts: frozenset[str] | None = None) -> ASGIApp:
+def build_app(context: Context, allowed_hosts: frozenset[str] | None = None, web_token: str | None = None,
+              secure: bool = False) -> ASGIApp:
     """Build the ASGI app for one server context.
 
     ``allowed_hosts`` are the ``Host`` names it answers (see :mod:`._guard`); ``None`` means
-    loopback names only.
+    loopback names only. ``web_token`` makes pages need the token cookie beyond loopback;
+    ``secure`` (https) marks that cookie Secure.
     """
     api: list[BaseRoute] = [
         *_identity_api.routes,
@@ -154,5 +156,6 @@ def build_app(context: Context, allowed_hosts: frozenset[str] | None = None) -> 
     )
     handled = ExceptionMiddleware(router, handlers={ApiError: _api_error, QueryError: _query_error, HTTPException: _http_error})
     app = ApiMiddleware(handled, context=context, router=router)
-    guarded = HostGuard(app, allowed_hosts if allowed_hosts is not None else allowed_host_names("127.0.0.1"))
+    guarded = HostGuard(app, allowed_hosts if allowed_hosts is not None else allowed_host_names("127.0.0.1"),
+                        web_token=web_token, secure=secure)
     return ErrorMiddleware(guarded)

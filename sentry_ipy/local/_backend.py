@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 from ..config import LOCAL_TOKEN_PREFIX
 from ..errors import ConfigurationError
+from ._hostnames import is_loopback
 from .store._store import Store
 
 __all__ = ["LocalServer", "default_data_dir"]
@@ -154,6 +155,9 @@ class LocalServer:
         allowed_hosts: names besides loopback and ``host`` that requests may
             carry in ``Host`` (others are refused, against DNS rebinding; see
             :mod:`._guard`), e.g. the machine's name when bound to 0.0.0.0.
+        web_token: the token of the web UI's link (:attr:`web_url`). By default one is
+            generated when ``host`` is not loopback or ``allowed_hosts`` is given; pages
+            then need it, except from loopback to a loopback name (see :mod:`._guard`).
     """
 
     org_slug = "local"
@@ -169,6 +173,7 @@ class LocalServer:
         tls: bool = False,
         retention_days: float = DEFAULT_RETENTION_DAYS,
         allowed_hosts: Iterable[str] = (),
+        web_token: str | None = None,
     ) -> None:
         if isinstance(retention_days, bool) or not isinstance(retention_days, (int, float)) or not retention_days >= 0:
             raise ConfigurationError(
@@ -185,6 +190,9 @@ class LocalServer:
         self.workflows = workflows
         self.tls = tls
         self.allowed_hosts = tuple(allowed_hosts)
+        if web_token is None and (self.allowed_hosts or not is_loopback(host)):
+            web_token = secrets.token_urlsafe(24)
+        self.web_token = web_token
         self._tls_files: Any = None
         self._given_token = token
         self._token: str | None = None
@@ -236,6 +244,19 @@ class LocalServer:
         return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     @property
+    def web_url(self) -> str:
+        """The web UI's address; with a :attr:`web_token`, the link that sets its cookie.
+
+        It names the first allowed host (the name other machines use), else the bound
+        address (loopback for a wildcard one).
+        """
+        base = self.url
+        if self.allowed_hosts or self.host in ("0.0.0.0", "::", ""):
+            name = self.allowed_hosts[0] if self.allowed_hosts else "127.0.0.1"
+            base = f"{'https' if self.tls else 'http'}://{f'[{name}]' if ':' in name else name}:{self.port}"
+        return f"{base}/?token={self.web_token}" if self.web_token else f"{base}/"
+
+    @property
     def ca_path(self) -> Path | None:
         """The CA certificate clients must trust when ``tls`` is on (created on first access), else None.
 
@@ -276,7 +297,8 @@ class LocalServer:
 
         _quiet_loggers()
         context = Context(store=self.store, token=self.token, workflows=self.workflows)
-        app = build_app(context, allowed_host_names(self.host, self.allowed_hosts))
+        app = build_app(context, allowed_host_names(self.host, self.allowed_hosts), web_token=self.web_token,
+                        secure=self.tls)
         tls: dict[str, Any] = {}
         if self.ca_path is not None:
             tls = {"ssl_certfile": str(self._tls_files.cert), "ssl_keyfile": str(self._tls_files.key)}

@@ -7,17 +7,33 @@ evil.example``. Answering only the names this server is known by (loopback names
 the bound address, and what the user adds) defeats DNS rebinding, as Jupyter's own
 ``allow_remote_access`` check does. The headers keep pages from being framed, sniffed
 into scripts, or leaking URLs (which carry issue IDs) in ``Referer``.
+
+Served beyond loopback (a non-loopback ``--host`` or ``--allow-host``), the pages
+also need a token: ``sentry-ipy local`` prints ``http://HOST:PORT/?token=…``, and
+visiting it once sets an HttpOnly, SameSite=Strict cookie and redirects to the same
+URL without the token, so it never stays in the address bar or history. A request
+from a loopback peer to a loopback name needs no token, as before; everyone else
+gets 401 (no cookie) or 403 (a wrong token). ``/api/0/`` keeps its bearer token and
+ingest its DSN key, so they are not affected.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
+from urllib.parse import urlencode
 
 from starlette.datastructures import Headers
-from starlette.responses import PlainTextResponse
+from starlette.requests import HTTPConnection
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["SECURITY_HEADERS", "HostGuard", "allowed_host_names", "host_name"]
+from ._hostnames import host_name, is_loopback
+
+__all__ = ["SECURITY_HEADERS", "WEB_COOKIE", "HostGuard", "allowed_host_names", "host_name", "is_loopback"]
+
+#: The cookie the token link sets; its value is the web token.
+WEB_COOKIE = "sentry_ipy_web"
 
 #: Loopback names every local server answers to, whatever address it is bound to.
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
@@ -33,16 +49,6 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
-def host_name(header: str) -> str:
-    """The name part of a ``Host`` header, lower-cased: ``[::1]:9000`` → ``::1``, ``a.b:80`` → ``a.b``."""
-    value = header.strip().lower()
-    if value.startswith("["):
-        return value[1:value.find("]")] if "]" in value else value
-    if value.count(":") == 1:
-        return value.split(":", 1)[0]
-    return value
-
-
 def allowed_host_names(bound: str, extra: Iterable[str] = ()) -> frozenset[str]:
     """Loopback names, the bound address (unless it is a wildcard) and the user's own names."""
     names = {*_LOOPBACK_NAMES, *(host_name(h) for h in extra if h.strip())}
@@ -52,23 +58,27 @@ def allowed_host_names(bound: str, extra: Iterable[str] = ()) -> frozenset[str]:
 
 
 class HostGuard:
-    """Refuse requests whose ``Host`` is not one of this server's names; add the security headers."""
+    """Refuse requests whose ``Host`` is not one of this server's names; add the security headers.
 
-    def __init__(self, app: ASGIApp, allowed: frozenset[str]) -> None:
+    With ``web_token``, pages (not ``/api/``, not ``/_health``) also need the token
+    cookie unless both the peer and the ``Host`` are loopback (see the module docstring).
+    """
+
+    def __init__(self, app: ASGIApp, allowed: frozenset[str], web_token: str | None = None,
+                 secure: bool = False) -> None:
         self.app = app
         self.allowed = allowed
+        self.web_token = web_token
+        self.secure = secure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         host = Headers(scope=scope).get("host", "")
-        if host_name(host) not in self.allowed:
-            names = ", ".join(sorted(self.allowed))
-            text = (f"This local Sentry server does not answer to the host {host[:100]!r}; it answers to "
-                    f"{names}. Use one of those, or start it with --allow-host NAME.\n")
-            response = PlainTextResponse(text, status_code=400, headers={"X-Content-Type-Options": "nosniff"})
-            await response(scope, receive, send)
+        refusal = self._refuse_host(host) or self._check_token(scope, host)
+        if refusal is not None:
+            await refusal(scope, receive, send)
             return
 
         async def with_headers(message: Message) -> None:
@@ -79,3 +89,40 @@ class HostGuard:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+    def _refuse_host(self, host: str) -> Response | None:
+        if host_name(host) in self.allowed:
+            return None
+        names = ", ".join(sorted(self.allowed))
+        return _sentence(400, f"This local Sentry server does not answer to the host {host[:100]!r}; it answers"
+                              f" to {names}. Use one of those, or start it with --allow-host NAME.")
+
+    def _check_token(self, scope: Scope, host: str) -> Response | None:
+        """None when the page may be served; else the 401/403, or the redirect that sets the cookie."""
+        path = scope.get("path", "")
+        if self.web_token is None or path.startswith("/api/") or path == "/_health":
+            return None
+        peer = (scope.get("client") or ("", 0))[0]
+        if is_loopback(peer) and is_loopback(host_name(host)):
+            return None
+        conn = HTTPConnection(scope)
+        given = conn.query_params.get("token")
+        if given is not None:
+            if not secrets.compare_digest(given.encode(), self.web_token.encode()):
+                return _sentence(403, "That link's token is not this server's; open the URL that `sentry-ipy"
+                                      " local` printed when it started.")
+            rest = [(k, v) for k, v in conn.query_params.multi_items() if k != "token"]
+            response = RedirectResponse(path + ("?" + urlencode(rest) if rest else ""), status_code=302)
+            response.set_cookie(WEB_COOKIE, self.web_token, httponly=True, samesite="strict", secure=self.secure,
+                                path="/")
+            return response
+        cookie = conn.cookies.get(WEB_COOKIE, "")
+        if cookie and secrets.compare_digest(cookie.encode(), self.web_token.encode()):
+            return None
+        return _sentence(401, "This page needs the link with ?token= that `sentry-ipy local` printed when it"
+                              " started; open it once in this browser.")
+
+
+def _sentence(status: int, text: str) -> Response:
+    return PlainTextResponse(text + "\n", status_code=status,
+                             headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})

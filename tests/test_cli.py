@@ -138,30 +138,16 @@ def test_demo_sends_real_events_and_lists_the_issues_it_stored(tmp_path: Path) -
 
 
 def test_local_labels_the_web_ui_and_hides_uvicorns_process_line(tmp_path: Path) -> None:
-    import signal
-    import subprocess
-    import sys
-
     import httpx
 
-    proc = subprocess.Popen([sys.executable, "-m", "sentry_ipy.cli", "local", "--port", "0",
-                             "--data-dir", str(tmp_path / "d")], stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stderr is not None
-        lines: list[str] = []
-        for line in proc.stderr:
-            lines.append(line)
-            if line.startswith("Ctrl-C stops it."):
-                break
-        text = "".join(lines)
+    from tests._local_cli import foreground_local
+
+    with foreground_local("--port", "0", "--data-dir", str(tmp_path / "d")) as text:
         assert "Started server process" not in text, text
         match = re.search(r"^Web UI: (http://127\.0\.0\.1:\d+/)$", text, re.M)
         assert match, text
         page = httpx.get(match.group(1), timeout=10, follow_redirects=True)
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=15)
 
 
 def test_mcp_help_says_http_clients_share_one_sentry_scope(capsys: pytest.CaptureFixture[str]) -> None:

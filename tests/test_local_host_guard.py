@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -9,6 +10,7 @@ import pytest
 
 from sentry_ipy.local import LocalServer
 from sentry_ipy.local._guard import host_name
+from tests._local_cli import foreground_local
 
 
 @pytest.mark.parametrize("header, name", [
@@ -91,21 +93,7 @@ def test_loopback_only_server_has_no_token(srv: LocalServer) -> None:
 
 
 def test_cli_local_prints_the_token_link(tmp_path: Path) -> None:
-    import re
-    import signal
-    import subprocess
-    import sys
-
-    proc = subprocess.Popen([sys.executable, "-m", "sentry_ipy.cli", "local", "--port", "0", "--allow-host",
-                             "notebooks.lan", "--data-dir", str(tmp_path / "d")], stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stderr is not None
-        lines: list[str] = []
-        for line in proc.stderr:
-            lines.append(line)
-            if line.startswith("Ctrl-C stops it."):
-                break
-        text = "".join(lines)
+    with foreground_local("--port", "0", "--allow-host", "notebooks.lan", "--data-dir", str(tmp_path / "d")) as text:
         match = re.search(r"^Web UI \(open this link once per browser; it sets a cookie\): "
                           r"http://notebooks\.lan:(\d+)/\?token=([\w-]+)$", text, re.M)
         assert match, text
@@ -115,15 +103,3 @@ def test_cli_local_prints_the_token_link(tmp_path: Path) -> None:
             r = browser.get(f"http://127.0.0.1:{port}/?token={token}")
             assert r.status_code == 302 and r.headers["location"] == "/"
             assert browser.get(f"http://127.0.0.1:{port}/organizations/local/issues/").status_code == 200
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=15)
-
-
-def test_cli_local_help_names_the_allow_host_flag() -> None:
-    import subprocess
-    import sys
-
-    out = subprocess.run([sys.executable, "-m", "sentry_ipy.cli", "local", "--help"], capture_output=True,
-                         text=True, check=True).stdout
-    assert "--allow-host NAME" in out and "DNS rebinding" in " ".join(out.split())

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import ssl
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from sentry_ipy.local import LocalServer
+from tests._local_cli import foreground_local
 from tests._sdk import reset_sentry_sdk, sending_to  # noqa: F401  (autouse fixture)
 
 
@@ -67,17 +64,7 @@ def test_plain_http_stays_the_default(tmp_path: Path) -> None:
 
 
 def test_local_tls_prints_the_ca_for_each_client_kind(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "sentry_ipy.cli", "local", "--tls", "--port", "0",
-                             "--data-dir", str(tmp_path / "d")], stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
-    try:
-        assert proc.stderr is not None
-        lines: list[str] = []
-        for line in proc.stderr:
-            lines.append(line)
-            if line.startswith("Ctrl-C stops it."):
-                break
-        text = "".join(lines)
+    with foreground_local("--tls", "--port", "0", "--data-dir", str(tmp_path / "d")) as text:
         url = re.search(r"^  export SENTRY_URL=(https://127\.0\.0\.1:\d+)$", text, re.M)
         assert url, text
         ca = str(tmp_path / "d" / "tls" / "ca.pem")
@@ -85,6 +72,3 @@ def test_local_tls_prints_the_ca_for_each_client_kind(tmp_path: Path) -> None:
             assert f"  export {name}={ca}\n" in text, text
         context = ssl.create_default_context(cafile=ca)
         assert httpx.get(url.group(1) + "/_health", verify=context).json() == {"ok": True}
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=15)

@@ -16,10 +16,12 @@ from typing import Any
 
 from ..errors import ToolInputError
 from ._limits import (
+    MAX_CONTEXT_DEPTH,
     MAX_MESSAGE_CHARS,
     MAX_RELEASE_CHARS,
     MAX_TAG_KEY_CHARS,
     MAX_TAG_VALUE_CHARS,
+    TRUNCATED,
     clamp_depth,
     clean_text,
     truncate,
@@ -101,8 +103,10 @@ def prepare_tags(tags: Mapping[str, Any] | None, notes: Notes) -> dict[str, str]
     return out
 
 
-def prepare_contexts(contexts: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+def prepare_contexts(contexts: Mapping[str, Any] | None, notes: Notes | None = None) -> dict[str, dict[str, Any]]:
     """Bound each context's depth and refuse names Sentry reserves or non-object values.
+
+    A context cut at the depth limit is said in ``notes``, so the result tells the user.
 
     Raises:
         ToolInputError: a context that is not an object, or one named ``trace``.
@@ -115,7 +119,18 @@ def prepare_contexts(contexts: Mapping[str, Any] | None) -> dict[str, dict[str, 
         if not isinstance(value, Mapping):
             raise ToolInputError(f"Context {name!r} must be a JSON object (got {type(value).__name__}).")
         out[name] = clamp_depth(value)
+        if notes is not None and _has_truncated(out[name]):
+            notes.add(f"context {name!r} cut below {MAX_CONTEXT_DEPTH} levels of nesting")
     return out
+
+
+def _has_truncated(value: Any) -> bool:
+    """Whether :func:`clamp_depth` replaced something in ``value`` (it leaves ``[Truncated]``)."""
+    if isinstance(value, dict):
+        return any(_has_truncated(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_truncated(v) for v in value)
+    return value is TRUNCATED
 
 
 def prepare_user(fields: Mapping[str, Any]) -> dict[str, str] | None:

@@ -354,7 +354,7 @@ class Telemetry:
         """A forked scope for one capture: per-call data never leaks into later events."""
         self._ready()
         prepared_tags = prepare_tags(tags, notes)
-        prepared_contexts = prepare_contexts(contexts)
+        prepared_contexts = prepare_contexts(contexts, notes)
         prepared_user = prepare_user(user) if user else None
         with sentry_sdk.new_scope() as scope:
             top = self.spans.top()

@@ -94,6 +94,9 @@ def check_version(version: str) -> str:
     """Reject versions Sentry (and sentry-cli) cannot store, with the reason."""
     if version != version.strip() or not version:
         raise ToolInputError(f"Release version {version!r} is empty or has leading/trailing spaces.")
+    if version.lower() == "latest":
+        raise ToolInputError("Release version 'latest' is reserved by Sentry (searches use it for the newest"
+                             " release); choose another version, e.g. 'myapp@1.2.3'.")
     if version in (".", "..") or any(c in version for c in "/\n\t\v\f"):
         raise ToolInputError(f"Release version {version!r} may not be '.', '..' or contain '/', "
                              "newlines or tabs.")

@@ -30,6 +30,7 @@ from ..search._query import (
     parse_search,
     validate_values,
 )
+from ..search._issue_search import check_is_values, issue_is
 from ..store._event_queries import dataset_events, short_seqs
 from ._explore_api import EXPLORE_DATASETS, MAX_FIELDS, MAX_OFFSET, explore
 from ._plumbing import ApiError, ctx, get_org, paginate, project_filter, window
@@ -145,8 +146,10 @@ class _Row:
             return match_date(term, self.row["timestamp"])
         if key in _NUMBER_KEYS:
             return match_number(term, self.field(key))
-        if key in ("is", "has"):
-            return True
+        if key == "is":  # the status of the event's issue; an event without one has none
+            return issue_is(self.issue, term) if self.issue else term.negate
+        if key == "has":
+            return any(self.field(v) not in (None, "", []) for v in term.values) != term.negate
         return match_any(term, [self.field(key)])
 
 
@@ -207,10 +210,23 @@ def discover_rows(request: Request, org: dict[str, Any], dataset: str, where: Ex
     return [r for r in rows if evaluate(where, r.matches)]
 
 
-def discover_series_rows(request: Request, org: dict[str, Any], dataset: str) -> list[_Row]:
-    """The rows a time series of the dataset counts (``query`` with no aggregate conditions)."""
+def _parse(request: Request) -> Expr:
+    """The request's ``query``, refused (400) where Sentry refuses it: bad values, unknown ``is:`` values.
+
+    Raises:
+        QueryError: with Sentry's reason.
+    """
     expr = parse_search(request.query_params.get("query"))
     validate_values(expr, _NUMBER_KEYS, _DATE_KEYS)
+    for term in leaves(expr):
+        if term.key == "is":
+            check_is_values(term)
+    return expr
+
+
+def discover_series_rows(request: Request, org: dict[str, Any], dataset: str) -> list[_Row]:
+    """The rows a time series of the dataset counts (``query`` with no aggregate conditions)."""
+    expr = _parse(request)
     where, having = _split_having(expr)
     if having:
         raise ApiError(400, "Aggregate conditions (count():>5) do not apply to a time series; remove them.")
@@ -234,8 +250,7 @@ def discover(request: Request) -> JSONResponse:
     unknown = [f for f in fields if f not in FIELD_TYPES and not f.startswith(("tags[", "tag["))]
     if unknown:
         raise ApiError(400, f"Unknown field(s): {', '.join(unknown)}.")
-    expr = parse_search(request.query_params.get("query"))
-    validate_values(expr, _NUMBER_KEYS, _DATE_KEYS)
+    expr = _parse(request)
     where, having = _split_having(expr)
     rows = discover_rows(request, org, dataset, where)
     if having or any(f in AGGREGATES for f in fields):

@@ -92,6 +92,8 @@ def release_error(version: str) -> str | None:
         return "This field is required."
     if version in (".", ".."):
         return "Release version cannot be '.' or '..'."
+    if version.lower() == "latest":
+        return "Release version cannot be 'latest'; Sentry reserves it for the newest release."
     if version != version.strip():
         return "Release version cannot have leading or trailing whitespace."
     if any(ch in version for ch in "/\n\t\v\f\r"):

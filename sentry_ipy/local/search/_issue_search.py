@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from functools import cached_property
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..ingest._grouping import STACK_ATTRS, short_id, stack_frames
@@ -29,7 +30,7 @@ from ._query import (
     validate_values,
 )
 
-__all__ = ["IS_VALUES", "IssueCandidate", "search_tags", "validate_issue_query"]
+__all__ = ["IS_VALUES", "IssueCandidate", "check_is_values", "issue_is", "search_tags", "validate_issue_query"]
 
 STATUS = {"resolved": "resolved", "unresolved": "unresolved", "ignored": "ignored",
            "archived": "ignored", "muted": "ignored"}
@@ -48,6 +49,32 @@ UNOWNED_KEYS = {"assigned", "assigned_or_suggested", "bookmarks", "subscribed", 
 _FIELD_TAGS = ("transaction", "server_name", "dist", "logger", "platform")
 
 
+def check_is_values(term: Term) -> None:
+    """Refuse an ``is:`` value Sentry does not know, as Sentry's search does.
+
+    Raises:
+        QueryError: naming the value and the ones that exist.
+    """
+    bad = [v for v in term.values if v.lower() not in IS_VALUES]
+    if bad:
+        raise QueryError(f"Invalid is: value {bad[0]!r}; {_IS_HINT}.")
+
+
+def issue_is(issue: Mapping[str, Any], term: Term) -> bool:
+    """Whether an issue (a row with ``status`` and ``substatus``) matches an ``is:`` term."""
+    hits = []
+    for value in (v.lower() for v in term.values):
+        if value in STATUS:
+            hits.append(issue["status"] == STATUS[value])
+        elif value in SUBSTATUS:
+            hits.append(issue["status"] == "unresolved" and issue["substatus"] == value)
+        elif value == "for_review":
+            hits.append(issue["status"] == "unresolved" and issue["substatus"] in ("new", "regressed", "escalating"))
+        else:
+            hits.append(value in ALWAYS_MATCH)
+    return any(hits) != term.negate
+
+
 def validate_issue_query(terms: list[Term]) -> None:
     """Reject what Sentry rejects before any row is read.
 
@@ -56,9 +83,7 @@ def validate_issue_query(terms: list[Term]) -> None:
     """
     for term in terms:
         if term.key == "is":
-            bad = [v for v in term.values if v.lower() not in IS_VALUES]
-            if bad:
-                raise QueryError(f"Invalid is: value {bad[0]!r}; {_IS_HINT}.")
+            check_is_values(term)
     validate_values(And(tuple(terms)), NUMBER_KEYS, DATE_KEYS)
 
 
@@ -114,18 +139,7 @@ class IssueCandidate:
         return all(self.match(t) for t in terms)
 
     def _is(self, term: Term) -> bool:
-        issue = self.issue
-        hits = []
-        for value in (v.lower() for v in term.values):
-            if value in STATUS:
-                hits.append(issue["status"] == STATUS[value])
-            elif value in SUBSTATUS:
-                hits.append(issue["status"] == "unresolved" and issue["substatus"] == value)
-            elif value == "for_review":
-                hits.append(issue["status"] == "unresolved" and issue["substatus"] in ("new", "regressed", "escalating"))
-            else:
-                hits.append(value in ALWAYS_MATCH)
-        return any(hits) != term.negate
+        return issue_is(self.issue, term)
 
     def _event_values(self, key: str) -> list[Any]:
         if key == "user":

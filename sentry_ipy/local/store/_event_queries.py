@@ -146,8 +146,8 @@ def dataset_events(store: Store, project_ids: list[int], types: list[str] | tupl
 
 
 def short_seqs(store: Store, issue_ids: list[int]) -> dict[int, Row]:
-    """``{id: {id, short_seq}}`` of these issues (one query)."""
+    """``{id: {id, short_seq, status, substatus}}`` of these issues (one query; status for ``is:``)."""
     if not issue_ids:
         return {}
-    rows = store.query(f"SELECT id, short_seq FROM issues WHERE id IN ({','.join('?' * len(issue_ids))})", issue_ids)
+    rows = store.query(f"SELECT id, short_seq, status, substatus FROM issues WHERE id IN ({','.join('?' * len(issue_ids))})", issue_ids)
     return {int(r["id"]): r for r in rows}

@@ -1,8 +1,8 @@
 """Smaller hostile inputs of issue 8, at the tool face (run_tool on the local backend).
 
-An issue URL on another host, a bogus ``is:`` in the events search, ``latest`` as a
-release version and a context nested past the depth limit: each is one sentence (or
-a note in the result), and the next call is served.
+A bogus ``is:`` in the events search, ``latest`` as a release version and a context
+nested past the depth limit: each is one sentence (or a note in the result), and the
+next call is served.
 """
 
 from __future__ import annotations
@@ -23,22 +23,6 @@ def _capture(ctx: ToolContext, message: str, **extra: Any) -> dict[str, Any]:
     assert ctx.telemetry().flush(5.0) is True
     assert result.data is not None
     return result.data | {"summary": result.summary}
-
-
-def test_issue_url_on_another_host_is_refused(ctx: ToolContext, local_server: LocalServer) -> None:
-    _capture(ctx, "an issue of this server 9931")
-    (issue,) = [i for i in local_server.store.issues() if i["title"] == "an issue of this server 9931"]
-    foreign = f"https://evil.example/organizations/local/issues/{issue['id']}/"
-    with pytest.raises(ToolInputError) as err:
-        run_tool("sentry_get_issue", {"issueId": foreign}, ctx)
-    assert str(err.value) == ("That issue URL is on evil.example, but the tools are configured for 127.0.0.1; set"
-                              " SENTRY_URL (and SENTRY_AUTH_TOKEN) for evil.example, or give an issue of 127.0.0.1.")
-    with pytest.raises(ToolInputError, match="That issue URL is on evil.example,"):
-        run_tool("sentry_get_issue", {"issueId": foreign.removeprefix("https://")}, ctx)
-    # the same issue by this server's URL (under any loopback name) is answered
-    for host in ("127.0.0.1", "localhost"):
-        url = f"http://{host}:{local_server.port}/organizations/local/issues/{issue['id']}/"
-        assert "an issue of this server 9931" in run_tool("sentry_get_issue", {"issueId": url}, ctx).summary
 
 
 def test_events_search_refuses_an_unknown_is_value(ctx: ToolContext, local_server: LocalServer) -> None:

@@ -15,11 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from ..api import IssueRef, capabilities, parse_issue_ref
 from ..errors import NotFoundError, ToolInputError, UnexpectedResponseError
-from ..local._hostnames import is_loopback
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..api import SentryClient
@@ -79,33 +77,9 @@ def project_info(client: SentryClient, project: str, org: str | None = None) -> 
 
 
 def issue_ref(text: str, client: SentryClient) -> tuple[IssueRef, str]:
-    """Parse an issue ID, short ID or URL; return it with the org to ask (the URL's wins).
-
-    Raises:
-        ToolInputError: a URL on another server than the configured one: the same
-            org and ID there may be another issue, so it is not answered from here.
-    """
+    """Parse an issue ID, short ID or URL; return it with the org to ask (the URL's wins)."""
     ref = parse_issue_ref(text)
-    raw = text.strip()
-    host = urlsplit(raw if "://" in raw else "https://" + raw).hostname or ""
-    if "://" not in raw and "." not in host:
-        host = ""  # a path (organizations/x/issues/1) or an ID, not a host
-    if host and not _same_server(host, client):
-        ours = urlsplit(client.web_url).hostname or client.web_url
-        raise ToolInputError(f"That issue URL is on {host}, but the tools are configured for {ours}; set"
-                             f" SENTRY_URL (and SENTRY_AUTH_TOKEN) for {host}, or give an issue of {ours}.")
     return ref, ref.org or client.org
-
-
-def _same_server(host: str, client: SentryClient) -> bool:
-    """Whether a URL's host names the configured server (any sentry.io host on SaaS; loopback alike)."""
-    ours = (urlsplit(client.web_url).hostname or "").lower()
-    host = host.lower()
-    if host == ours:
-        return True
-    if client.is_saas:
-        return host == "sentry.io" or host.endswith(".sentry.io")
-    return is_loopback(host) and is_loopback(ours)
 
 
 def resolve_issue(client: SentryClient, text: str) -> tuple[str, str, IssueRef, dict[str, Any] | None]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -242,3 +243,27 @@ def test_retention_deletes_only_what_is_older_than_the_period(tmp_path: Any) -> 
         srv.stop()
     with LocalServer(tmp_path / "data", retention_days=0) as started:
         assert started.purge() == {} and len(started.store.issues()) == 5
+
+
+def test_a_release_page_costs_the_same_queries_whatever_its_size(tmp_path: Path) -> None:
+    """Release shapes are built per page with batched queries, not a few queries per release."""
+    from sentry_ipy.local.api._plumbing import Context
+    from sentry_ipy.local.api._releases_api import release_page
+    from sentry_ipy.local.store._store import Store
+
+    store = Store(tmp_path / "db.sqlite")
+    org = store.orgs()[0]
+    pid = int(store.projects(org["id"])[0]["id"])
+    for i in range(40):
+        store.ensure_release(org["id"], f"app@{i}", [pid])
+    statements: list[str] = []
+    store._reader().set_trace_callback(statements.append)
+
+    def cost(size: int) -> int:
+        statements.clear()
+        page = release_page(Context(store, "t"), org, size=size)
+        assert len(page.rows) == size and page.rows[0]["projects"][0]["id"] == pid
+        return sum(1 for s in statements if s.lstrip().upper().startswith("SELECT"))
+
+    assert cost(30) == cost(3)
+    store.close()

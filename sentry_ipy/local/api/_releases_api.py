@@ -26,7 +26,7 @@ from ._plumbing import (
     respond,
     respond_page,
 )
-from ._shapes import release_shape
+from ._shapes import release_shape, release_shapes
 
 __all__ = ["release_detail", "release_page", "release_projects", "routes", "url_error", "version_error"]
 
@@ -54,7 +54,7 @@ def release_page(c: Context, org: dict[str, Any], project_ids: list[int] | None 
     """One keyset page of the org's releases, newest first, shaped (``project_ids`` None: every project)."""
     with c.store.snapshot():
         page = keyset_page(records.release_rows(c.store, org["id"], project_ids, query), cursor, size)
-        return replace(page, rows=[release_shape(r, c.store) for r in page.rows])
+        return replace(page, rows=release_shapes(page.rows, c.store))
 
 
 def release_projects(c: Context, org: dict[str, Any], wanted: list[str]) -> list[int] | None:

@@ -17,7 +17,7 @@ from ..store._project_queries import (
     latest_release_version,
     new_issue_counts,
     project_environments,
-    release_event_span,
+    release_event_spans,
     release_project_rows,
     team_by_id,
 )
@@ -32,6 +32,7 @@ __all__ = [
     "project_detail_shape",
     "project_shape",
     "release_shape",
+    "release_shapes",
     "team_shape",
     "user_shape",
 ]
@@ -290,17 +291,13 @@ def _version_info(version: str) -> dict[str, Any]:
     }
 
 
-def release_activity(store: Store, release_id: int) -> dict[str, Any]:
-    """``commitCount``, ``deployCount``, ``lastCommit`` and ``lastDeploy`` of a release."""
-    deploys = records.deploys(store, release_id)
-    commits = records.release_commits(store, release_id)
-    last_deploy = deploys[0] if deploys else None
-    last_commit = commits[0] if commits else None
+def release_activity(deploys: list[dict[str, Any]], commits: list[dict[str, Any]]) -> dict[str, Any]:
+    """``commitCount``, ``deployCount``, ``lastCommit`` and ``lastDeploy`` from a release's rows, newest first."""
     return {
         "commitCount": len(commits),
         "deployCount": len(deploys),
-        "lastCommit": None if last_commit is None else commit_shape(last_commit),
-        "lastDeploy": None if last_deploy is None else deploy_shape(last_deploy),
+        "lastCommit": commit_shape(commits[0]) if commits else None,
+        "lastDeploy": deploy_shape(deploys[0]) if deploys else None,
     }
 
 
@@ -323,30 +320,37 @@ def commit_shape(row: dict[str, Any]) -> dict[str, Any]:
 
 def release_shape(release: dict[str, Any], store: Store) -> dict[str, Any]:
     """Serialise a release with its projects and event statistics."""
-    rid, version = release["id"], release["version"]
-    projects = release_project_rows(store, int(rid))
-    pids = [int(p["id"]) for p in projects]
-    stats = release_event_span(store, version, pids)
-    new_issues = new_issue_counts(store, version, pids)
-    project_list = []
-    total_new = 0
-    for p in projects:
-        new_groups = new_issues.get(int(p["id"]), 0)
-        total_new += new_groups
-        project_list.append(
-            {
-                "id": int(p["id"]),
-                "slug": p["slug"],
-                "name": p["name"],
-                "platform": p["platform"],
-                "platforms": [p["platform"]] if p["platform"] else [],
-                "newGroups": new_groups,
-                "hasHealthData": bool(p["has_health"]),
-            }
-        )
+    return release_shapes([release], store)[0]
+
+
+def release_shapes(releases: list[dict[str, Any]], store: Store) -> list[dict[str, Any]]:
+    """Serialise a page of releases with five queries for the whole page, not a few per release."""
+    ids = [int(r["id"]) for r in releases]
+    projects, spans = release_project_rows(store, ids), release_event_spans(store, ids)
+    new_issues, deploys, commits = new_issue_counts(store, ids), records.deploys_of(store, ids), records.commits_of(store, ids)
+    return [_release(r, projects.get(int(r["id"]), []), spans.get(int(r["id"]), {}), new_issues,
+                     release_activity(deploys.get(int(r["id"]), []), commits.get(int(r["id"]), [])))
+            for r in releases]
+
+
+def _release(release: dict[str, Any], projects: list[dict[str, Any]], stats: dict[str, Any],
+             new_issues: dict[tuple[int, int], int], activity: dict[str, Any]) -> dict[str, Any]:
+    rid, version = int(release["id"]), release["version"]
+    project_list = [
+        {
+            "id": int(p["id"]),
+            "slug": p["slug"],
+            "name": p["name"],
+            "platform": p["platform"],
+            "platforms": [p["platform"]] if p["platform"] else [],
+            "newGroups": new_issues.get((rid, int(p["id"])), 0),
+            "hasHealthData": bool(p["has_health"]),
+        }
+        for p in projects
+    ]
     short = version.split("@", 1)[-1]
     return {
-        "id": int(rid),
+        "id": rid,
         "version": version,
         "shortVersion": short[:12] if len(short) == 40 else short,
         "status": release["status"],
@@ -356,9 +360,9 @@ def release_shape(release: dict[str, Any], store: Store) -> dict[str, Any]:
         "dateReleased": iso(release["date_released"]),
         "dateStarted": None,
         "data": {},
-        "newGroups": total_new,
+        "newGroups": sum(p["newGroups"] for p in project_list),
         "owner": None,
-        **release_activity(store, int(rid)),
+        **activity,
         "authors": [],
         "projects": project_list,
         "versionInfo": _version_info(version),

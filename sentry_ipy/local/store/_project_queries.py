@@ -10,7 +10,7 @@ from typing import Any
 
 from ._store import Store
 
-__all__ = ["latest_release_version", "new_issue_counts", "project_environments", "release_event_span",
+__all__ = ["latest_release_version", "new_issue_counts", "project_environments", "release_event_spans",
            "release_project_rows", "team_by_id"]
 
 Row = dict[str, Any]
@@ -35,25 +35,34 @@ def team_by_id(store: Store, team_id: int) -> Row | None:
     return store.one("SELECT * FROM teams WHERE id = ?", (team_id,))
 
 
-def release_project_rows(store: Store, release_id: int) -> list[Row]:
-    """The projects linked to a release (with ``has_health``), by slug."""
-    return store.query("SELECT p.*, rp.has_health FROM release_projects rp JOIN projects p ON p.id = rp.project_id"
-                       " WHERE rp.release_id = ? ORDER BY p.slug", (release_id,))
+def _marks(ids: list[int]) -> str:
+    return ",".join("?" * len(ids)) or "NULL"
 
 
-def release_event_span(store: Store, version: str, project_ids: list[int]) -> Row:
-    """``{first, last}``: the first and last event timestamps of a release in these projects (None without)."""
-    ids = project_ids or [-1]
-    row = store.one(f"SELECT MIN(timestamp) AS first, MAX(timestamp) AS last FROM events"
-                    f" WHERE release = ? AND project_id IN ({','.join('?' * len(ids))})", (version, *ids))
-    return row or {}
+def release_project_rows(store: Store, release_ids: list[int]) -> dict[int, list[Row]]:
+    """Per release, its linked projects (with ``has_health``) by slug: one query for the page."""
+    rows = store.query(f"SELECT rp.release_id, p.*, rp.has_health FROM release_projects rp"
+                       f" JOIN projects p ON p.id = rp.project_id WHERE rp.release_id IN ({_marks(release_ids)})"
+                       f" ORDER BY p.slug", release_ids)
+    found: dict[int, list[Row]] = {}
+    for row in rows:
+        found.setdefault(int(row.pop("release_id")), []).append(row)
+    return found
 
 
-def new_issue_counts(store: Store, version: str, project_ids: list[int]) -> dict[int, int]:
-    """Per project, how many issues first appeared in this release (one query for all projects)."""
-    if not project_ids:
-        return {}
-    rows = store.query(f"SELECT project_id, COUNT(*) AS n FROM issues WHERE first_release = ?"
-                       f" AND project_id IN ({','.join('?' * len(project_ids))}) GROUP BY project_id",
-                       (version, *project_ids))
-    return {int(r["project_id"]): int(r["n"]) for r in rows}
+def release_event_spans(store: Store, release_ids: list[int]) -> dict[int, Row]:
+    """Per release, ``{first, last}`` event timestamps in its linked projects (absent without events)."""
+    rows = store.query(f"SELECT r.id AS rid, MIN(e.timestamp) AS first, MAX(e.timestamp) AS last"
+                       f" FROM releases r JOIN release_projects rp ON rp.release_id = r.id"
+                       f" JOIN events e ON e.project_id = rp.project_id AND e.release = r.version"
+                       f" WHERE r.id IN ({_marks(release_ids)}) GROUP BY r.id", release_ids)
+    return {int(r["rid"]): r for r in rows}
+
+
+def new_issue_counts(store: Store, release_ids: list[int]) -> dict[tuple[int, int], int]:
+    """Per (release, linked project), how many issues first appeared in that release."""
+    rows = store.query(f"SELECT r.id AS rid, i.project_id, COUNT(*) AS n FROM releases r"
+                       f" JOIN release_projects rp ON rp.release_id = r.id"
+                       f" JOIN issues i ON i.project_id = rp.project_id AND i.first_release = r.version"
+                       f" WHERE r.id IN ({_marks(release_ids)}) GROUP BY r.id, i.project_id", release_ids)
+    return {(int(r["rid"]), int(r["project_id"])): int(r["n"]) for r in rows}

@@ -13,7 +13,7 @@ from ._keyset import SqlRows
 from ._store import Store
 
 __all__ = ["add_deploy", "delete_release", "deploys", "previous_release_with_commits", "release_in_use",
-           "release_commits", "release_rows", "set_commits", "update_release"]
+           "commits_of", "deploys_of", "release_commits", "release_rows", "set_commits", "update_release"]
 
 
 def release_rows(store: Store, org_id: int, project_ids: list[int] | None = None, query: str = "") -> SqlRows:
@@ -83,8 +83,21 @@ def add_deploy(store: Store, release_id: int, environment: str, name: str | None
 
 def deploys(store: Store, release_id: int) -> list[dict[str, Any]]:
     """A release's deploys, newest first."""
-    return store.query("SELECT * FROM deploys WHERE release_id = ? ORDER BY date_finished DESC, id DESC",
-                       (release_id,))
+    return deploys_of(store, [release_id]).get(release_id, [])
+
+
+def deploys_of(store: Store, release_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Per release, its deploys newest first: one query for a page of releases."""
+    return _by_release(store.query(
+        f"SELECT * FROM deploys WHERE release_id IN ({','.join('?' * len(release_ids)) or 'NULL'})"
+        " ORDER BY date_finished DESC, id DESC", release_ids))
+
+
+def _by_release(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(int(row["release_id"]), []).append(row)
+    return found
 
 
 
@@ -103,8 +116,14 @@ def set_commits(store: Store, release_id: int, commits: list[dict[str, Any]]) ->
 
 def release_commits(store: Store, release_id: int) -> list[dict[str, Any]]:
     """A release's commits, newest first."""
-    return store.query("SELECT * FROM release_commits WHERE release_id = ? ORDER BY timestamp DESC, id DESC",
-                       (release_id,))
+    return commits_of(store, [release_id]).get(release_id, [])
+
+
+def commits_of(store: Store, release_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Per release, its commits newest first: one query for a page of releases."""
+    return _by_release(store.query(
+        f"SELECT * FROM release_commits WHERE release_id IN ({','.join('?' * len(release_ids)) or 'NULL'})"
+        " ORDER BY timestamp DESC, id DESC", release_ids))
 
 
 def previous_release_with_commits(store: Store, release: dict[str, Any]) -> dict[str, Any] | None:

@@ -46,6 +46,7 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
+from .._types import PURPOSES
 from ..config import Settings
 from ..errors import ConfigurationError, SentryIpyError, error_line
 from ..scrub import redact_text, replace_secrets
@@ -87,16 +88,18 @@ _CALL_PROGRESS: contextvars.ContextVar[Progress | None] = contextvars.ContextVar
 
 
 def _toolsets_of(spec: ToolSpec) -> set[str]:
-    """The toolsets a tool belongs to: its family and its module's name (``issues``)."""
-    return {spec.family, spec.fn.__module__.rsplit(".", 1)[-1]}
+    """The toolsets a tool belongs to: its family, its purpose and its module's name (``issues``)."""
+    return {spec.family, spec.purpose, spec.fn.__module__.rsplit(".", 1)[-1]}
 
 
 def toolset_names(tools: Mapping[str, ToolSpec] | None = None) -> list[str]:
-    """Every toolset name ``--toolsets`` accepts: families first, then modules."""
+    """Every toolset name ``--toolsets`` accepts: families, then purposes, then modules."""
     tools = registry() if tools is None else tools
     families = sorted({s.family for s in tools.values()})
-    modules = sorted(set().union(*(_toolsets_of(s) for s in tools.values())) - set(families))
-    return ["all", *families, *modules]
+    purposes = [p for p in PURPOSES if any(s.purpose == p for s in tools.values())]
+    modules = sorted(set().union(*(_toolsets_of(s) for s in tools.values()))
+                     - set(families) - set(purposes))
+    return ["all", *families, *purposes, *modules]
 
 
 def _parse_toolsets(toolsets: str | Iterable[str] | None) -> list[str]:
@@ -300,7 +303,7 @@ def _mcp_tool(spec: ToolSpec, dispatcher: _Dispatcher) -> Tool:
         title=spec.title,
         description=spec.description,
         parameters=spec.input_schema(),
-        fn_metadata=FuncMetadata(arg_model=ArgModelBase),
+        fn_metadata=FuncMetadata(arg_model=ArgModelBase, output_schema=spec.output_schema()),
         is_async=True,
         context_kwarg=None,  # run() hands the context over itself
         annotations=_annotations(spec),

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._types import Family
+from .._types import PURPOSES, Family, Purpose
 from ..errors import ToolInputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,6 +80,8 @@ class ToolSpec:
         title: short human title.
         description: written for a model: what it is for, when to use it, an example.
         family: ``"sdk"`` (sends telemetry) or ``"api"`` (reads or writes the Web API).
+        purpose: what the tool is for (``triage``, ``explore``, ``capture``, ``admin``),
+            the module's ``PURPOSE``; an MCP toolset of its own.
         params: pydantic model of the arguments; its JSON Schema is the tool's input schema.
         fn: the implementation, ``fn(ctx, params) -> ToolResult``.
         read_only, destructive, idempotent, open_world: MCP annotations.
@@ -91,6 +93,7 @@ class ToolSpec:
     title: str
     description: str
     family: Family
+    purpose: Purpose
     params: type[BaseModel]
     fn: Callable[..., ToolResult]
     read_only: bool
@@ -110,6 +113,12 @@ class ToolSpec:
         from ._schema import compact_schema
 
         return compact_schema(self.params)
+
+    def output_schema(self) -> dict[str, Any]:
+        """The JSON Schema every result's structured content conforms to (one model, all tools)."""
+        from ._render import output_schema
+
+        return output_schema()
 
 
 _TOOLS: dict[str, ToolSpec] = {}
@@ -143,6 +152,7 @@ def tool(name: str, *, title: str, read_only: bool, destructive: bool = False,
         if not doc:
             raise TypeError(f"tool {name} needs a docstring: it is the tool's description")
         spec = ToolSpec(name=name, title=title, description=doc, family=_family_of(name, fn),
+                        purpose=_purpose_of(name, fn),
                         params=_params_of(name, fn), fn=fn, read_only=read_only,
                         destructive=destructive, idempotent=idempotent, open_world=open_world,
                         alias=alias, frame=Frame(frame) if frame is not None else None)
@@ -164,6 +174,15 @@ def _family_of(name: str, fn: Callable[..., Any]) -> Family:
         raise TypeError(f"tool {name}: module {fn.__module__} must set FAMILY = 'sdk' or 'api' "
                         "before its tools")
     return typing.cast(Family, family)
+
+
+def _purpose_of(name: str, fn: Callable[..., Any]) -> Purpose:
+    """The ``PURPOSE`` of the module defining ``fn`` (declared once, beside ``FAMILY``)."""
+    purpose = getattr(sys.modules.get(fn.__module__), "PURPOSE", None)
+    if purpose not in PURPOSES:
+        raise TypeError(f"tool {name}: module {fn.__module__} must set PURPOSE to one of "
+                        f"{', '.join(PURPOSES)} before its tools")
+    return typing.cast(Purpose, purpose)
 
 
 def _params_of(name: str, fn: Callable[..., Any]) -> type[BaseModel]:

@@ -22,7 +22,7 @@ from ..frames import Frame
 if TYPE_CHECKING:  # pragma: no cover
     from ._result import ToolResult
 
-__all__ = ["COMPACT_FRAMES", "MARKDOWN_ROWS", "STRUCTURED_BUDGET", "TEXT_ROWS_BUDGET", "fenced", "markdown", "plural",
+__all__ = ["COMPACT_FRAMES", "output_schema", "MARKDOWN_ROWS", "STRUCTURED_BUDGET", "TEXT_ROWS_BUDGET", "fenced", "markdown", "plural",
            "rows_json", "structured"]
 
 #: Rows the markdown table shows before a "N more" line.
@@ -38,6 +38,35 @@ TEXT_ROWS_BUDGET = 20_000
 COMPACT_FRAMES = frozenset({Frame.ISSUES, Frame.EVENTS, Frame.PROJECTS, Frame.RELEASES, Frame.REPLAYS})
 #: Frames whose rows are points of a series: no row names a next call, so none are listed.
 SERIES_FRAMES = frozenset({Frame.TIMESERIES})
+
+
+def _content_model() -> Any:
+    """The shape :func:`structured` returns, as a pydantic model (pydantic loads on first use)."""
+    from pydantic import BaseModel
+
+    class StructuredContent(BaseModel):  # no docstring: it would become the schema's description
+        summary: str
+        count: int | None = None
+        truncated: bool | None = None
+        records: list[dict[str, Any]] | None = None
+        omitted: int | None = None
+        note: str | None = None
+        data: dict[str, Any] | None = None
+        links: dict[str, Any] | None = None  # label -> URL
+
+    return StructuredContent
+
+
+_OUTPUT_SCHEMA: dict[str, Any] = {}
+
+
+def output_schema() -> dict[str, Any]:
+    """Every tool's ``outputSchema``: the compact JSON Schema of :func:`structured`'s result."""
+    if not _OUTPUT_SCHEMA:
+        from ._schema import compact_schema
+
+        _OUTPUT_SCHEMA.update(compact_schema(_content_model()))
+    return _OUTPUT_SCHEMA
 
 
 def structured(r: ToolResult, budget: int | None = STRUCTURED_BUDGET, *, compact: bool = False) -> dict[str, Any]:

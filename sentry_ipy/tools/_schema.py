@@ -38,7 +38,8 @@ def compact_schema(model: type[BaseModel]) -> dict[str, Any]:
             for key, value in node.items():
                 if not in_properties and _redundant(key, value):
                     continue
-                out[key] = walk(value, in_properties=(key == "properties" and not in_properties))
+                name = key if in_properties else _KEYWORDS.get(key, key)
+                out[name] = walk(value, in_properties=(key == "properties" and not in_properties))
             return out
         if isinstance(node, list):
             return [walk(v) for v in node]
@@ -48,6 +49,11 @@ def compact_schema(model: type[BaseModel]) -> dict[str, Any]:
     schema.setdefault("properties", {})
     schema["type"] = "object"
     return schema
+
+
+#: pydantic's constraint names that reach a schema through ``WithJsonSchema`` types, and
+#: the JSON Schema keywords that say the same (``ge`` means nothing to a client).
+_KEYWORDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
 
 
 def _redundant(key: str, value: Any) -> bool:

@@ -22,6 +22,8 @@ __all__ = ["AddIssueNoteParams", "ListIssueActivityParams"]
 
 #: Every tool here reads or writes the Web API.
 FAMILY = "api"
+#: What the tools here are for (an MCP toolset): triage.
+PURPOSE = "triage"
 
 _ACTIVITY_COLUMNS = ("dateCreated", "type", "user.name", "data.text")
 

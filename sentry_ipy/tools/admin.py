@@ -18,6 +18,8 @@ __all__ = ["FindOrganizationsParams", "ListTeamsParams", "WhoamiParams"]
 
 #: Every tool here reads the Web API.
 FAMILY = "api"
+#: What the tools here are for (an MCP toolset): admin.
+PURPOSE = "admin"
 
 
 class ListTeamsParams(Params):

@@ -28,6 +28,8 @@ __all__ = ["ACTION_TYPES", "CONDITION_TYPES", "LEGACY_ACTIONS", "AlertRuleParams
 
 #: Every tool here reads or writes the Web API.
 FAMILY = "api"
+#: What the tools here are for (an MCP toolset): admin.
+PURPOSE = "admin"
 
 _COND = "sentry.rules.conditions."
 #: Legacy condition IDs and their workflow types.

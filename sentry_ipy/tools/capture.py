@@ -16,6 +16,8 @@ __all__ = ["ADDITIONAL_CONTEXT", "DELIVERY_TIMEOUT", "CaptureExceptionParams", "
 
 #: Every tool here sends telemetry through sentry-sdk.
 FAMILY = "sdk"
+#: What the tools here are for (an MCP toolset): capture.
+PURPOSE = "capture"
 
 #: Name of the context that holds a capture's ``context`` argument.
 ADDITIONAL_CONTEXT = "additional"

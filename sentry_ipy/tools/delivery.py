@@ -14,6 +14,8 @@ STATUS_FLUSH = 2.0
 
 #: Every tool here sends telemetry through sentry-sdk.
 FAMILY = "sdk"
+#: What the tools here are for (an MCP toolset): capture.
+PURPOSE = "capture"
 
 
 class DeliveryStatusParams(Params):

@@ -21,6 +21,8 @@ __all__ = ["GetEventParams", "ListErrorEventsParams", "event_digest"]
 
 #: Every tool here reads or writes the Web API.
 FAMILY = "api"
+#: What the tools here are for (an MCP toolset): triage.
+PURPOSE = "triage"
 
 #: Discover columns for the error list, in display order.
 ERROR_FIELDS = ("id", "title", "timestamp", "level", "issue", "issue.id", "culprit", "message",

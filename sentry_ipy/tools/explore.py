@@ -33,6 +33,8 @@ __all__ = ["DEFAULT_FIELDS", "MAX_FIELDS", "DatasetScope", "SearchEventsParams",
 
 #: Every tool here reads the Web API.
 FAMILY = "api"
+#: What the tools here are for (an MCP toolset): explore.
+PURPOSE = "explore"
 
 #: Fields one query may select (Sentry refuses more).
 MAX_FIELDS = 20
@@ -58,8 +60,8 @@ class DatasetScope(Params):
     """What a query reads: a dataset, a search, projects, environments and a time window."""
 
     dataset: str = Field("errors", pattern=r"^[a-z_]+$",
-                         description="errors, spans, logs, transactions or another the server has")
-    query: str | None = Field(None, description="Sentry search syntax")
+                         description="errors, spans, logs, transactions…")
+    query: str | None = None
     projects: list[str] | None = Field(None, description="Slugs or IDs; default all")
     environments: list[str] | None = None
     statsPeriod: str = period_field("14d")
@@ -78,9 +80,8 @@ def scope_params(ctx: ToolContext, p: DatasetScope) -> list[tuple[str, Any]]:
 
 class SearchEventsParams(DatasetScope):
     fields: list[str] | None = Field(None, min_length=1, max_length=MAX_FIELDS,
-                                     description="Columns and aggregates (count(), "
-                                                 "p95(span.duration)); default per dataset")
-    sort: str | None = Field(None, description="A selected field, -desc; default -timestamp")
+                                     description="Columns, aggregates; default per dataset")
+    sort: str | None = Field(None, description="A selected field, - descending")
     limit: Number = limit_field(100, "rows")
 
 

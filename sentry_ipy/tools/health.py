@@ -30,6 +30,8 @@ __all__ = ["HealthParams", "WINDOW_INTERVALS", "health_rows", "release_health", 
 
 #: Every tool here reads the Web API.
 FAMILY = "api"
+#: What the tools here are for (an MCP toolset): explore.
+PURPOSE = "explore"
 
 #: Intervals per query: two fields of this many points stay under Sentry's 10,000.
 WINDOW_INTERVALS = 4000

@@ -20,6 +20,8 @@ __all__ = ["GetIssueTagValuesParams"]
 
 #: Every tool here reads the Web API.
 FAMILY = "api"
+#: What the tools here are for (an MCP toolset): triage.
+PURPOSE = "triage"
 
 
 class GetIssueTagValuesParams(Params):

@@ -30,6 +30,8 @@ __all__ = [
 
 #: Every tool here reads or writes the Web API.
 FAMILY = "api"
+#: What the tools here are for (an MCP toolset): triage.
+PURPOSE = "triage"
 
 ISSUE_COLUMNS = ("shortId", "title", "level", "status", "count", "userCount", "lastSeen")
 #: What markdown shows of one issue: enough to decide the next step, no flags.

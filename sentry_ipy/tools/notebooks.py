@@ -33,6 +33,8 @@ __all__ = ["HEALTH_COLUMNS", "RUN_COLUMNS", "NotebookHealthParams", "NotebookRun
 
 #: Every tool here reads the Web API.
 FAMILY = "api"
+#: What the tools here are for (an MCP toolset): explore.
+PURPOSE = "explore"
 
 RUN_TAG = "notebook.run_id"
 _RUN_FIELDS = ("id", "transaction", "timestamp", "transaction.duration", "release", "environment", "trace",

@@ -18,6 +18,8 @@ __all__ = ["CreateProjectParams", "ListProjectsParams", "SetupProjectParams", "i
 
 #: Every tool here reads or writes the Web API.
 FAMILY = "api"
+#: What the tools here are for (an MCP toolset): admin.
+PURPOSE = "admin"
 
 DOCS = "https://docs.sentry.io/platforms/{}/"
 #: What a created project's result shows (markdown, MCP): not its 30 feature flags.

@@ -22,6 +22,8 @@ _RELEASE_SCAN = 2000
 
 #: Every tool here reads or writes the Web API.
 FAMILY = "api"
+#: What the tools here are for (an MCP toolset): admin.
+PURPOSE = "admin"
 
 RELEASE_COLUMNS = ("version", "dateCreated", "dateReleased", "newGroups", "status")
 

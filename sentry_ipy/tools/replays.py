@@ -19,6 +19,8 @@ __all__ = ["ListReplaysParams"]
 
 #: Every tool here reads or writes the Web API.
 FAMILY = "api"
+#: What the tools here are for (an MCP toolset): triage.
+PURPOSE = "triage"
 
 
 class ListReplaysParams(Params):

@@ -21,6 +21,8 @@ __all__ = ["AddBreadcrumbParams", "SetContextParams", "SetReleaseParams", "SetTa
 
 #: Every tool here sends telemetry through sentry-sdk.
 FAMILY = "sdk"
+#: What the tools here are for (an MCP toolset): capture.
+PURPOSE = "capture"
 
 
 class AddBreadcrumbParams(Params):

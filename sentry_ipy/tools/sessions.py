@@ -21,6 +21,8 @@ __all__ = ["CaptureSessionParams", "EndSessionParams", "StartSessionParams"]
 
 #: Every tool here sends telemetry through sentry-sdk.
 FAMILY = "sdk"
+#: What the tools here are for (an MCP toolset): capture.
+PURPOSE = "capture"
 
 _RELEASE = "Default: current release"
 _SID = "UUID, or text mapped to one"

@@ -25,6 +25,8 @@ __all__ = ["RETENTION", "STAT_OUTCOMES", "StatsParams", "series_records", "stats
 
 #: Every tool here reads or writes the Web API.
 FAMILY = "api"
+#: What the tools here are for (an MCP toolset): explore.
+PURPOSE = "explore"
 
 ALL_OUTCOMES = ("accepted", "filtered", "rate_limited", "invalid", "abuse", "client_discard",
                 "cardinality_limited")

@@ -27,6 +27,8 @@ __all__ = ["GetTimeseriesParams", "series_rows"]
 
 #: Every tool here reads the Web API.
 FAMILY = "api"
+#: What the tools here are for (an MCP toolset): explore.
+PURPOSE = "explore"
 
 _MAX_AXES = 10
 _OTHER = "Other"
@@ -34,10 +36,10 @@ _OTHER = "Other"
 
 class GetTimeseriesParams(DatasetScope):
     yAxis: list[str] = Field(["count()"], min_length=1, max_length=_MAX_AXES,
-                             description="Aggregates, e.g. count(), p95(span.duration)")
-    interval: str | None = Field(None, pattern=r"^\d+[mhd]$", description="1m, 1h, 1d; default by period")
-    groupBy: list[str] | None = Field(None, description="Fields; one series per top group")
-    topEvents: Number = Field(5, ge=1, le=10, description="Groups kept with groupBy (rest: Other)")
+                             description="Aggregates")
+    interval: str | None = Field(None, pattern=r"^\d+[mhd]$", description="Default by period")
+    groupBy: list[str] | None = Field(None, description="One series per top group")
+    topEvents: Number = Field(5, ge=1, le=10, description="Groups kept (rest: Other)")
 
 
 @tool("sentry_get_timeseries", title="Get time series", read_only=True, idempotent=True,
@@ -45,7 +47,7 @@ class GetTimeseriesParams(DatasetScope):
 def get_timeseries(ctx: ToolContext, p: GetTimeseriesParams) -> ToolResult:
     """Get aggregates over time (count(), p95(span.duration)…) for a dataset, optionally per top group.
 
-    Long form: time, series, yAxis, value. E.g. {"dataset":"spans","yAxis":["count()"],"groupBy":["span.op"],"interval":"1h"}
+    E.g. {"dataset":"spans","yAxis":["count()"],"groupBy":["span.op"],"interval":"1h"}
     """
     client = ctx.api()
     axes = list(dict.fromkeys(a.strip() for a in p.yAxis))

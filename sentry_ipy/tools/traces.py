@@ -27,6 +27,8 @@ __all__ = ["GetTraceParams", "span_rows"]
 
 #: Every tool here reads the Web API.
 FAMILY = "api"
+#: What the tools here are for (an MCP toolset): explore.
+PURPOSE = "explore"
 
 _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 _TREE_ROWS = 60  # spans drawn in markdown; the frame keeps every one

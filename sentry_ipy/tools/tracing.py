@@ -21,6 +21,8 @@ __all__ = ["FinishTransactionParams", "StartTransactionParams", "TransactionStat
 
 #: Every tool here sends telemetry through sentry-sdk.
 FAMILY = "sdk"
+#: What the tools here are for (an MCP toolset): capture.
+PURPOSE = "capture"
 
 TransactionStatus = Literal[
     "ok", "cancelled", "unknown", "invalid_argument", "deadline_exceeded", "not_found",

@@ -26,6 +26,8 @@ __all__ = ["BULK_CHUNK", "UpdateIssueParams", "issue_ids"]
 
 #: Every tool here reads or writes the Web API.
 FAMILY = "api"
+#: What the tools here are for (an MCP toolset): triage.
+PURPOSE = "triage"
 
 #: Most IDs per bulk ``PUT`` (Sentry's bulk mutation limit).
 BULK_CHUNK = 1000

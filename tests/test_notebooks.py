@@ -70,7 +70,8 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
         assert "ZeroDivisionError" in text  # the failing cell's issue is listed
         assert "Int64" in text  # counts are typed
     if path.name == "triage-and-health.ipynb":
-        assert images >= 1  # the crash-free rate per release
+        assert images >= 2  # errors per hour by release, and the crash-free rate per release
+        assert ast.literal_eval(_tagged(nb, "timeseries")) == ["shop@1.0", "shop@1.1"]  # one series each
         _check_triage_and_health(nb, tmp_path / "data")  # conftest's SENTRY_IPY_DATA_DIR, which the kernel inherits
     if path.name == "analysis.ipynb":
         assert "holds 10 rows and stopped at limit=10" in text and "(True, 10)" in text

@@ -242,7 +242,7 @@ class _Args(BaseModel):
 
 def _spec(fn: Callable[..., ToolResult], name: str = "sentry_probe", family: str = "api") -> ToolSpec:
     return ToolSpec(name=name, title="Probe", description="Probe the bridge.", family=family,
-                    params=_Args, fn=fn, read_only=True)
+                    purpose="explore", params=_Args, fn=fn, read_only=True)
 
 
 def test_progress_reaches_the_client_from_the_worker_thread() -> None:

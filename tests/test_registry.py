@@ -22,6 +22,7 @@ def _module(family: str | None) -> types.ModuleType:
     mod = types.ModuleType("sentry_ipy_probe_tools")
     if family is not None:
         mod.FAMILY = family  # type: ignore[attr-defined]
+        mod.PURPOSE = "explore"  # type: ignore[attr-defined]
     sys.modules[mod.__name__] = mod
     return mod
 

@@ -70,3 +70,25 @@ def test_a_context_cut_at_the_depth_limit_is_said(ctx: ToolContext, local_server
     assert "[Truncated]" in str(stored)
     shallow = _capture(ctx, "shallow context 7711", context={"a": {"b": 1}})
     assert "levels of nesting" not in shallow["summary"]
+
+
+def test_an_issue_url_on_another_host_is_refused_unless_the_issue_is_linked_there(
+        ctx: ToolContext, local_server: LocalServer) -> None:
+    """The same org and ID on another server may be another issue: only what the configured server
+    links under that host is answered (a server behind a proxy links its issues under its public name)."""
+    _capture(ctx, "an issue to look up by URL 7741")
+    issues = run_tool("sentry_list_issues", {"projectSlug": "notebook", "query": "7741"}, ctx).records or []
+    issue_id = str(issues[0]["id"])
+    for url in (f"https://sentry.example.com/organizations/local/issues/{issue_id}/",
+                f"https://sentry.example.com/organizations/local/issues/{issue_id}/events/abc/"):
+        with pytest.raises(ToolInputError) as err:
+            run_tool("sentry_get_issue", {"issueId": url}, ctx)
+        assert str(err.value).startswith(f"That issue URL is on sentry.example.com, but the tools are configured"
+                                         f" for 127.0.0.1, whose issue {issue_id} is not linked there; set SENTRY_URL")
+    with pytest.raises(ToolInputError, match="is on sentry.example.com"):  # also when no such issue exists here
+        run_tool("sentry_get_issue", {"issueId": "https://sentry.example.com/organizations/local/issues/99999/"}, ctx)
+    # The configured server's own URLs, under any loopback name, are answered.
+    port = local_server.url.rsplit(":", 1)[1]
+    for base in (local_server.url, f"http://localhost:{port}"):
+        got = run_tool("sentry_get_issue", {"issueId": f"{base}/organizations/local/issues/{issue_id}/"}, ctx)
+        assert "an issue to look up by URL 7741" in got.summary + str(got.data)

@@ -8,6 +8,7 @@ Errors from the client are re-worded here with the names the user gave
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import weakref
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ..api import IssueRef, capabilities, parse_issue_ref
 from ..errors import NotFoundError, ToolInputError, UnexpectedResponseError
@@ -89,10 +91,61 @@ def resolve_issue(client: SentryClient, text: str) -> tuple[str, str, IssueRef, 
     the issue, so the caller need not fetch it again.
     """
     ref, org = issue_ref(text, client)
+    host = _url_host(text)
     if ref.issue_id.isdigit():
-        return ref.issue_id, org, ref, None
-    issue_id, group = capabilities.short_id_issue(client, org, ref.issue_id)
+        issue_id, group = ref.issue_id, None
+    else:
+        issue_id, group = capabilities.short_id_issue(client, org, ref.issue_id)
+    if host and not _names_configured_server(host, client):
+        group = _same_issue_elsewhere(client, org, issue_id, group, host)
     return issue_id, org, ref, group
+
+
+def _url_host(text: str) -> str:
+    """The host of ``text`` when it is a URL (``https://host/...``), else ``""``."""
+    raw = text.strip()
+    return (urlsplit(raw).hostname or "").lower() if "://" in raw else ""
+
+
+def _loopback(name: str) -> bool:
+    try:
+        return name == "localhost" or ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _names_configured_server(host: str, client: SentryClient) -> bool:
+    """Whether a URL's host is the configured server's (any sentry.io host on SaaS; loopback alike)."""
+    ours = (urlsplit(client.web_url).hostname or "").lower()
+    if host == ours or (_loopback(host) and _loopback(ours)):
+        return True
+    return client.is_saas and (host == "sentry.io" or host.endswith(".sentry.io"))
+
+
+def _same_issue_elsewhere(client: SentryClient, org: str, issue_id: str,
+                          group: dict[str, Any] | None, host: str) -> dict[str, Any]:
+    """The issue, when the configured server says its permalink is on ``host``.
+
+    A server behind a proxy or with another public name links its issues under
+    that name, so a URL on another host is accepted exactly when the issue the
+    configured server holds under that ID carries a permalink on that host;
+    otherwise the same org and ID there may be another issue, and we refuse.
+
+    Raises:
+        ToolInputError: the URL's host is not where the configured server's issue lives.
+    """
+    ours = urlsplit(client.web_url).hostname or client.web_url
+    refusal = ToolInputError(
+        f"That issue URL is on {host}, but the tools are configured for {ours}, whose issue {issue_id}"
+        f" is not linked there; set SENTRY_URL (and SENTRY_AUTH_TOKEN) for {host}, or give an issue of {ours}.")
+    if group is None:
+        try:
+            group = capabilities.get_issue(client, org, issue_id)
+        except NotFoundError:
+            raise refusal from None
+    if _url_host(str(group.get("permalink") or "")) != host:
+        raise refusal
+    return group
 
 
 def issue_target(client: SentryClient, text: str) -> tuple[str, str, str]:

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from ..config import LOCAL_TOKEN_PREFIX
 from ..errors import ConfigurationError
-from ._hostnames import is_loopback
+from .._hosts import is_loopback
 from .store._store import Store
 
 __all__ = ["LocalServer", "default_data_dir"]

@@ -28,7 +28,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._hostnames import host_name, is_loopback
+from .._hosts import host_name, is_loopback
 
 __all__ = ["SECURITY_HEADERS", "WEB_COOKIE", "HostGuard", "allowed_host_names", "host_name", "is_loopback"]
 

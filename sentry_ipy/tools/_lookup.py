@@ -8,7 +8,6 @@ Errors from the client are re-worded here with the names the user gave
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import threading
 import weakref
@@ -18,6 +17,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .._hosts import is_loopback
 from ..api import IssueRef, capabilities, parse_issue_ref
 from ..errors import NotFoundError, ToolInputError, UnexpectedResponseError
 
@@ -107,17 +107,10 @@ def _url_host(text: str) -> str:
     return (urlsplit(raw).hostname or "").lower() if "://" in raw else ""
 
 
-def _loopback(name: str) -> bool:
-    try:
-        return name == "localhost" or ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 def _names_configured_server(host: str, client: SentryClient) -> bool:
     """Whether a URL's host is the configured server's (any sentry.io host on SaaS; loopback alike)."""
     ours = (urlsplit(client.web_url).hostname or "").lower()
-    if host == ours or (_loopback(host) and _loopback(ours)):
+    if host == ours or (is_loopback(host) and is_loopback(ours)):
         return True
     return client.is_saas and (host == "sentry.io" or host.endswith(".sentry.io"))
 

@@ -1,7 +1,8 @@
-"""Host names as the local backend sees them: the name part of a ``Host`` header, and loopback.
+"""Host names: the name part of a ``Host`` header, and whether a name is loopback.
 
-Standard library only, so :class:`~._backend.LocalServer` can decide at construction
-whether its web UI needs a token (see :mod:`._guard`) without loading Starlette.
+Standard library only, so the local backend can decide at construction whether its
+web UI needs a token without loading Starlette, and the tools can tell whether a
+URL names the configured server without loading the backend.
 """
 
 from __future__ import annotations

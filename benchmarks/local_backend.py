@@ -1,7 +1,9 @@
 """Measure the embedded backend at 1k, 10k and 100k issues, each number beside its floor.
 
 Run: ``.venv/bin/python benchmarks/local_backend.py [--sizes 1000,10000,100000] [--events-per-issue 10]``
-— it rewrites ``benchmarks/local_backend.md``. For each size it:
+— it rewrites ``benchmarks/local_backend.md``. ``--data-dir DIR`` keeps the built
+datasets and reuses them; ``--no-ingest`` measures the datasets only and prints
+the table instead of rewriting the record. For each size it:
 
 * builds the dataset through the store's own batch path (:func:`save_events`:
   real normalisation and grouping, thousands of events to a transaction), with
@@ -23,15 +25,19 @@ Floors are measured in the same run, so ratios survive a busy (shared) machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import platform
 import sqlite3
 import statistics
 import sys
+import shutil
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -114,20 +120,54 @@ def _bare_sql(db: Path, offset: int, since: float) -> Callable[[], Any]:
     return run
 
 
-def measure_size(issues: int, events: int, repeat: int) -> dict[str, Any]:
-    from sentry_ipy.config import Settings
+#: A kept dataset is reused only while every issue is still inside the default 14-day window.
+REUSE_HOURS = 12
+
+
+@contextmanager
+def _dataset(data_dir: Path | None, issues: int, events: int) -> Iterator[tuple[Any, float, float]]:
+    """A running :class:`LocalServer` holding the dataset: ``(server, built_at, build_s)``.
+
+    Built through the store's batch path into a temporary directory, or, with
+    ``data_dir``, into ``data_dir/issues-N-events-M`` and reused by later runs
+    while it is younger than :data:`REUSE_HOURS` (building 1M events takes minutes).
+    A reused file is opened as any start opens it, so schema upgrades apply to it.
+    """
     from sentry_ipy.local import LocalServer
     from sentry_ipy.local.ingest._pipeline import save_events
+
+    with contextlib.ExitStack() as stack:
+        if data_dir is None:
+            where = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        else:
+            where = data_dir / f"issues-{issues}-events-{events}"
+        marker = where / "dataset.json"
+        built = json.loads(marker.read_text()) if marker.exists() else None
+        if built is not None and time.time() - built["built_at"] > REUSE_HOURS * 3600:
+            shutil.rmtree(where)
+            built = None
+        if built is None and where.exists() and data_dir is not None:
+            shutil.rmtree(where)  # a build that did not finish
+        where.mkdir(parents=True, exist_ok=True)
+        srv = stack.enter_context(LocalServer(where))
+        if built is None:
+            now = time.time()
+            project = srv.store.project_by_id(1)
+            assert project is not None
+            t0 = time.perf_counter()
+            save_events(srv.store, project, _payloads(issues, events, now))
+            built = {"built_at": now, "build_s": time.perf_counter() - t0}
+            marker.write_text(json.dumps(built))
+        yield srv, built["built_at"], built["build_s"]
+
+
+def measure_size(issues: int, events: int, repeat: int, data_dir: Path | None = None) -> dict[str, Any]:
+    from sentry_ipy.config import Settings
     from sentry_ipy.tools import ToolContext, run_tool
 
     result: dict[str, Any] = {"issues": issues, "events": events}
-    with tempfile.TemporaryDirectory() as tmp, LocalServer(Path(tmp)) as srv:
-        now = time.time()
-        project = srv.store.project_by_id(1)
-        assert project is not None
-        t0 = time.perf_counter()
-        save_events(srv.store, project, _payloads(issues, events, now))
-        result["build_s"] = time.perf_counter() - t0
+    with _dataset(data_dir, issues, events) as (srv, now, build_s):
+        result["build_s"] = build_s
         base = f"{srv.url}/api/0/organizations/local/issues/"
         headers = {"Authorization": f"Bearer {srv.token}"}
         with httpx.Client(headers=headers, timeout=120) as client:
@@ -337,7 +377,8 @@ def _machine() -> str:
         pass
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (f"{cpu}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version},"
-            f" load average {load:.1f} at the start (shared machine: other work was running)")
+            f" load average {load:.1f} at the start"
+            + (" (a shared machine: other work was running)" if load > 1.5 * (os.cpu_count() or 1) else ""))
 
 
 def main() -> None:
@@ -347,15 +388,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--ingest", type=int, default=3000, help="events per kind sent through sentry-sdk")
     parser.add_argument("--senders", type=int, default=3, help="sentry-sdk processes sending at once")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help=f"keep the built datasets here and reuse them for {REUSE_HOURS} h (default: build each run)")
+    parser.add_argument("--no-ingest", action="store_true", help="measure the datasets only, not ingest")
     args = parser.parse_args()
     machine = _machine()
     sizes = []
     for size in args.sizes.split(","):
-        s = measure_size(int(size), int(size) * args.events_per_issue, args.repeat)
+        s = measure_size(int(size), int(size) * args.events_per_issue, args.repeat, args.data_dir)
         sizes.append(s)
         print(s["issues"], {k: (round(v, 2) if isinstance(v, float) else (_ms(v) if isinstance(v, list) else v))
                             for k, v in s.items()}, flush=True)
-    ingest = measure_ingest(args.ingest, args.senders)
+    ingest = None if args.no_ingest else measure_ingest(args.ingest, args.senders)
     print(ingest, flush=True)
     rows = []
     for s in sizes:
@@ -364,6 +408,14 @@ def main() -> None:
             f" {_ms(s['pagelast'])} | {_ms(s['sqllast'])} | {s['tool_s']:.2f} s ({s['tool_rows']:,} rows) |"
             f" {s['httpx_loop_s']:.2f} s"
             f" ({s['pages']} pages) | {_ms(s['tag'])} | {_ms(s['text'])} |")
+    sizes_table = (
+        "| issues / events | build (batch path) | page 1 | floor: bare SQL page 1 | last page |"
+        " floor: bare SQL last page | whole `sentry_list_issues` | floor: bare httpx cursor loop |"
+        " search `shard:s7` (tag) | search `problem ab` (free text) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+    if ingest is None:  # a partial run is printed, not recorded
+        print(f"{machine}\n\n{sizes_table}")
+        return
     r = ingest["readers"]
     report = Path(__file__).with_suffix(".md")
     report.write_text(
@@ -371,10 +423,7 @@ def main() -> None:
         f"Measured with `benchmarks/{Path(__file__).name} --sizes {args.sizes} --events-per-issue"
         f" {args.events_per_issue}` on {time.strftime('%Y-%m-%d')}: {machine}. Latencies are"
         f" p50 / p99 in ms over {args.repeat} requests on loopback HTTP; pages of {PAGE}.\n\n"
-        "| issues / events | build (batch path) | page 1 | floor: bare SQL page 1 | last page |"
-        " floor: bare SQL last page | whole `sentry_list_issues` | floor: bare httpx cursor loop |"
-        " search `shard:s7` (tag) | search `problem ab` (free text) |\n"
-        "|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        + sizes_table + "\n"
         f"Ingest through sentry-sdk over HTTP ({ingest['senders']} sending processes per kind, "
         f"{ingest['per_kind']} events each kind; until every event is stored):\n\n"
         "| kind | events/s, stored by us | floor: the same sentry-sdk senders to a sink that stores nothing |\n"

@@ -28,6 +28,7 @@ from ..store._keyset import FIRST, Cursor, ListRows, Page, SqlRows, keyset_page
 from ..store._store import MAX_DB_ID, as_db_id
 from ._event_shapes import (
     event_shape,
+    event_shapes,
     hourly_stats,
     issue_detail_shape,
     issue_shape,
@@ -192,12 +193,11 @@ def event_page(c: Context, org_id: int, rows: SqlRows, *, cursor: Cursor = FIRST
     """One page of events from ``rows`` (newest first), shaped for the list (``full``: as event details)."""
     with c.store.snapshot():
         page = keyset_page(rows, cursor, size)
-        shapes = []
-        for row in page.rows:
-            shape = event_shape(row, c.store, org_id) if full else simple_event_shape(row, json.loads(row["payload"]))
-            if full:
-                shape["event.type"] = row["type"]
-            shapes.append(shape)
+        if full:
+            shapes = [shape | {"event.type": row["type"]}
+                      for row, shape in zip(page.rows, event_shapes(page.rows, c.store, org_id), strict=True)]
+        else:
+            shapes = [simple_event_shape(row, json.loads(row["payload"])) for row in page.rows]
     return replace(page, rows=shapes)
 
 

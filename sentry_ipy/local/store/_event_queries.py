@@ -22,6 +22,7 @@ __all__ = [
     "events_of_issue",
     "issue_by_id",
     "issue_by_short_id",
+    "issue_culprits",
     "issue_event",
     "issue_in_org",
     "project_event",
@@ -124,15 +125,33 @@ def daily_event_counts(store: Store, issue_id: int, start: float) -> dict[int, i
     return {int(r["b"]): int(r["n"]) for r in rows}
 
 
-def event_neighbours(store: Store, row: Row) -> tuple[str | None, str | None]:
-    """The IDs of the next and previous event of the same type in the event's issue (its project without one)."""
-    column, value = ("issue_id", row["issue_id"]) if row["issue_id"] else ("project_id", row["project_id"])
-    at = (value, row["type"], row["timestamp"], row["timestamp"], row["id"])
-    nxt = store.one(f"SELECT event_id FROM events WHERE {column} = ? AND type = ?"
-                    " AND (timestamp > ? OR (timestamp = ? AND id > ?)) ORDER BY timestamp, id LIMIT 1", at)
-    prev = store.one(f"SELECT event_id FROM events WHERE {column} = ? AND type = ?"
-                     " AND (timestamp < ? OR (timestamp = ? AND id < ?)) ORDER BY timestamp DESC, id DESC LIMIT 1", at)
-    return (nxt["event_id"] if nxt else None), (prev["event_id"] if prev else None)
+def event_neighbours(store: Store, rows: list[Row]) -> dict[int, tuple[str | None, str | None]]:
+    """Per event row ID, the IDs of the next and previous event of the same type in its issue (its project
+    without one), for a whole page in at most two statements.
+
+    Each neighbour is a correlated subquery that seeks the ``(issue_id, timestamp)`` or ``(project_id, type,
+    timestamp)`` index from the event's own ``(timestamp, id)``, so it reads one index entry, not the issue.
+    """
+    found: dict[int, tuple[str | None, str | None]] = {}
+    for column in ("issue_id", "project_id"):
+        ids = [int(r["id"]) for r in rows if bool(r["issue_id"]) == (column == "issue_id")]
+        if not ids:
+            continue
+        near = ("(SELECT n.event_id FROM events n WHERE n.{c} = e.{c} AND n.type = e.type"
+                " AND (n.timestamp, n.id) {op} (e.timestamp, e.id) ORDER BY n.timestamp {o}, n.id {o} LIMIT 1)")
+        for r in store.query(f"SELECT e.id, {near.format(c=column, op='>', o='ASC')} AS nxt,"
+                             f" {near.format(c=column, op='<', o='DESC')} AS prv FROM events e"
+                             f" WHERE e.id IN ({','.join('?' * len(ids))})", ids):
+            found[int(r["id"])] = (r["nxt"], r["prv"])
+    return found
+
+
+def issue_culprits(store: Store, issue_ids: list[int]) -> dict[int, str | None]:
+    """``{id: culprit}`` of these issues, in one query (an event shows its issue's culprit)."""
+    if not issue_ids:
+        return {}
+    rows = store.query(f"SELECT id, culprit FROM issues WHERE id IN ({','.join('?' * len(issue_ids))})", issue_ids)
+    return {int(r["id"]): r["culprit"] for r in rows}
 
 
 def dataset_events(store: Store, project_ids: list[int], types: list[str] | tuple[str, ...], start: float | None,

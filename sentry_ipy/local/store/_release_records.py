@@ -13,7 +13,7 @@ from ._keyset import SqlRows
 from ._store import Store
 
 __all__ = ["add_deploy", "delete_release", "deploys", "previous_release_with_commits", "release_in_use",
-           "commits_of", "deploys_of", "release_commits", "release_rows", "set_commits", "update_release"]
+           "commits_of", "deploys_of", "release_commits", "release_rows", "releases_by_version", "set_commits", "update_release"]
 
 
 def release_rows(store: Store, org_id: int, project_ids: list[int] | None = None, query: str = "") -> SqlRows:
@@ -33,6 +33,15 @@ def release_rows(store: Store, org_id: int, project_ids: list[int] | None = None
                   f" WHERE project_id IN ({','.join('?' * len(project_ids)) or 'NULL'}))")
         params += project_ids
     return SqlRows(store.query, "*", "releases", where, params, "date_created", "id")
+
+
+def releases_by_version(store: Store, org_id: int, versions: list[str]) -> dict[str, dict[str, Any]]:
+    """``{version: row}`` of the org's releases with these versions, in one query (a page of events' releases)."""
+    if not versions:
+        return {}
+    rows = store.query(f"SELECT * FROM releases WHERE org_id = ? AND version IN ({','.join('?' * len(versions))})",
+                       [org_id, *versions])
+    return {str(r["version"]): r for r in rows}
 
 
 def update_release(store: Store, release_id: int, changes: dict[str, Any]) -> None:

@@ -1,0 +1,146 @@
+"""Every growing list of the local backend pages by keyset, and a page's cost does not grow with its size.
+
+Each list is walked over real loopback HTTP by its ``Link`` cursors, with ties in
+the sort value and rows written between two pages, and compared with the order
+SQL gives over the whole table. The cost of a page is counted in SQL statements
+(every connection the store opens is traced), for a small and a large page.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sentry_ipy.local import LocalServer
+from sentry_ipy.local.ingest._pipeline import save_events
+from sentry_ipy.local.store import _store
+
+Statements = list[str]
+
+
+@pytest.fixture()
+def traced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LocalServer, httpx.Client, Statements]]:
+    """A fresh server whose every SQLite connection records the statements it runs."""
+    statements: Statements = []
+    connect = _store._connect
+
+    def traced_connect(path: Path) -> sqlite3.Connection:
+        conn = connect(path)
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    monkeypatch.setattr(_store, "_connect", traced_connect)
+    with LocalServer(tmp_path / "data") as srv, httpx.Client(
+        base_url=srv.url + "/api/0/", headers={"Authorization": f"Bearer {srv.token}"}, timeout=30
+    ) as api:
+        yield srv, api, statements
+
+
+def _links(response: httpx.Response) -> dict[str, tuple[str, bool]]:
+    found = re.findall(r'<([^>]+)>; rel="(\w+)"; results="(\w+)"; cursor="[^"]+"', response.headers["Link"])
+    return {rel: (url, more == "true") for url, rel, more in found}
+
+
+def walk(api: httpx.Client, url: str, params: dict[str, Any], rows: Callable[[Any], list[Any]] = list,
+         between: Callable[[int], None] | None = None) -> list[list[Any]]:
+    """Every page of a list, following ``next`` while it has results (``between(n)`` runs after page n)."""
+    pages: list[list[Any]] = []
+    r = api.get(url, params=params)
+    while True:
+        assert r.status_code == 200, r.text
+        pages.append(rows(r.json()))
+        assert len(pages) < 500, "the next cursor does not advance"
+        if between is not None:
+            between(len(pages))
+        nxt, more = _links(r)["next"]
+        if not more:
+            return pages
+        r = api.get(nxt)
+
+
+def selects(statements: Statements, fetch: Callable[[], Any]) -> int:
+    """How many SELECT statements ``fetch`` ran."""
+    statements.clear()
+    fetch()
+    return sum(1 for s in statements if s.lstrip().upper().startswith("SELECT"))
+
+
+def _seed_events(srv: LocalServer, n: int, start: float, releases: bool = True) -> None:
+    """``n`` error events over three issues, three to a timestamp (ties), some with a release."""
+    payloads = []
+    for i in range(n):
+        payload: dict[str, Any] = {"message": f"event of group {'abc'[i % 3]}", "fingerprint": [f"g{i % 3}"],
+                                   "timestamp": start - 60 * (i // 3), "level": "error", "environment": "prod"}
+        if releases and i % 2 == 0:
+            payload["release"] = f"app@{i % 8}"
+        payloads.append(payload)
+    project = srv.store.project_by_id(1)
+    assert project is not None
+    save_events(srv.store, project, payloads, batch=50)
+
+
+def _neighbours(srv: LocalServer) -> dict[str, tuple[str | None, str | None]]:
+    """The reference: next and previous event of each event within its issue, from one sorted list in Python."""
+    rows = srv.store.query("SELECT event_id, issue_id, timestamp, id FROM events")
+    out: dict[str, tuple[str | None, str | None]] = {}
+    for issue in {r["issue_id"] for r in rows}:
+        mine = sorted((r for r in rows if r["issue_id"] == issue), key=lambda r: (r["timestamp"], r["id"]))
+        for k, r in enumerate(mine):
+            out[r["event_id"]] = (mine[k + 1]["event_id"] if k + 1 < len(mine) else None,
+                                  mine[k - 1]["event_id"] if k else None)
+    return out
+
+
+def test_full_event_pages_walk_every_event_once_with_its_neighbours(traced: Any) -> None:
+    srv, api, _ = traced
+    now = time.time()
+    _seed_events(srv, 40, now - 3600)
+    original = [r["event_id"] for r in srv.store.query("SELECT event_id FROM events ORDER BY timestamp DESC, id DESC")]
+    late: list[dict[str, Any]] = []
+
+    def insert(n: int) -> None:  # one event newer than everything, one among the rows not yet shown
+        if n <= 2:
+            project = srv.store.project_by_id(1)
+            assert project is not None
+            late.extend([{"message": "late new", "fingerprint": ["g0"], "timestamp": now - 1},
+                         {"message": "late old", "fingerprint": ["g1"], "timestamp": now - 3600 - 60 * 12}])
+            save_events(srv.store, project, late[-2:])
+
+    pages = walk(api, "projects/local/notebook/events/", {"full": "true", "per_page": 4}, between=insert)
+    seen = [e for p in pages for e in p]
+    ids = [e["eventID"] for e in seen]
+    assert len(ids) == len(set(ids))
+    assert [i for i in ids if i in original] == original
+    every = {r["event_id"]: r for r in srv.store.query("SELECT * FROM events")}
+    newer = {i for i in every if every[i]["timestamp"] > now - 60}
+    assert set(ids) == set(every) - newer, "an event written below the cursor is shown, one above it is not"
+    seen = [e for p in walk(api, "projects/local/notebook/events/", {"full": "true", "per_page": 4}) for e in p]
+    expected = _neighbours(srv)
+    culprits = {str(r["id"]): r["culprit"] for r in srv.store.query("SELECT id, culprit FROM issues")}
+    for event in seen:
+        assert (event["nextEventID"], event["previousEventID"]) == expected[event["eventID"]]
+        assert event["culprit"] == culprits[event["groupID"]] and event["event.type"] == "default"
+        assert (event["release"] or {}).get("version") == every[event["eventID"]]["release"]
+        detail = api.get(f"projects/local/notebook/events/{event['eventID']}/").json()
+        assert {k: v for k, v in event.items() if k != "event.type"} == detail
+
+
+def test_full_event_page_costs_the_same_statements_whatever_its_size(traced: Any) -> None:
+    srv, api, statements = traced
+    _seed_events(srv, 60, time.time() - 3600)
+    issue = srv.store.one("SELECT id FROM issues ORDER BY id LIMIT 1")["id"]
+    for url in ("projects/local/notebook/events/", f"organizations/local/issues/{issue}/events/"):
+        def page(size: int, url: str = url) -> None:
+            r = api.get(url, params={"full": "true", "per_page": size})
+            assert r.status_code == 200 and len(r.json()) == size
+            assert any(e["release"] for e in r.json()) and all(e["nextEventID"] or e["previousEventID"]
+                                                                for e in r.json())
+
+        assert selects(statements, lambda: page(2)) == selects(statements, lambda: page(20)), url

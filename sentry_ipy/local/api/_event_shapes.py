@@ -16,13 +16,13 @@ from .._clock import iso, now
 from ..ingest._grouping import event_message, exception_values, short_id
 from ..store._event_queries import daily_event_counts, event_neighbours, events_of_issue, issue_culprits
 from ..store._issue_records import activities
-from ..store._issue_updates import triage_fields
+from ..store._issue_updates import triage_of
 from ..store._release_records import releases_by_version
 from ..store._store import Store
 from ._shapes import user_shape
 
 __all__ = ["event_shape", "event_shapes", "event_tags", "hourly_stats", "issue_activity", "issue_detail_shape", "issue_shape",
-           "issue_tag_values", "simple_event_shape", "tag_summary"]
+           "issue_shapes", "issue_tag_values", "simple_event_shape", "tag_summary"]
 
 
 def _project_ref(project: dict[str, Any]) -> dict[str, Any]:
@@ -38,10 +38,12 @@ def hourly_stats(store: Store, issue_ids: list[int], hours: int = 24) -> dict[in
     """The ``stats["24h"]`` series of several issues, from one grouped query."""
     end = int(now() // 3600 + 1) * 3600
     start = end - hours * 3600
-    counts = store.issue_event_buckets(issue_ids, start, end, 3600)
-    return {
-        issue_id: [[start + i * 3600, counts.get((issue_id, i), 0)] for i in range(hours)] for issue_id in issue_ids
-    }
+    series = {issue_id: [0] * hours for issue_id in issue_ids}
+    for (issue_id, bucket), n in store.issue_event_buckets(issue_ids, start, end, 3600).items():
+        if 0 <= bucket < hours and issue_id in series:
+            series[issue_id][bucket] = n
+    stamps = range(start, end, 3600)
+    return {issue_id: [[t, n] for t, n in zip(stamps, counts, strict=True)] for issue_id, counts in series.items()}
 
 
 _DERIVED = {
@@ -58,24 +60,44 @@ def issue_shape(
     base_url: str,
     org_slug: str,
     expand: frozenset[str] = frozenset(),
-    stats: list[list[int]] | None = None,
 ) -> dict[str, Any]:
-    """Serialise an issue as issue lists return it (``count`` is a string).
+    """Serialise one issue as issue lists return it (see :func:`issue_shapes`)."""
+    return issue_shapes([issue], {project["id"]: project}, store, base_url, org_slug, expand)[0]
 
-    ``inbox`` is only present with ``expand=inbox``, as on sentry.io (the
-    published schema marks it and ``owners`` required; we omit owners since
-    the local backend has no ownership rules). A list passes ``stats`` from
-    :func:`hourly_stats` for its whole page; alone, an issue reads its own.
+
+def issue_shapes(
+    issues: list[dict[str, Any]],
+    projects: dict[int, dict[str, Any]],
+    store: Store,
+    base_url: str,
+    org_slug: str,
+    expand: frozenset[str] = frozenset(),
+) -> list[dict[str, Any]]:
+    """Serialise a page of issues as issue lists return them (``count`` is a string).
+
+    What each row needs beyond its own columns (the 24h stats, the triage fields)
+    is read with one query per page, not per issue. ``projects`` maps each
+    issue's ``project_id`` to its row. ``inbox`` is only present with
+    ``expand=inbox``, as on sentry.io (the published schema marks it and
+    ``owners`` required; we omit owners since the local backend has no ownership
+    rules).
     """
+    ids = [int(issue["id"]) for issue in issues]
+    stats, triage = hourly_stats(store, ids), triage_of(store, ids)
+    inbox = "inbox" in expand
+    return [_issue(issue, projects[issue["project_id"]], base_url, org_slug, stats[issue_id], triage[issue_id], inbox)
+            for issue, issue_id in zip(issues, ids, strict=True)]
+
+
+def _issue(issue: dict[str, Any], project: dict[str, Any], base_url: str, org_slug: str,
+           stats: list[list[int]], triage: dict[str, Any], inbox: bool) -> dict[str, Any]:
     user_count = int(issue["user_count"])
     metadata = issue["metadata"]
     if isinstance(metadata, str):
         metadata = json.loads(metadata)
-    if stats is None:
-        stats = hourly_stats(store, [int(issue["id"])])[int(issue["id"])]
     count = str(issue["times_seen"])
     first, last = iso(issue["first_seen"]), iso(issue["last_seen"])
-    return {
+    shape = {
         "id": str(issue["id"]),
         "shareId": None,
         "shortId": short_id(project["slug"], int(issue["short_seq"])),
@@ -117,13 +139,15 @@ def issue_shape(
         "latestEventHasAttachments": False,
         "matchingEventId": None,
         "matchingEventEnvironment": None,
-    } | triage_fields(store, issue) | (
-        {"inbox": {
+    }
+    shape.update(triage)
+    if inbox and issue["status"] == "unresolved":
+        shape["inbox"] = {
             "reason": 0,
             "reason_details": {"until": None, "count": None, "window": None, "user_count": None, "user_window": None},
             "date_added": first,
-        }} if "inbox" in expand and issue["status"] == "unresolved" else {}
-    )
+        }
+    return shape
 
 
 def _release_ref(store: Store, org_id: int, version: str | None) -> dict[str, Any] | None:

@@ -29,9 +29,9 @@ from ..store._store import MAX_DB_ID, as_db_id
 from ._event_shapes import (
     event_shape,
     event_shapes,
-    hourly_stats,
     issue_detail_shape,
     issue_shape,
+    issue_shapes,
     simple_event_shape,
 )
 from ._plumbing import (
@@ -121,7 +121,7 @@ def issue_page(
     """One page of an issue search over ``project_rows``, its rows shaped as Sentry's issue list.
 
     The search runs in SQL (:func:`issue_filter`) and only the page's rows are
-    shaped, with one stats query for all of them; terms SQL cannot decide are
+    shaped, with one query per page for their stats and one for their triage; terms SQL cannot decide are
     checked in Python over the rows SQL kept.
     """
     if sort not in SORT_COLUMNS:
@@ -136,9 +136,7 @@ def issue_page(
             page = keyset_page(ListRows(kept), cursor, size)
         else:
             page = keyset_page(rows, cursor, size)
-        stats = hourly_stats(c.store, [int(r["id"]) for r in page.rows])
-        shapes = [issue_shape(r, projects[r["project_id"]], c.store, c.url, org["slug"], expand, stats[int(r["id"])])
-                  for r in page.rows]
+        shapes = issue_shapes(page.rows, projects, c.store, c.url, org["slug"], expand)
     return replace(page, rows=shapes)
 
 

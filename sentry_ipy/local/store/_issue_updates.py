@@ -11,13 +11,14 @@ Sentry's activity log (``set_resolved``, ``assigned``...). Bad input raises
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._clock import iso, now
 from ._store import Store
 
-__all__ = ["LOCAL_USER", "Plan", "UpdateError", "apply_update", "assignee_shape", "plan_update", "triage_fields"]
+__all__ = ["LOCAL_USER", "Plan", "UpdateError", "apply_update", "assignee_shape", "plan_update", "triage_fields", "triage_of"]
 
 #: The local backend's one user (whoever holds the token); issues are assigned to it.
 LOCAL_USER = {"id": "1", "name": "Local user", "username": "local", "email": "local@localhost"}
@@ -122,13 +123,18 @@ def _assignee(store: Store, org_id: int, value: Any) -> tuple[str | None, dict[s
 
 def assignee_shape(store: Store, stored: str | None) -> dict[str, Any] | None:
     """Sentry's ``assignedTo`` object for a stored ``user:ID``/``team:ID`` (None if unassigned or gone)."""
+    return _assignee_ref(stored, lambda team_id: store.one("SELECT * FROM teams WHERE id = ?", (team_id,)))
+
+
+def _assignee_ref(stored: str | None, team: Callable[[int], dict[str, Any] | None]) -> dict[str, Any] | None:
+    """:func:`assignee_shape` with the team looked up by ``team`` (one query, or a page's batch)."""
     if not stored:
         return None
     kind, _, ident = stored.partition(":")
     if kind == "user":
         return {"type": "user", "id": LOCAL_USER["id"], "name": LOCAL_USER["name"], "email": LOCAL_USER["email"]}
-    team = store.one("SELECT * FROM teams WHERE id = ?", (int(ident),))
-    return None if team is None else {"type": "team", "id": str(team["id"]), "name": team["slug"]}
+    found = team(int(ident))
+    return None if found is None else {"type": "team", "id": str(found["id"]), "name": found["slug"]}
 
 
 def _flag(body: dict[str, Any], key: str) -> bool:
@@ -179,10 +185,32 @@ def apply_update(store: Store, issue_ids: list[int], plan: Plan) -> None:
 
 def triage_fields(store: Store, issue: dict[str, Any]) -> dict[str, Any]:
     """The issue shape's triage fields from ``issue_triage`` (Sentry's defaults when never triaged)."""
-    row = store.one("SELECT * FROM issue_triage WHERE issue_id = ?", (issue["id"],)) or {}
+    return triage_of(store, [int(issue["id"])])[int(issue["id"])]
+
+
+def triage_of(store: Store, issue_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """:func:`triage_fields` of several issues, from one query (and one for the teams they are assigned to)."""
+    rows: dict[int, dict[str, Any]] = {}
+    if issue_ids:
+        marks = ",".join("?" * len(issue_ids))
+        rows = {int(r["issue_id"]): r
+                for r in store.query(f"SELECT * FROM issue_triage WHERE issue_id IN ({marks})", issue_ids)}
+    assigned = [r["assigned_to"].partition(":") for r in rows.values() if r.get("assigned_to")]
+    team_ids = sorted({int(ident) for kind, _, ident in assigned if kind != "user"})
+    teams: dict[int, dict[str, Any]] = {}
+    if team_ids:
+        marks = ",".join("?" * len(team_ids))
+        teams = {int(t["id"]): t for t in store.query(f"SELECT * FROM teams WHERE id IN ({marks})", team_ids)}
+    return {issue_id: _triage(rows.get(issue_id) or _UNTRIAGED, teams) for issue_id in issue_ids}
+
+
+_UNTRIAGED: dict[str, Any] = {}
+
+
+def _triage(row: dict[str, Any], teams: dict[int, dict[str, Any]]) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "statusDetails": json.loads(row["status_details"]) if row.get("status_details") else {},
-        "assignedTo": assignee_shape(store, row.get("assigned_to")),
+        "assignedTo": _assignee_ref(row.get("assigned_to"), teams.get),
         "isBookmarked": bool(row.get("is_bookmarked")),
         "hasSeen": bool(row.get("has_seen")),
     }

@@ -144,3 +144,115 @@ def test_full_event_page_costs_the_same_statements_whatever_its_size(traced: Any
                                                                 for e in r.json())
 
         assert selects(statements, lambda: page(2)) == selects(statements, lambda: page(20)), url
+
+
+def _seed_two_projects(srv: LocalServer, n: int, start: float) -> None:
+    """Error and message events in two projects, two to a timestamp across them (ties), every third an exception."""
+    other = srv.store.create_project(1, 1, "other", "other", "python")
+    projects = [srv.store.project_by_id(1), other]
+    for k, project in enumerate(projects):
+        assert project is not None
+        payloads = []
+        for i in range(n):
+            payload: dict[str, Any] = {"message": f"discover {'xyz'[i % 3]} {k}", "timestamp": start - 60 * (i // 2),
+                                       "environment": "prod" if i % 2 else "dev", "tags": {"shard": f"s{i % 4}"}}
+            if i % 3 == 0:
+                del payload["message"]
+                payload["exception"] = {"values": [{"type": "KeyError" if i % 2 else "ValueError", "value": str(i)}]}
+            payloads.append(payload)
+        save_events(srv.store, project, payloads, batch=50)
+
+
+DISCOVER = "organizations/local/events/"
+
+
+def _discover_ids(pages: list[list[Any]]) -> list[str]:
+    return [row["id"] for page in pages for row in page]
+
+
+@pytest.mark.parametrize("query", ["", "error.type:KeyError", "shard:s1 OR message:*z*", "!environment:dev"])
+@pytest.mark.parametrize("sort", ["-timestamp", "timestamp", None])
+def test_discover_pages_walk_every_event_once_in_timestamp_order(traced: Any, query: str, sort: str | None) -> None:
+    srv, api, _ = traced
+    _seed_two_projects(srv, 30, time.time() - 600)
+    params = {"field": ["id", "timestamp", "title"], "query": query, "per_page": 4, "statsPeriod": "1d",
+              **({"sort": sort} if sort else {})}
+    everything = _discover_ids(walk(api, DISCOVER, {**params, "sort": "-title", "per_page": 100},
+                                    rows=lambda body: body["data"]))
+    pages = walk(api, DISCOVER, params, rows=lambda body: body["data"])
+    got = _discover_ids(pages)
+    assert len(got) == len(set(got)) and set(got) == set(everything) and got, query
+    order = "DESC" if sort != "timestamp" else "ASC"
+    ranked = [r["event_id"] for r in srv.store.query(f"SELECT event_id FROM events ORDER BY timestamp {order}, id {order}")]
+    assert got == [i for i in ranked if i in set(got)]
+    assert max(len(p) for p in pages) == 4 and len(pages) == -(-len(got) // 4)
+
+
+def test_discover_cursor_survives_rows_written_between_pages_and_old_offset_cursors(traced: Any) -> None:
+    srv, api, _ = traced
+    start = time.time() - 600
+    _seed_two_projects(srv, 20, start)
+    before = [r["event_id"] for r in srv.store.query("SELECT event_id FROM events ORDER BY timestamp DESC, id DESC")]
+    project = srv.store.project_by_id(1)
+    assert project is not None
+
+    def insert(n: int) -> None:
+        if n == 1:  # newer than the cursor (not shown), and tied with the rows still to come (shown)
+            save_events(srv.store, project, [{"message": "discover late new", "timestamp": start + 30},
+                                             {"message": "discover late tie", "timestamp": start - 60 * 7}])
+
+    params = {"field": ["id", "timestamp"], "per_page": 5, "statsPeriod": "1d"}
+    got = _discover_ids(walk(api, DISCOVER, params, rows=lambda body: body["data"], between=insert))
+    late = {r["event_id"]: r["message"] for r in srv.store.query("SELECT event_id, message FROM events")
+            if r["event_id"] not in before}
+    assert len(got) == len(set(got)) and [i for i in got if i in before] == before
+    assert {late[i] for i in got if i in late} == {"discover late tie"}
+    offset = api.get(DISCOVER, params={**params, "cursor": "0:10:0"})
+    now_ranked = [r["event_id"] for r in srv.store.query("SELECT event_id FROM events ORDER BY timestamp DESC, id DESC")]
+    assert offset.status_code == 200 and [r["id"] for r in offset.json()["data"]] == now_ranked[10:15]
+    assert api.get(DISCOVER, params={**params, "cursor": "0:10000:0"}).status_code == 400
+
+
+@pytest.mark.parametrize("query", ["", "message:*discover*"])
+def test_discover_page_costs_the_same_statements_whatever_its_size(traced: Any, query: str) -> None:
+    srv, api, statements = traced
+    _seed_two_projects(srv, 60, time.time() - 600)
+
+    def page(size: int) -> None:
+        first = api.get(DISCOVER, params={"field": ["id", "issue", "title"], "query": query, "per_page": size})
+        assert first.status_code == 200 and len(first.json()["data"]) == size
+        second = api.get(_links(first)["next"][0])
+        assert second.status_code == 200 and len(second.json()["data"]) == size
+
+    assert selects(statements, lambda: page(2)) == selects(statements, lambda: page(40)), query
+
+
+def walk_back(api: httpx.Client, last: httpx.Response, rows: Callable[[Any], list[Any]]) -> list[list[Any]]:
+    """Every page before the response ``last``, following ``previous`` while it has results (nearest first)."""
+    pages: list[list[Any]] = []
+    r = last
+    while True:
+        url, more = _links(r)["previous"]
+        if not more:
+            return pages
+        r = api.get(url)
+        assert r.status_code == 200, r.text
+        pages.append(rows(r.json()))
+        assert len(pages) < 500, "the previous cursor does not advance"
+
+
+@pytest.mark.parametrize(("query", "sort"), [("", "-timestamp"), ("error.type:KeyError", "timestamp"),
+                                             ("message:*y*", "-timestamp")])
+def test_discover_previous_cursors_walk_the_same_pages_back(traced: Any, query: str, sort: str) -> None:
+    srv, api, _ = traced
+    _seed_two_projects(srv, 30, time.time() - 600)
+    params = {"field": ["id", "timestamp"], "query": query, "sort": sort, "per_page": 3, "statsPeriod": "1d"}
+    pages, r = [], api.get(DISCOVER, params=params)
+    while True:
+        pages.append([row["id"] for row in r.json()["data"]])
+        nxt, more = _links(r)["next"]
+        if not more:
+            break
+        r = api.get(nxt)
+    assert len(pages) > 3
+    assert walk_back(api, r, lambda body: [row["id"] for row in body["data"]]) == pages[-2::-1]

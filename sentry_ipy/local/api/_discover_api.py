@@ -1,14 +1,27 @@
 """``GET organizations/{o}/events/``: the Discover subset over stored events.
 
-Rows are filtered in Python (a local store is small), then grouped by the
-non-aggregate fields when any aggregate (``count()``, ``last_seen()``,
-``count_unique(user)``) is selected, as Discover does.
+A list of events (no aggregate field or condition) sorted by ``timestamp``, the
+default newest first or ``sort=timestamp`` oldest first, is a keyset page over
+``(timestamp, id)`` (:func:`dataset_event_rows`): projects, types, window and
+environments are decided in SQL, the query's terms in Python over the rows read
+from the cursor on, so a page costs the rows scanned to fill it, not the window.
+Offset cursors (``0:5000:0``, what Sentry's offset paginator and our own
+concurrent reader send) still mean "skip that many", up to Sentry's 10,000.
+
+Other sorts cannot be keyset: an aggregate (``count()``, ``last_seen()``,
+``count_unique(user)``) is known only once every row of the window is grouped,
+and a text or payload-derived column (``title``, ``transaction.duration``) has
+no index and no numeric cursor value. Those queries read and sort every event
+of the window in Python on each page, as before (their cost is the window's
+events; Discover's own ``statsPeriod`` default of 14 days bounds it), and page
+by offset.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -31,9 +44,21 @@ from ..search._query import (
     validate_values,
 )
 from ..search._issue_search import check_is_values, issue_is
-from ..store._event_queries import dataset_events, short_seqs
+from ..store._event_queries import dataset_event_rows, dataset_events, short_seqs
+from ..store._keyset import keyset_page
+from ..store._store import Store
 from ._explore_api import EXPLORE_DATASETS, MAX_FIELDS, MAX_OFFSET, explore
-from ._plumbing import ApiError, ctx, get_org, paginate, project_filter, window
+from ._plumbing import (
+    ApiError,
+    cursor_param,
+    ctx,
+    get_org,
+    int_param,
+    paginate,
+    project_filter,
+    respond_page,
+    window,
+)
 
 __all__ = ["AGGREGATES", "DATASETS", "FIELD_TYPES", "aggregate_rows", "discover_rows", "discover_series_rows", "routes"]
 
@@ -252,25 +277,6 @@ def discover(request: Request) -> JSONResponse:
         raise ApiError(400, f"Unknown field(s): {', '.join(unknown)}.")
     expr = _parse(request)
     where, having = _split_having(expr)
-    rows = discover_rows(request, org, dataset, where)
-    if having or any(f in AGGREGATES for f in fields):
-        extra_aggs = [t.key for t in having if t.key not in fields]
-        data = aggregate_rows(rows, [*fields, *(k for k in dict.fromkeys(extra_aggs) if k)])
-        data = [d for d in data if all(_having_matches(t, d) for t in having)]
-        data = [{f: d[f] for f in fields} for d in data]
-    else:
-        data = [{f: r.field(f) for f in fields} for r in sorted(rows, key=lambda r: r.row["timestamp"], reverse=True)]
-    sort = request.query_params.get("sort") or request.query_params.get("orderby")
-    if sort:
-        desc = sort.startswith("-")
-        name = sort.lstrip("-")
-        if name not in fields and f"{name}()" in fields:
-            name = f"{name}()"
-        if name not in fields:
-            raise ApiError(400, f"Cannot sort by a field that is not selected: {sort}.")
-        present = [d for d in data if d.get(name) is not None]
-        missing = [d for d in data if d.get(name) is None]
-        data = sorted(present, key=lambda d: d[name], reverse=desc) + missing
     meta = {
         "fields": {f: FIELD_TYPES.get(f, "string") for f in fields},
         "units": {f: ("millisecond" if FIELD_TYPES.get(f) == "duration" else None) for f in fields},
@@ -281,7 +287,68 @@ def discover(request: Request) -> JSONResponse:
         "tips": {},
         "dataScanned": "full",
     }
+    sort = request.query_params.get("sort") or request.query_params.get("orderby")
+    name = _sort_field(sort, fields)
+    aggregate = bool(having) or any(f in AGGREGATES for f in fields)
+    if not aggregate and name in (None, "timestamp"):
+        return _event_page(request, org, dataset, fields, where, not (sort and not sort.startswith("-")), meta)
+    rows = discover_rows(request, org, dataset, where)
+    if aggregate:
+        extra_aggs = [t.key for t in having if t.key not in fields]
+        data = aggregate_rows(rows, [*fields, *(k for k in dict.fromkeys(extra_aggs) if k)])
+        data = [d for d in data if all(_having_matches(t, d) for t in having)]
+        data = [{f: d[f] for f in fields} for d in data]
+    else:
+        data = [{f: r.field(f) for f in fields} for r in sorted(rows, key=lambda r: r.row["timestamp"], reverse=True)]
+    if sort and name:
+        present = [d for d in data if d.get(name) is not None]
+        missing = [d for d in data if d.get(name) is None]
+        data = sorted(present, key=lambda d: d[name], reverse=sort.startswith("-")) + missing
     return paginate(request, data, wrap="data", extra={"meta": meta}, default_size=50, max_offset=MAX_OFFSET)
+
+
+def _sort_field(sort: str | None, fields: list[str]) -> str | None:
+    """The selected field ``sort`` names (``-count`` names ``count()``), None without a sort; 400 if not selected."""
+    if not sort:
+        return None
+    name = sort.lstrip("-")
+    if name not in fields and f"{name}()" in fields:
+        name = f"{name}()"
+    if name not in fields:
+        raise ApiError(400, f"Cannot sort by a field that is not selected: {sort}.")
+    return name
+
+
+def _rows_of(store: Store, rows: list[dict[str, Any]], projects: dict[int, dict[str, Any]]) -> list[_Row]:
+    """The :class:`_Row` of each event row, built once (one issue query for the rows that have none yet)."""
+    fresh = [r for r in rows if "_row" not in r]
+    issues = short_seqs(store, sorted({int(r["issue_id"]) for r in fresh if r["issue_id"] is not None}))
+    for r in fresh:
+        r["_row"] = _Row(r, projects[r["project_id"]], issues.get(r["issue_id"]))
+    return [r["_row"] for r in rows]
+
+
+def _event_page(request: Request, org: dict[str, Any], dataset: str, fields: list[str], where: Expr,
+                descending: bool, meta: dict[str, Any]) -> JSONResponse:
+    """One keyset page of events by ``timestamp`` (``descending``: newest first), only its rows shaped."""
+    c = ctx(request)
+    projects = {p["id"]: p for p in project_filter(request, org)}
+    start, end = window(request, "14d")
+    envs = [e for e in request.query_params.getlist("environment") if e]
+    cursor, size = cursor_param(request), int_param(request, "per_page", 50)
+    if cursor.value is None and cursor.offset >= MAX_OFFSET:
+        raise ApiError(400, "Pagination offset too large")
+
+    def keep(chunk: list[dict[str, Any]]) -> list[bool]:
+        return [evaluate(where, r.matches) for r in _rows_of(c.store, chunk, projects)]
+
+    everything = isinstance(where, And) and not where.parts
+    with c.store.snapshot():
+        rows = dataset_event_rows(c.store, list(projects), DATASETS[dataset], start, end, envs,
+                                  None if everything else keep, descending)
+        page = keyset_page(rows, cursor, size)
+        data = [{f: r.field(f) for f in fields} for r in _rows_of(c.store, page.rows, projects)]
+    return respond_page(request, replace(page, rows=data), data, wrap="data", extra={"meta": meta})
 
 
 routes = [Route("/organizations/{org}/events/", discover, methods=["GET"])]

@@ -11,10 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from ._keyset import SqlRows
+from ._scan_rows import Keep, ScanRows
 from ._store import Store
 
 __all__ = [
     "daily_event_counts",
+    "dataset_event_rows",
     "dataset_events",
     "event_in_org",
     "event_neighbours",
@@ -162,6 +164,23 @@ def dataset_events(store: Store, project_ids: list[int], types: list[str] | tupl
     params: list[Any] = [*project_ids, *types]
     sql += _in_window(params, start, end, environments)
     return store.query(sql, params)
+
+
+def dataset_event_rows(store: Store, project_ids: list[int], types: list[str] | tuple[str, ...], start: float | None,
+                       end: float | None, environments: list[str], keep: Keep | None,
+                       descending: bool = True) -> ScanRows:
+    """:func:`dataset_events` as keyset rows over ``(timestamp, id)``, with ``keep`` deciding what SQL cannot.
+
+    Each project is one partition read in its ``events_project`` index order
+    (``+type`` keeps SQLite on that index rather than sorting a type range; a
+    single type uses ``events_time``), so a page reads from the cursor on.
+    """
+    parts = []
+    for pid in project_ids:
+        params: list[Any] = [pid, *types]
+        kind = "type = ?" if len(types) == 1 else f"+type IN ({','.join('?' * len(types))})"
+        parts.append((f"project_id = ? AND {kind}" + _in_window(params, start, end, environments), params))
+    return ScanRows(store.query, "*", "events", parts, "timestamp", "id", keep, descending)
 
 
 def short_seqs(store: Store, issue_ids: list[int]) -> dict[int, Row]:

@@ -29,12 +29,12 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import sqlite3
 import statistics
 import sys
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,6 +43,7 @@ from typing import Any
 
 import httpx
 from api_pagination import _word  # the same distinct words as the pagination benchmark
+from ingest_load import KINDS, Sink, capture, read_issues, replay, replay_rate, run_all, send_sdk
 
 PAGE = 100
 #: ``sentry_list_issues`` accepts at most this ``limit``; beyond it only the httpx loop fetches everything.
@@ -196,83 +197,6 @@ def measure_size(issues: int, events: int, repeat: int, data_dir: Path | None = 
     return result
 
 
-def _send_all(dsn: str, kind: str, n: int) -> None:
-    """Send ``n`` events of one kind with a sentry-sdk client of its own (one process each)."""
-    import sentry_sdk
-
-    client = sentry_sdk.Client(dsn=dsn, default_integrations=False, auto_enabling_integrations=False,
-                               transport_queue_size=n + 10, traces_sample_rate=1.0)
-    with sentry_sdk.new_scope() as scope:
-        scope.set_client(client)
-        for i in range(n):
-            if kind == "message":
-                scope.capture_message(f"ingest message {_word(i)}")
-            elif kind == "exception":
-                try:
-                    raise ValueError(f"ingest failure {_word(i % 50)}")
-                except ValueError as exc:
-                    scope.capture_exception(exc)
-            else:
-                with sentry_sdk.start_transaction(name=f"ingest-tx-{i % 10}", op="task"):
-                    for s in range(20):
-                        with sentry_sdk.start_span(op="step", name=f"span {s}"):
-                            pass
-    client.flush(timeout=600)
-    client.close()
-
-
-def _sink(ready: Any) -> None:
-    """A trivial loopback ingest sink (its own process): reads each request, answers ``{}``, stores nothing.
-
-    sentry-sdk sending to it is the floor of ingest over HTTP on this machine: the
-    SDK's own cost per event (building, serialising, compressing, one HTTP request
-    per envelope from its transport thread) with a server that costs next to nothing.
-    """
-    import asyncio
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                await reader.readexactly(length)
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
-
-    async def main() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0)
-        ready.put(server.sockets[0].getsockname()[1])
-        await server.serve_forever()
-
-    asyncio.run(main())
-
-
-def _sdk_floor(kind: str, per_kind: int, senders: int) -> float:
-    """Events/s of ``senders`` sentry-sdk processes sending ``kind`` to :func:`_sink`."""
-    import multiprocessing as mp
-
-    ready: Any = mp.Queue()
-    sink = mp.Process(target=_sink, args=(ready,), daemon=True)
-    sink.start()
-    try:
-        dsn = f"http://{'0' * 32}@127.0.0.1:{ready.get(timeout=30)}/1"
-        procs = [mp.Process(target=_send_all, args=(dsn, kind, per_kind // senders)) for _ in range(senders)]
-        t0 = time.perf_counter()
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join()  # each sender flushes before it exits: every envelope was answered
-        return (per_kind // senders) * senders / (time.perf_counter() - t0)
-    finally:
-        sink.terminate()
-        sink.join()
-
-
 def _sql_floor(events: int) -> float:
     """Events/s of a bare SQL insert loop: event rows (with their JSON payload) into the store's
     ``events`` table, one prepared statement, one transaction, WAL and ``synchronous=NORMAL``."""
@@ -306,64 +230,108 @@ def _wait_for(store: Any, total: int, timeout: float = 900) -> None:
     raise RuntimeError("ingest did not finish")
 
 
-def measure_ingest(per_kind: int, senders: int) -> dict[str, Any]:
-    """Events/s from sentry-sdk over HTTP, each kind alone, then 20 readers during mixed ingest."""
+def _cpu_s() -> float:
+    """CPU seconds this process (the server's, since it runs in here) has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _stored(srv: Any, procs: list[Any]) -> tuple[float, float, int]:
+    """Run load processes against ``srv``: ``(stored events/s, server CPU ms per stored event, events stored)``.
+
+    Every sender waits for its answers and a 200 means committed, so once the
+    processes are done the rows are there; the benchmark's own thread only
+    waits meanwhile, so this process's CPU time is the server's.
+    """
+    before = srv.store.one("SELECT COUNT(*) AS n FROM events")["n"]
+    cpu = _cpu_s()
+    seconds = run_all(procs)
+    spent = _cpu_s() - cpu
+    stored = srv.store.one("SELECT COUNT(*) AS n FROM events")["n"] - before
+    return stored / seconds, spent * 1000 / max(stored, 1), stored
+
+
+def measure_ingest(per_kind: int, senders: int, replayed: int, connections: int) -> dict[str, Any]:
+    """Ingest over HTTP, each kind alone: from sentry-sdk, and from prebuilt envelopes (the server's own
+    capacity), each beside the same senders into a sink; then 20 reader processes during a mixed ingest."""
     import multiprocessing as mp
 
     from sentry_ipy.local import LocalServer
 
-    out: dict[str, Any] = {"senders": senders, "per_kind": per_kind, "sql_floor": _sql_floor(per_kind)}
-    for kind in ("message", "exception", "transaction"):
-        out[f"{kind}_floor"] = _sdk_floor(kind, per_kind, senders)
-    with tempfile.TemporaryDirectory() as tmp, LocalServer(Path(tmp)) as srv:
+    out: dict[str, Any] = {"senders": senders, "per_kind": per_kind, "replayed": replayed,
+                           "connections": connections, "sql_floor": _sql_floor(per_kind)}
+    n = per_kind // senders
+    for kind in KINDS:
+        with Sink() as sink_:
+            dsn = f"http://{'0' * 32}@127.0.0.1:{sink_.port}/1"
+            out[f"{kind}_floor"] = n * senders / run_all([mp.Process(target=send_sdk, args=(dsn, kind, n))
+                                                          for _ in range(senders)])
+    with tempfile.TemporaryDirectory() as tmp, LocalServer(Path(tmp) / "data") as srv:
         dsn = srv.dsn()
-        total = 0
-        for kind in ("message", "exception", "transaction"):
-            procs = [mp.Process(target=_send_all, args=(dsn, kind, per_kind // senders)) for _ in range(senders)]
-            total += (per_kind // senders) * senders
-            t0 = time.perf_counter()
-            for p in procs:
-                p.start()
-            for p in procs:
-                p.join()
-            _wait_for(srv.store, total)
-            out[kind] = (per_kind // senders) * senders / (time.perf_counter() - t0)
-        # 20 readers while a mixed ingest runs
-        errors, latencies, stop = [], [], threading.Event()
-        headers = {"Authorization": f"Bearer {srv.token}"}
-
-        def reader() -> None:
-            with httpx.Client(headers=headers, timeout=60) as client:
-                while not stop.is_set():
-                    t0 = time.perf_counter()
-                    try:
-                        r = client.get(f"{srv.url}/api/0/organizations/local/issues/?limit=100&query=")
-                        if r.status_code != 200 or not isinstance(r.json(), list):
-                            errors.append(r.status_code)
-                    except Exception as exc:  # noqa: BLE001 - counted, that is the measurement
-                        errors.append(repr(exc))
-                    latencies.append((time.perf_counter() - t0) * 1000)
-
-        readers = [threading.Thread(target=reader) for _ in range(20)]
-        for t in readers:
-            t.start()
-        procs = [mp.Process(target=_send_all, args=(dsn, kind, per_kind // 3))
-                 for kind in ("message", "exception", "transaction")]
-        t0 = time.perf_counter()
-        for p in procs:
+        for kind in KINDS:
+            out[kind], out[f"{kind}_cpu_ms"], _ = _stored(
+                srv, [mp.Process(target=send_sdk, args=(dsn, kind, n)) for _ in range(senders)])
+        for kind in KINDS:
+            requests = capture(dsn, kind, replayed, senders, Path(tmp))
+            with Sink() as sink_:
+                out[f"{kind}_replay_floor"], failed = replay_rate(sink_.port, requests, senders, connections)
+            failures: Any = mp.Queue()
+            out[f"{kind}_replay"], out[f"{kind}_replay_cpu_ms"], stored = _stored(
+                srv, [mp.Process(target=replay, args=(srv.port, requests[i::senders], connections, failures))
+                      for i in range(senders)])
+            out[f"{kind}_replay_failed"] = failed + failures.qsize()
+            out[f"{kind}_replay_events"] = stored
+        # 20 reader processes (as real clients are) while one sentry-sdk sender per kind sends
+        stop, results = mp.Event(), mp.Queue()
+        readers = [mp.Process(target=read_issues, args=(srv.url, srv.token, stop, results)) for _ in range(20)]
+        for p in readers:
             p.start()
-        for p in procs:
-            p.join()
-        total += (per_kind // 3) * 3
-        _wait_for(srv.store, total)
-        mixed = time.perf_counter() - t0
+        time.sleep(1.0)  # the readers are reading before ingest starts
+        out["mixed_eps"], out["mixed_cpu_ms"], _ = _stored(
+            srv, [mp.Process(target=send_sdk, args=(dsn, kind, per_kind // 3)) for kind in KINDS])
         stop.set()
-        for t in readers:
-            t.join()
-        out["mixed_eps"] = (per_kind // 3) * 3 / mixed
-        out["readers"] = {"requests": len(latencies), "errors": len(errors),
+        latencies, errors = [], []
+        for _ in readers:
+            got_latencies, got_errors = results.get(timeout=120)
+            latencies += got_latencies
+            errors += got_errors
+        for p in readers:
+            p.join()
+        out["readers"] = {"requests": len(latencies), "errors": len(errors), "error_kinds": sorted(set(errors))[:3],
                           "p50": statistics.median(latencies), "p99": _pct(latencies, 0.99)}
     return out
+
+
+_KIND_NAMES = {"message": "messages", "exception": "exceptions with stack traces",
+               "transaction": "transactions with 20 spans"}
+
+
+def ingest_report(ingest: dict[str, Any]) -> str:
+    """The ingest section of the record (markdown)."""
+    r = ingest["readers"]
+    sdk = "".join(f"| {_KIND_NAMES[k]} | {ingest[k]:.0f} | {ingest[k + '_floor']:.0f} | {ingest[k + '_cpu_ms']:.2f} |\n"
+                  for k in KINDS)
+    replayed = "".join(
+        f"| {_KIND_NAMES[k]} | {ingest[k + '_replay']:.0f} | {ingest[k + '_replay_floor']:.0f} |"
+        f" {ingest[k + '_replay_cpu_ms']:.2f} | {ingest[k + '_replay_failed']} |\n" for k in KINDS)
+    return (
+        f"Ingest through sentry-sdk over HTTP ({ingest['senders']} sending processes per kind, "
+        f"{ingest['per_kind']} events each kind; until every event is stored):\n\n"
+        "| kind | events/s, stored by us | floor: the same sentry-sdk senders to a sink that stores nothing |"
+        " server CPU ms per stored event |\n"
+        "|---|---|---|---|\n" + sdk +
+        f"| mixed, with 20 reader processes listing issues meanwhile | {ingest['mixed_eps']:.0f} | |"
+        f" {ingest['mixed_cpu_ms']:.2f} (readers' pages included) |\n\n"
+        f"The server's own capacity: sentry-sdk's requests for {ingest['replayed']:,} events per kind, captured once,"
+        f" posted again by {ingest['senders']} lightweight processes over {ingest['connections']} keep-alive"
+        " connections each (each waits for its answer):\n\n"
+        "| kind | events/s, stored by us | floor: the same senders to the sink | server CPU ms per stored event |"
+        " non-2xx answers |\n"
+        "|---|---|---|---|---|\n" + replayed + "\n"
+        f"Floor of the storage itself: a bare SQL insert loop of {ingest['per_kind']:,} event rows"
+        f" (one prepared statement, one transaction) ran at {ingest['sql_floor']:,.0f} rows/s.\n\n"
+        f"20 concurrent reader processes during the mixed ingest: {r['requests']} requests, **{r['errors']} errors**,"
+        f" p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms.\n")
 
 
 def _machine() -> str:
@@ -387,20 +355,28 @@ def main() -> None:
     parser.add_argument("--events-per-issue", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--ingest", type=int, default=3000, help="events per kind sent through sentry-sdk")
-    parser.add_argument("--senders", type=int, default=3, help="sentry-sdk processes sending at once")
+    parser.add_argument("--senders", type=int, default=3, help="sending processes at once (sentry-sdk or replay)")
+    parser.add_argument("--replay", type=int, default=6000,
+                        help="events per kind captured once from sentry-sdk and posted again by lightweight senders")
+    parser.add_argument("--connections", type=int, default=4, help="keep-alive connections per replaying process")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help=f"keep the built datasets here and reuse them for {REUSE_HOURS} h (default: build each run)")
     parser.add_argument("--no-ingest", action="store_true", help="measure the datasets only, not ingest")
+    parser.add_argument("--ingest-only", action="store_true",
+                        help="measure ingest only and print it, without rewriting the record")
     args = parser.parse_args()
     machine = _machine()
     sizes = []
-    for size in args.sizes.split(","):
+    for size in [] if args.ingest_only else args.sizes.split(","):
         s = measure_size(int(size), int(size) * args.events_per_issue, args.repeat, args.data_dir)
         sizes.append(s)
         print(s["issues"], {k: (round(v, 2) if isinstance(v, float) else (_ms(v) if isinstance(v, list) else v))
                             for k, v in s.items()}, flush=True)
-    ingest = None if args.no_ingest else measure_ingest(args.ingest, args.senders)
+    ingest = None if args.no_ingest else measure_ingest(args.ingest, args.senders, args.replay, args.connections)
     print(ingest, flush=True)
+    if args.ingest_only and ingest is not None:
+        print(f"{machine}\n\n{ingest_report(ingest)}")
+        return
     rows = []
     for s in sizes:
         rows.append(
@@ -416,7 +392,6 @@ def main() -> None:
     if ingest is None:  # a partial run is printed, not recorded
         print(f"{machine}\n\n{sizes_table}")
         return
-    r = ingest["readers"]
     report = Path(__file__).with_suffix(".md")
     report.write_text(
         "# The local backend at size\n\n"
@@ -424,18 +399,7 @@ def main() -> None:
         f" {args.events_per_issue}` on {time.strftime('%Y-%m-%d')}: {machine}. Latencies are"
         f" p50 / p99 in ms over {args.repeat} requests on loopback HTTP; pages of {PAGE}.\n\n"
         + sizes_table + "\n"
-        f"Ingest through sentry-sdk over HTTP ({ingest['senders']} sending processes per kind, "
-        f"{ingest['per_kind']} events each kind; until every event is stored):\n\n"
-        "| kind | events/s, stored by us | floor: the same sentry-sdk senders to a sink that stores nothing |\n"
-        "|---|---|---|\n"
-        f"| messages | {ingest['message']:.0f} | {ingest['message_floor']:.0f} |\n"
-        f"| exceptions with stack traces | {ingest['exception']:.0f} | {ingest['exception_floor']:.0f} |\n"
-        f"| transactions with 20 spans | {ingest['transaction']:.0f} | {ingest['transaction_floor']:.0f} |\n"
-        f"| mixed, with 20 readers listing issues meanwhile | {ingest['mixed_eps']:.0f} | |\n\n"
-        f"Floor of the storage itself: a bare SQL insert loop of {ingest['per_kind']:,} event rows"
-        f" (one prepared statement, one transaction) ran at {ingest['sql_floor']:,.0f} rows/s.\n\n"
-        f"20 concurrent readers during that ingest: {r['requests']} requests, **{r['errors']} errors**,"
-        f" p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms.\n")
+        + ingest_report(ingest))
     print(report.read_text())
 
 

@@ -44,7 +44,7 @@ from .api import (
 )
 from .api._legacy_issues_api import legacy_routes
 from ._guard import HostGuard, allowed_host_names
-from .api._plumbing import NOT_FOUND, ApiError, ApiMiddleware, Context
+from .api._plumbing import NOT_FOUND, ApiError, ApiMiddleware, Context, ReadSlots
 from .ingest import _ingest_endpoints
 from .search._query import QueryError
 from .web import _views
@@ -155,7 +155,7 @@ def build_app(context: Context, allowed_hosts: frozenset[str] | None = None, web
         ]
     )
     handled = ExceptionMiddleware(router, handlers={ApiError: _api_error, QueryError: _query_error, HTTPException: _http_error})
-    app = ApiMiddleware(handled, context=context, router=router)
+    app = ApiMiddleware(ReadSlots(handled), context=context, router=router)
     guarded = HostGuard(app, allowed_hosts if allowed_hosts is not None else allowed_host_names("127.0.0.1"),
                         web_token=web_token, secure=secure)
     return ErrorMiddleware(guarded)

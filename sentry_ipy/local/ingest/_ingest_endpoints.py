@@ -28,6 +28,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -65,8 +66,11 @@ _EVENT_ITEMS = ("event", "transaction")
 _CLOSE = {"Connection": "close"}
 
 
-def _project(request: Request) -> dict[str, Any]:
-    project = ctx(request).store.project_by_id(request.path_params["project_id"])
+async def _project(request: Request) -> dict[str, Any]:
+    """The project of the ingest URL, from memory (SQLite only for one not seen yet, off the event loop)."""
+    keys = ctx(request).store.ingest_keys
+    ident = str(request.path_params["project_id"])
+    project = keys.cached_project(ident) or await run_in_threadpool(keys.load_project, ident)
     if project is None:
         raise ApiError(404, "Unknown project: the DSN's project ID does not exist on this server; copy the DSN again.",
                        headers=_CLOSE)
@@ -80,11 +84,12 @@ def _header_key(request: Request) -> str | None:
     )
 
 
-def _check_key(request: Request, project: dict[str, Any], public: str | None) -> None:
+async def _check_key(request: Request, project: dict[str, Any], public: str | None) -> None:
     if not public:
         raise ApiError(401, "Missing authentication: send X-Sentry-Auth with sentry_key, the sentry_key query"
                             " parameter, or the DSN in the envelope's first line.", headers=_CLOSE)
-    key = ctx(request).store.key_by_public(public)
+    keys = ctx(request).store.ingest_keys
+    key = keys.cached_key(public) or await run_in_threadpool(keys.load_key, public)
     if key is None or int(key["project_id"]) != int(project["id"]):
         raise ApiError(401, "Invalid api key: the DSN public key is unknown for this project.", headers=_CLOSE)
     if not key["is_active"]:
@@ -229,7 +234,7 @@ def _check_item_sizes(request: Request, project: dict[str, Any], items: list[Any
 
 async def envelope(request: Request) -> JSONResponse:
     """Accept an envelope; 400 (and an ``invalid`` outcome) on malformed items."""
-    project = _project(request)
+    project = await _project(request)
     body = _open(request, MAX_ENVELOPE_SIZE, MAX_ENVELOPE_SIZE)
     public = _header_key(request)
     if not public:
@@ -238,7 +243,7 @@ async def envelope(request: Request) -> JSONResponse:
         except EnvelopeError as exc:
             raise ApiError(400, str(exc), headers=_CLOSE) from None
         public = parse_auth(None, {}, _envelope_dsn(line))
-    _check_key(request, project, public)
+    await _check_key(request, project, public)
     declared = _declared(request)
     _check_declared(request, project, declared, "default")
     async with _slot(request, declared):
@@ -283,8 +288,8 @@ def _accept_envelope(request: Request, project: dict[str, Any], data: bytes) -> 
 
 async def store(request: Request) -> JSONResponse:
     """Accept one JSON event on the legacy store endpoint (at most 1 MiB, like Relay)."""
-    project = _project(request)
-    _check_key(request, project, _header_key(request))
+    project = await _project(request)
+    await _check_key(request, project, _header_key(request))
     declared = _declared(request)
     _check_declared(request, project, declared, "error")
     body = _open(request, MAX_ENVELOPE_SIZE, MAX_EVENT_SIZE)

@@ -22,6 +22,7 @@ from typing import Any
 from .._clock import now
 from ..search._issue_search import search_tags
 from ._functions import register_functions
+from ._ingest_keys import IngestKeys
 from ._tables import apply_schema, new_key_pair, seed
 from ._write_queue import WriteQueue
 
@@ -96,6 +97,9 @@ class Store:
         self.writes = WriteQueue(self.tx)
         with self._lock:
             apply_schema(self._conn, _backfill_issue_tags)
+        #: Projects and keys for ingest's authentication, read without SQLite (see :mod:`._ingest_keys`).
+        self.ingest_keys = IngestKeys(self.project_by_id, self.key_by_public)
+        self.ingest_keys.watch(self._conn)
         with self.tx():
             seed(self._conn)
 
@@ -156,10 +160,12 @@ class Store:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 self._pending.clear()
+                self.ingest_keys.transaction_ended()
                 raise
             finally:
                 self._writer_thread = None
             self._conn.execute("COMMIT")
+            self.ingest_keys.transaction_ended()
             self._written |= self._pending
             self._pending.clear()
 
@@ -190,6 +196,8 @@ class Store:
         """Run one write statement and return ``lastrowid``."""
         with self._lock:
             cur = self._conn.execute(sql, tuple(params))
+            if not self._conn.in_transaction:  # committed on its own
+                self.ingest_keys.transaction_ended()
             return int(cur.lastrowid or 0)
 
     def write_blob(self, table: str, column: str, rowid: int, data: bytes) -> None:

@@ -256,3 +256,68 @@ def test_discover_previous_cursors_walk_the_same_pages_back(traced: Any, query: 
         r = api.get(nxt)
     assert len(pages) > 3
     assert walk_back(api, r, lambda body: [row["id"] for row in body["data"]]) == pages[-2::-1]
+
+
+#: The keyset lists of what users and the API write: (table, its sort column, the list's URL).
+WRITTEN = {
+    "notes": ("issue_activity", "date_created", "organizations/local/issues/{issue}/notes/"),
+    "deploys": ("deploys", "date_finished", "organizations/local/releases/app@1/deploys/"),
+    "user-feedback": ("user_reports", "date_created", "projects/local/notebook/user-feedback/"),
+    "issue-user-reports": ("user_reports", "date_created", "organizations/local/issues/{issue}/user-reports/"),
+}
+
+
+def _write_one(srv: LocalServer, api: httpx.Client, kind: str, issue: int, n: int) -> None:
+    if kind == "notes":
+        r = api.post(f"organizations/local/issues/{issue}/notes/", json={"text": f"note {n}"})
+    elif kind == "deploys":
+        r = api.post("organizations/local/releases/app@1/deploys/", json={"environment": f"env{n % 3}"})
+    else:
+        event = srv.store.one("SELECT event_id FROM events WHERE issue_id = ? ORDER BY id LIMIT 1 OFFSET ?",
+                              (issue, n % 5))["event_id"]
+        r = api.post("projects/local/notebook/user-feedback/", json={"event_id": event, "comments": f"c {n}"})
+    assert r.status_code in (200, 201), r.text
+
+
+def _tie(srv: LocalServer, table: str, column: str, value: float, where: str = "1") -> None:
+    with srv.store.tx() as conn:
+        conn.execute(f"UPDATE {table} SET {column} = ? WHERE {where}", (value,))
+
+
+@pytest.mark.parametrize("kind", list(WRITTEN))
+def test_written_lists_walk_every_row_once_through_ties_and_late_rows(traced: Any, kind: str) -> None:
+    srv, api, statements = traced
+    table, column, url = WRITTEN[kind]
+    _seed_events(srv, 15, time.time() - 600, releases=False)
+    srv.store.ensure_release(1, "app@1", [1])
+    issue = int(srv.store.one("SELECT id FROM issues ORDER BY id LIMIT 1")["id"])
+    url = url.format(issue=issue)
+    for n in range(22):
+        _write_one(srv, api, kind, issue, n)
+    base = time.time() - 100
+    for k in range(8):  # three rows to a value
+        _tie(srv, table, column, base - k, f"id IN (SELECT id FROM {table} ORDER BY id LIMIT 3 OFFSET {3 * k})")
+    kept = "type = 'note'" if kind == "notes" else "1"
+    order = f"SELECT id FROM {table} WHERE {kept} ORDER BY {column} DESC, id DESC"
+    before = [str(r["id"]) for r in srv.store.query(order)]
+
+    def insert(page: int) -> None:
+        if page == 1:  # one row newer than the cursor (not shown), one tied with rows still to come (shown)
+            _write_one(srv, api, kind, issue, 100)
+            _write_one(srv, api, kind, issue, 101)
+            _tie(srv, table, column, base - 5, f"id = (SELECT MAX(id) FROM {table})")
+
+    got = [str(row["id"]) for page in walk(api, url, {"per_page": 4}, between=insert) for row in page]
+    after = [str(r["id"]) for r in srv.store.query(order)]
+    assert len(got) == len(set(got)) and [i for i in got if i in before] == before
+    assert [i for i in got if i not in before] == [str(max(map(int, after)))]
+    old = api.get(url, params={"per_page": 3, "cursor": "0:6:0"})  # an offset cursor of the old lists
+    assert [str(r["id"]) for r in old.json()] == after[6:9]
+
+    def page(size: int) -> None:
+        r = api.get(url, params={"per_page": size})
+        assert r.status_code == 200 and len(r.json()) == size
+        r = api.get(_links(r)["next"][0])
+        assert r.status_code == 200 and len(r.json()) >= 2
+
+    assert selects(statements, lambda: page(2)) == selects(statements, lambda: page(12)), kind

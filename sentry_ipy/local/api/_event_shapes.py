@@ -21,7 +21,7 @@ from ..store._release_records import releases_by_version
 from ..store._store import Store
 from ._shapes import user_shape
 
-__all__ = ["event_shape", "event_shapes", "event_tags", "hourly_stats", "issue_activity", "issue_detail_shape", "issue_shape",
+__all__ = ["activity_shapes", "event_shape", "event_shapes", "event_tags", "hourly_stats", "issue_activity", "issue_detail_shape", "issue_shape",
            "issue_shapes", "issue_tag_values", "simple_event_shape", "tag_summary"]
 
 
@@ -192,15 +192,17 @@ def _issue_tags(store: Store, issue_id: int) -> list[dict[str, Any]]:
     return [tag_summary(key, values) for key, values in issue_tag_values(store, issue_id).items()]
 
 
+def activity_shapes(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Activity rows (``issue_activity``) as Sentry's activity items; notes carry the API's one user."""
+    # notes are written through the API, by its one user
+    user = user_shape(store.orgs()[0]) if any(a["type"] == "note" for a in rows) else None
+    return [{"id": str(a["id"]), "type": a["type"], "data": json.loads(a["data"]), "dateCreated": iso(a["date_created"]),
+             "user": user if a["type"] == "note" else None} for a in rows]
+
+
 def issue_activity(store: Store, issue: dict[str, Any]) -> list[dict[str, Any]]:
     """An issue's activity, newest first, ending with its ``first_seen``."""
-    user: dict[str, Any] | None = None
-    activity = []
-    for a in activities(store, int(issue["id"])):
-        if a["type"] == "note" and user is None:  # notes are written through the API, by its one user
-            user = user_shape(store.orgs()[0])
-        activity.append({"id": str(a["id"]), "type": a["type"], "data": json.loads(a["data"]),
-                         "dateCreated": iso(a["date_created"]), "user": user if a["type"] == "note" else None})
+    activity = activity_shapes(store, activities(store, int(issue["id"])))
     activity.append(
         {"id": f"{issue['id']}-first", "type": "first_seen", "data": {}, "dateCreated": iso(issue["first_seen"]), "user": None}
     )

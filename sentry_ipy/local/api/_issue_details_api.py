@@ -19,9 +19,19 @@ from .._clock import iso
 from ..ingest._pipeline import normalise_event_id
 from ..store import _issue_records as records
 from ..store._store import as_db_id
-from ._event_shapes import issue_activity, issue_tag_values, tag_summary
+from ._event_shapes import activity_shapes, issue_activity, issue_tag_values, tag_summary
 from ._issues_api import find_issue
-from ._plumbing import NOT_FOUND, ApiError, ctx, get_org, get_project, read_json_body, paginate, respond
+from ._plumbing import (
+    NOT_FOUND,
+    ApiError,
+    ctx,
+    get_org,
+    get_project,
+    keyset_list,
+    paginate,
+    read_json_body,
+    respond,
+)
 
 __all__ = ["routes", "user_report_shape"]
 
@@ -63,8 +73,9 @@ def list_activities(request: Request) -> JSONResponse:
 
 def list_notes(request: Request) -> JSONResponse:
     """``GET organizations/{o}/issues/{id}/notes/``: the issue's notes, newest first."""
-    notes = [a for a in issue_activity(ctx(request).store, _issue(request)) if a["type"] == "note"]
-    return paginate(request, notes)
+    store = ctx(request).store
+    return keyset_list(request, records.note_rows(store, int(_issue(request)["id"])),
+                       lambda rows: activity_shapes(store, rows))
 
 
 def create_note(request: Request) -> JSONResponse:
@@ -87,18 +98,21 @@ def user_report_shape(row: dict[str, Any]) -> dict[str, Any]:
             "issue": None if row["issue_id"] is None else {"id": str(row["issue_id"])}}
 
 
+def _report_shapes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [user_report_shape(r) for r in rows]
+
+
 def issue_user_reports(request: Request) -> JSONResponse:
     """``GET organizations/{o}/issues/{id}/user-reports/``: reports on the issue's events."""
     issue = _issue(request)
-    rows = records.user_reports(ctx(request).store, [int(issue["project_id"])], int(issue["id"]))
-    return paginate(request, [user_report_shape(r) for r in rows])
+    rows = records.user_report_rows(ctx(request).store, [int(issue["project_id"])], int(issue["id"]))
+    return keyset_list(request, rows, _report_shapes)
 
 
 def project_user_reports(request: Request) -> JSONResponse:
     """``GET projects/{o}/{p}/user-feedback/``."""
     project = get_project(request)
-    rows = records.user_reports(ctx(request).store, [int(project["id"])])
-    return paginate(request, [user_report_shape(r) for r in rows])
+    return keyset_list(request, records.user_report_rows(ctx(request).store, [int(project["id"])]), _report_shapes)
 
 
 def create_user_report(request: Request) -> JSONResponse:
@@ -116,7 +130,8 @@ def create_user_report(request: Request) -> JSONResponse:
         raise ApiError(400, errors)
     row = records.add_user_report(c.store, int(project["id"]), normalise_event_id(body["event_id"]),
                                   body.get("name"), body.get("email"), body["comments"])
-    (shaped,) = [r for r in records.user_reports(c.store, [int(project["id"])]) if r["id"] == row["id"]]
+    shaped = records.user_report(c.store, int(row["id"]))
+    assert shaped is not None
     return respond(user_report_shape(shaped))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -21,7 +22,7 @@ from starlette.responses import JSONResponse
 
 from .._clock import PeriodError, iso, parse_period, time_window
 from ..ingest._envelope import EnvelopeError, load_json
-from ..store._keyset import Cursor, CursorError, Page
+from ..store._keyset import Cursor, CursorError, Page, Rows, keyset_page
 from ..store._store import Store
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ __all__ = [
     "int_param",
     "interval_seconds",
     "json_body",
+    "keyset_list",
     "offset_page",
     "offset_param",
     "paginate",
@@ -269,6 +271,20 @@ def respond_page(
     )
     body: Any = items if wrap is None else {wrap: items, **(extra or {})}
     return respond(body, headers={"Link": link})
+
+
+def keyset_list(request: Request, rows: Rows, shape: Callable[[list[dict[str, Any]]], list[Any]], *,
+                default_size: int = 100) -> JSONResponse:
+    """Answer a list of keyset ``rows``: the page at the request's ``cursor`` (``per_page`` rows), only it shaped.
+
+    An offset cursor a client got before (``0:200:0``) still skips 200 rows.
+    """
+    c = ctx(request)
+    cursor, size = cursor_param(request), int_param(request, "per_page", default_size)
+    with c.store.snapshot():
+        page = keyset_page(rows, cursor, size)
+        items = shape(page.rows)
+    return respond_page(request, page, items)
 
 
 def offset_param(request: Request) -> int:

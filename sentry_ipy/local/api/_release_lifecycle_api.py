@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from .._clock import parse_timestamp
 from ..store import _release_records as records
-from ._plumbing import NOT_FOUND, ApiError, ctx, get_org, read_json_body, paginate, respond
+from ._plumbing import NOT_FOUND, ApiError, ctx, get_org, keyset_list, paginate, read_json_body, respond
 from ._releases_api import url_error
 from ._shapes import commit_shape, deploy_shape, release_shape
 
@@ -99,7 +99,7 @@ def delete_release(request: Request) -> Response:
 def list_deploys(request: Request) -> JSONResponse:
     """``GET organizations/{o}/releases/{version}/deploys/``, newest first."""
     c, release = ctx(request), _release(request)
-    return paginate(request, [deploy_shape(d) for d in records.deploys(c.store, release["id"])])
+    return keyset_list(request, records.deploy_rows(c.store, release["id"]), lambda rows: [deploy_shape(d) for d in rows])
 
 
 def create_deploy(request: Request) -> JSONResponse:

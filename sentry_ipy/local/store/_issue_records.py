@@ -10,10 +10,11 @@ import json
 from typing import Any
 
 from .._clock import now
+from ._keyset import SqlRows
 from ._store import Store
 
 __all__ = ["activities", "add_activity", "add_attachment", "add_user_report", "attachment_data", "attachments",
-           "delete_issues", "issues_by_id", "user_reports"]
+           "delete_issues", "issues_by_id", "note_rows", "user_report", "user_report_rows"]
 
 
 def issues_by_id(store: Store, project_ids: list[int], issue_ids: list[int]) -> list[dict[str, Any]]:
@@ -59,6 +60,12 @@ def activities(store: Store, issue_id: int, kind: str | None = None) -> list[dic
     return store.query(sql + " ORDER BY date_created DESC, id DESC", params)
 
 
+def note_rows(store: Store, issue_id: int) -> SqlRows:
+    """An issue's notes, newest first, as keyset rows over ``(date_created, id)`` (index ``issue_activity_issue``)."""
+    return SqlRows(store.query, "*", "issue_activity", "issue_id = ? AND type = 'note'", [issue_id],
+                   "date_created", "id")
+
+
 def add_user_report(store: Store, project_id: int, event_id: str, name: str | None, email: str | None,
                     comments: str) -> dict[str, Any]:
     """Store one user report (feedback on an event) and return its row."""
@@ -72,21 +79,24 @@ def add_user_report(store: Store, project_id: int, event_id: str, name: str | No
     return row
 
 
-def user_reports(store: Store, project_ids: list[int], issue_id: int | None = None) -> list[dict[str, Any]]:
-    """User reports of the projects (only those on the issue's events when given), newest first.
+#: A user report with the issue of its event (None while the event is not stored).
+_REPORTS = "user_reports r LEFT JOIN events e ON e.project_id = r.project_id AND e.event_id = r.event_id"
 
-    Each row carries the report's ``issue_id`` (None while its event is not stored).
-    """
-    if not project_ids:
-        return []
-    sql = (f"SELECT r.*, e.issue_id FROM user_reports r LEFT JOIN events e"
-           f" ON e.project_id = r.project_id AND e.event_id = r.event_id"
-           f" WHERE r.project_id IN ({','.join('?' * len(project_ids))})")
+
+def user_report_rows(store: Store, project_ids: list[int], issue_id: int | None = None) -> SqlRows:
+    """User reports of the projects (only those on the issue's events when given), newest first, as keyset rows
+    over ``(date_created, id)`` (index ``user_reports_time``); each row carries its ``issue_id``."""
+    where = f"r.project_id IN ({','.join('?' * len(project_ids)) or 'NULL'})"
     params: list[Any] = list(project_ids)
     if issue_id is not None:
-        sql += " AND e.issue_id = ?"
+        where += " AND e.issue_id = ?"
         params.append(issue_id)
-    return store.query(sql + " ORDER BY r.date_created DESC, r.id DESC", params)
+    return SqlRows(store.query, "r.*, e.issue_id", _REPORTS, where, params, "r.date_created", "r.id")
+
+
+def user_report(store: Store, report_id: int) -> dict[str, Any] | None:
+    """One user report with its ``issue_id``, or None."""
+    return store.one(f"SELECT r.*, e.issue_id FROM {_REPORTS} WHERE r.id = ?", (report_id,))
 
 
 def add_attachment(store: Store, project_id: int, event_id: str, name: str, content_type: str | None,

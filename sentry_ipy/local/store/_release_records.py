@@ -12,7 +12,7 @@ from .._clock import now
 from ._keyset import SqlRows
 from ._store import Store
 
-__all__ = ["add_deploy", "delete_release", "deploys", "previous_release_with_commits", "release_in_use",
+__all__ = ["add_deploy", "delete_release", "deploy_rows", "previous_release_with_commits", "release_in_use",
            "commits_of", "deploys_of", "release_commits", "release_rows", "releases_by_version", "set_commits", "update_release"]
 
 
@@ -90,9 +90,9 @@ def add_deploy(store: Store, release_id: int, environment: str, name: str | None
     return row
 
 
-def deploys(store: Store, release_id: int) -> list[dict[str, Any]]:
-    """A release's deploys, newest first."""
-    return deploys_of(store, [release_id]).get(release_id, [])
+def deploy_rows(store: Store, release_id: int) -> SqlRows:
+    """A release's deploys, newest first, as keyset rows over ``(date_finished, id)`` (index ``deploys_release``)."""
+    return SqlRows(store.query, "*", "deploys", "release_id = ?", [release_id], "date_finished", "id")
 
 
 def deploys_of(store: Store, release_ids: list[int]) -> dict[int, list[dict[str, Any]]]:

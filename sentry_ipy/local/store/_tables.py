@@ -133,6 +133,8 @@ CREATE TABLE IF NOT EXISTS user_reports (
     id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, event_id TEXT NOT NULL,
     name TEXT, email TEXT, comments TEXT NOT NULL, date_created REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS user_reports_event ON user_reports (project_id, event_id);
+CREATE INDEX IF NOT EXISTS user_reports_time ON user_reports (project_id, date_created);
+CREATE INDEX IF NOT EXISTS issue_activity_issue ON issue_activity (issue_id, date_created);
 CREATE TABLE IF NOT EXISTS attachments (
     id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, event_id TEXT NOT NULL,
     name TEXT NOT NULL, content_type TEXT, type TEXT NOT NULL, size INTEGER NOT NULL,

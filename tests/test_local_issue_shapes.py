@@ -9,6 +9,7 @@ row compared with what the issue's own endpoint answers).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -115,3 +116,46 @@ def test_timestamps_are_written_as_sentry_writes_them_over_the_whole_range() -> 
         assert iso(value) == datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), value
     assert [iso(v) for v in (None, float("nan"), "junk", -5, 1e300, 7)] == [
         None, None, None, "1970-01-01T00:00:00.000000Z", "9999-12-31T23:59:59.000000Z", "1970-01-01T00:00:07.000000Z"]
+
+
+def test_environments_by_skip_scan_answer_what_a_pass_over_every_event_answered(tmp_path: Path) -> None:
+    """The project shape's ``environments`` and the environments lists, against the full scans they replaced.
+
+    Random events over three projects (NULL, empty, case and accent variants,
+    ties in ``received``) and sessions; every subset of projects is compared.
+    """
+    import itertools
+    import random
+
+    from sentry_ipy.local.store._lookups import environments
+    from sentry_ipy.local.store._project_queries import project_environments
+    from sentry_ipy.local.store._store import Store
+
+    store = Store(tmp_path / "db.sqlite")
+    rnd = random.Random(5)
+    names = [None, None, "", "prod", "Prod", "staging", "prév", "z", "a b", "10", "9"]
+    with store.tx():
+        for n in range(3000):
+            env, pid = rnd.choice(names), rnd.choice((1, 2, 3))
+            store.execute("INSERT INTO events (event_id, project_id, type, timestamp, received, environment, payload)"
+                          " VALUES (?, ?, 'error', 0, ?, ?, '{}')", (f"{n:032x}", pid, float(rnd.randrange(500)), env))
+        for _ in range(200):
+            store.execute("INSERT INTO sessions (project_id, kind, environment, received, payload)"
+                          " VALUES (?, 'session', ?, ?, '{}')", (rnd.choice((1, 2, 3)), rnd.choice(names),
+                                                                 float(rnd.randrange(500))))
+    for pid in (1, 2, 3, 4):
+        full = store.query("SELECT DISTINCT environment FROM events WHERE project_id = ? AND environment IS NOT NULL"
+                           " ORDER BY environment", (pid,))
+        assert project_environments(store, pid) == [r["environment"] for r in full]
+    for size in (1, 2, 3):
+        for ids in itertools.permutations((1, 2, 3, 4), size):
+            marks = ",".join("?" * len(ids))
+            full = store.query(
+                f"SELECT environment AS name, MIN(first) AS first FROM ("
+                f" SELECT environment, MIN(received) AS first FROM events WHERE project_id IN ({marks})"
+                f" AND environment IS NOT NULL AND environment != '' GROUP BY environment"
+                f" UNION ALL SELECT environment, MIN(received) FROM sessions WHERE project_id IN ({marks})"
+                f" AND environment IS NOT NULL AND environment != '' GROUP BY environment)"
+                f" GROUP BY environment ORDER BY first, environment", [*ids, *ids])
+            assert environments(store, list(ids)) == [{"id": i, "name": r["name"]} for i, r in enumerate(full, 1)]
+    store.close()

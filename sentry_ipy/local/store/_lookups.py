@@ -5,8 +5,10 @@ Named queries for the API modules that answer them, so those hold no SQL.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from ._project_queries import SEEN_ENVIRONMENTS
 from ._store import Store
 
 __all__ = ["environments", "replay_segments", "replays_by_issue"]
@@ -16,19 +18,21 @@ def environments(store: Store, project_ids: list[int]) -> list[dict[str, Any]]:
     """Environments named by stored events or sessions of the projects, in order of first appearance.
 
     Rows are ``{"id", "name"}``; the ID is the rank of first appearance, stable
-    as long as data is only added.
+    as long as data is only added. Events are read with a seek per environment
+    (:data:`SEEN_ENVIRONMENTS`) and one for its first ``received``.
     """
     if not project_ids:
         return []
     marks = ",".join("?" * len(project_ids))
     rows = store.query(
-        f"SELECT environment AS name, MIN(first) AS first FROM ("
-        f" SELECT environment, MIN(received) AS first FROM events WHERE project_id IN ({marks})"
-        f" AND environment IS NOT NULL AND environment != '' GROUP BY environment"
+        f"{SEEN_ENVIRONMENTS} SELECT environment AS name, MIN(first) AS first FROM ("
+        f" SELECT environment, (SELECT MIN(received) FROM events e WHERE e.project_id = seen.project_id"
+        f" AND e.environment = seen.environment) AS first FROM seen"
+        f" WHERE environment IS NOT NULL AND environment != ''"
         f" UNION ALL SELECT environment, MIN(received) FROM sessions WHERE project_id IN ({marks})"
         f" AND environment IS NOT NULL AND environment != '' GROUP BY environment)"
         f" GROUP BY environment ORDER BY first, environment",
-        [*project_ids, *project_ids],
+        [json.dumps(project_ids), *project_ids],
     )
     return [{"id": i, "name": r["name"]} for i, r in enumerate(rows, 1)]
 

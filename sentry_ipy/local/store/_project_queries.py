@@ -6,11 +6,12 @@ the SQL here leaves them pure functions of rows.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ._store import Store
 
-__all__ = ["latest_release_version", "new_issue_counts", "project_environments", "release_event_spans",
+__all__ = ["SEEN_ENVIRONMENTS", "latest_release_version", "new_issue_counts", "project_environments", "release_event_spans",
            "release_project_rows", "team_by_id"]
 
 Row = dict[str, Any]
@@ -18,9 +19,23 @@ Row = dict[str, Any]
 
 def project_environments(store: Store, project_id: int) -> list[str]:
     """The environments the project's events name, alphabetically."""
-    rows = store.query("SELECT DISTINCT environment FROM events WHERE project_id = ? AND environment IS NOT NULL"
-                       " ORDER BY environment", (project_id,))
+    rows = store.query(f"{SEEN_ENVIRONMENTS} SELECT environment FROM seen WHERE environment IS NOT NULL"
+                       " ORDER BY environment", (json.dumps([project_id]),))
     return [r["environment"] for r in rows]
+
+
+#: ``seen(project_id, environment)``: each environment the events of the projects in the JSON list
+#: ``?1`` name, found by a skip scan of ``events_env`` from one environment to the next greater one,
+#: so it costs a seek per environment, not a pass over every event (``SELECT DISTINCT`` read all of
+#: them: 0.4 s at 100,000 events). Rows with a NULL environment end each project's scan; filter them.
+SEEN_ENVIRONMENTS = """
+WITH RECURSIVE seen(project_id, environment) AS (
+    SELECT p.value, (SELECT MIN(environment) FROM events WHERE project_id = p.value) FROM json_each(?1) p
+    UNION ALL
+    SELECT seen.project_id, (SELECT MIN(e.environment) FROM events e
+                             WHERE e.project_id = seen.project_id AND e.environment > seen.environment)
+    FROM seen WHERE seen.environment IS NOT NULL)
+"""
 
 
 def latest_release_version(store: Store, project_id: int) -> str | None:

@@ -264,7 +264,7 @@ async def _written(request: Request, job: Callable[[], JSONResponse]) -> JSONRes
         except ApiError as exc:
             return exc
 
-    result = await asyncio.wrap_future(ctx(request).store.writes.submit(keep_errors))
+    result = await ctx(request).store.writes.run(keep_errors)
     if isinstance(result, ApiError):
         raise result
     response: JSONResponse = result

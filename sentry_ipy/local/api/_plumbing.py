@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -32,6 +33,7 @@ __all__ = [
     "ApiError",
     "ApiMiddleware",
     "Context",
+    "FastJSONResponse",
     "READ_SLOTS",
     "ReadSlots",
     "MAX_POINTS",
@@ -107,9 +109,26 @@ def ctx_of(scope: Scope) -> Context:
     return context
 
 
+class FastJSONResponse(JSONResponse):
+    """A :class:`JSONResponse` written by orjson: the same compact UTF-8 JSON, ten times faster.
+
+    Encoding was a quarter of the CPU of an issue page (2.2 ms of ~9 for 100 issues, 178 kB).
+    What orjson refuses (integers beyond 64 bits, keys that are not strings) is written by
+    the standard library as before. Differences that keep the meaning: a float may be
+    spelled otherwise (``0.00001`` for ``1e-05``), and NaN or infinity becomes ``null``
+    where the standard library refused it.
+    """
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return orjson.dumps(content)
+        except TypeError:  # orjson.JSONEncodeError is one
+            return super().render(content)
+
+
 def respond(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
     """Render JSON the way the rest of the API does."""
-    return JSONResponse(data, status_code=status, headers=headers)
+    return FastJSONResponse(data, status_code=status, headers=headers)
 
 
 async def json_body(request: Request) -> dict[str, Any]:

@@ -16,7 +16,9 @@ uploads cannot add up to more memory than the slots allow. Oversized bodies and
 items get a 413 and an ``invalid``/``too_large`` outcome, like on sentry.io.
 The endpoints read the body on the event loop and hand parsing and the SQLite
 writes to the store's writer thread, which commits what queued up together; a
-slow write never stalls other requests.
+slow write never stalls other requests. No SQLite runs on the event loop: the
+project and key come from memory (:mod:`..store._ingest_keys`), a miss is read
+in a worker thread, and refusals' outcome rows are written by the writer.
 """
 
 from __future__ import annotations
@@ -100,6 +102,13 @@ async def _check_key(request: Request, project: dict[str, Any], public: str | No
 def _too_large(request: Request, project: dict[str, Any], category: str, exc: PayloadTooLargeError) -> ApiError:
     record_outcome(ctx(request).store, int(project["org_id"]), project["id"], "invalid", category, "too_large")
     return ApiError(413, str(exc), headers=_CLOSE)
+
+
+async def _refused_too_large(request: Request, project: dict[str, Any], category: str,
+                             exc: PayloadTooLargeError) -> ApiError:
+    """:func:`_too_large` from the event loop: its outcome row is written by the writer thread."""
+    error: ApiError = await ctx(request).store.writes.run(partial(_too_large, request, project, category, exc))
+    return error
 
 
 def _declared(request: Request) -> int | None:
@@ -205,7 +214,7 @@ async def _read(request: Request, project: dict[str, Any], body: _Body, category
     try:
         return await body.rest()
     except PayloadTooLargeError as exc:
-        raise _too_large(request, project, category, exc) from None
+        raise await _refused_too_large(request, project, category, exc) from None
     except EnvelopeError as exc:
         raise ApiError(400, str(exc)) from None
 
@@ -217,9 +226,9 @@ def _open(request: Request, raw_limit: int, limit: int) -> _Body:
         raise ApiError(400, str(exc), headers=_CLOSE) from None
 
 
-def _check_declared(request: Request, project: dict[str, Any], declared: int | None, category: str) -> None:
+async def _check_declared(request: Request, project: dict[str, Any], declared: int | None, category: str) -> None:
     if declared is not None and declared > MAX_ENVELOPE_SIZE:
-        raise _too_large(request, project, category, _body_too_large(MAX_ENVELOPE_SIZE))
+        raise await _refused_too_large(request, project, category, _body_too_large(MAX_ENVELOPE_SIZE))
 
 
 def _check_item_sizes(request: Request, project: dict[str, Any], items: list[Any]) -> None:
@@ -245,7 +254,7 @@ async def envelope(request: Request) -> JSONResponse:
         public = parse_auth(None, {}, _envelope_dsn(line))
     await _check_key(request, project, public)
     declared = _declared(request)
-    _check_declared(request, project, declared, "default")
+    await _check_declared(request, project, declared, "default")
     async with _slot(request, declared):
         data = await _read(request, project, body, "default")
         return await _written(request, partial(_accept_envelope, request, project, data))
@@ -291,7 +300,7 @@ async def store(request: Request) -> JSONResponse:
     project = await _project(request)
     await _check_key(request, project, _header_key(request))
     declared = _declared(request)
-    _check_declared(request, project, declared, "error")
+    await _check_declared(request, project, declared, "error")
     body = _open(request, MAX_ENVELOPE_SIZE, MAX_EVENT_SIZE)
     async with _slot(request, declared):
         data = await _read(request, project, body, "error")

@@ -21,6 +21,7 @@ from sentry_ipy.local import LocalServer
 from sentry_ipy.local.ingest._pipeline import save_events
 from sentry_ipy.local.search._issue_search import IssueCandidate
 from sentry_ipy.local.search._query import parse_query
+from sentry_ipy.local.store._tables import SCHEMA_VERSION
 
 
 def _word(i: int) -> str:
@@ -173,7 +174,7 @@ def test_version_1_file_gains_the_search_index(tmp_path: Any) -> None:
         assert after == before and len(after) == 2
         by_users = api.get("organizations/local/issues/", params={"query": "", "sort": "user"}).json()
         assert all(i["userCount"] == 1 for i in by_users)
-        assert srv.store.meta("schema_version") == "2"
+        assert srv.store.meta("schema_version") == str(SCHEMA_VERSION)
 
 
 def test_readers_during_ingest_see_only_committed_growing_lists(srv: LocalServer) -> None:

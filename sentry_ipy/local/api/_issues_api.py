@@ -97,9 +97,9 @@ def issue_terms(query: str | None, envs: list[str]) -> list[Term]:
 
 def matching_issue_ids(c: Context, projects: dict[int, dict[str, Any]], terms: list[Term], limit: int) -> list[int]:
     """IDs of the issues of ``projects`` (any time) matching ``terms``, newest first, at most ``limit``."""
-    found = issue_filter(terms, projects, None, None)
     with c.store.snapshot():
-        rows = SqlRows(c.store.query, "i.*", "issues i", found.sql, found.params, SORT_COLUMNS["date"], "i.id")
+        found = issue_filter(terms, projects, None, None, c.store.query)
+        rows = SqlRows(c.store.query, "i.*", found.source, found.sql, found.all_params, SORT_COLUMNS["date"], "i.id")
         kept = [r for r in rows.window(None, 0, -1, False)
                 if not found.residual or IssueCandidate(c.store, r, projects[r["project_id"]]).matches(found.residual)]
     return [int(r["id"]) for r in kept[:limit]]
@@ -127,9 +127,9 @@ def issue_page(
     if sort not in SORT_COLUMNS:
         raise ApiError(400, f"Invalid sort {sort!r}: use date, new, freq or user.")
     projects = {p["id"]: p for p in project_rows}
-    found = issue_filter(terms, projects, start, end)
     with c.store.snapshot():
-        rows = SqlRows(c.store.query, "i.*", "issues i", found.sql, found.params, SORT_COLUMNS[sort], "i.id")
+        found = issue_filter(terms, projects, start, end, c.store.query)
+        rows = SqlRows(c.store.query, "i.*", found.source, found.sql, found.all_params, SORT_COLUMNS[sort], "i.id")
         if found.residual:
             kept = [r for r in rows.window(None, 0, -1, False)
                     if IssueCandidate(c.store, r, projects[r["project_id"]]).matches(found.residual)]

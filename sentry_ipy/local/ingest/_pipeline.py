@@ -18,6 +18,7 @@ from .._clock import now, parse_timestamp
 from ..search._issue_search import search_tags
 from ..store._event_writes import event_exists, insert_event, upsert_issue
 from ..store._store import Store
+from ..store._text_index import index_event_text
 from ._envelope import Envelope, EnvelopeError, Item
 from ._grouping import event_message, event_type, group_info
 from ._normalize import normalize_event, release_error
@@ -144,6 +145,7 @@ def save_event(store: Store, project: dict[str, Any], payload: dict[str, Any], s
         issue_id: int | None = None
         title = str(payload.get("transaction") or "<unlabeled transaction>")
         culprit: str | None = None
+        message = event_message(payload)
         if etype != "transaction":
             info = group_info(payload)
             issue_id = upsert_issue(conn, project_id, info, payload, ts)
@@ -151,10 +153,11 @@ def save_event(store: Store, project: dict[str, Any], payload: dict[str, Any], s
             if ukey:
                 store.add_issue_user(issue_id, ukey)
             store.add_issue_tags(issue_id, search_tags(payload, release, payload.get("environment")))
+            index_event_text(conn, issue_id, str(project["slug"]), message, received)
         insert_event(conn, (
             event_id, project_id, issue_id, etype, ts, received,
             None if etype == "transaction" else str(payload.get("level") or "error"),
-            title, event_message(payload), culprit, payload.get("transaction"), release,
+            title, message, culprit, payload.get("transaction"), release,
             payload.get("environment"), ukey, user.get("email"),
             payload.get("platform") or "python", trace.get("trace_id"), json.dumps(payload),
         ))

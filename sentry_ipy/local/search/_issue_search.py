@@ -30,7 +30,8 @@ from ._query import (
     validate_values,
 )
 
-__all__ = ["IS_VALUES", "IssueCandidate", "check_is_values", "issue_is", "search_tags", "validate_issue_query"]
+__all__ = ["IS_VALUES", "IssueCandidate", "check_is_values", "issue_header", "issue_is", "search_tags",
+           "validate_issue_query"]
 
 STATUS = {"resolved": "resolved", "unresolved": "unresolved", "ignored": "ignored",
            "archived": "ignored", "muted": "ignored"}
@@ -119,6 +120,11 @@ def search_tags(payload: dict[str, Any], release: Any, environment: Any) -> set[
     return pairs
 
 
+def issue_header(title: str, culprit: str | None, short: str) -> str:
+    """What free text is matched against besides the messages: title, culprit and short ID, lower-cased."""
+    return f"{title}\n{culprit or ''}\n{short}".lower()
+
+
 class IssueCandidate:
     """One issue row being tested; its events are read once, on first need."""
 
@@ -160,9 +166,9 @@ class IssueCandidate:
         """Decide one term."""
         issue, project, key = self.issue, self.project, term.key
         if key is None:  # Sentry's free text: title, culprit and the events' messages
-            hay = f"{issue['title']}\n{issue['culprit'] or ''}\n{short_id(project['slug'], issue['short_seq'])}"
+            hay = issue_header(issue["title"], issue["culprit"], short_id(project["slug"], issue["short_seq"]))
             text = term.value.lower()
-            hit = text in hay.lower() or any(text in (e["message"] or "").lower() for e in self.events)
+            hit = text in hay or any(text in (e["message"] or "").lower() for e in self.events)
             return hit != term.negate
         if key == "is":
             return self._is(term)

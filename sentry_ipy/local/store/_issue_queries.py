@@ -11,13 +11,14 @@ returned as residual terms for Python to decide over the rows SQL kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..ingest._grouping import STACK_ATTRS
 from ..search import _issue_search as search
 from ..search._query import Term, date_comparisons, number_comparisons
+from ._text_index import CONTAINS, rare_candidates
 
 __all__ = ["IssueFilter", "SORT_COLUMNS", "issue_filter"]
 
@@ -30,13 +31,29 @@ _SHORT_ID = f"sq_short_id({_SLUG}, i.short_seq)"
 _NONE_WORDS = ("", "none", "null")
 
 
+Query = Callable[[str, list[Any]], list[dict[str, Any]]]
+
+
 @dataclass
 class IssueFilter:
-    """A WHERE clause over ``issues i`` and the terms only Python can decide."""
+    """A WHERE clause over ``issues i``, where its rows are read from, and the terms only Python can decide.
+
+    ``source`` is ``issues i`` unless a free-text needle is rare: then the
+    issues holding its index candidates (a superset of its matches) come
+    first and ``issues i`` is joined to them, so the page costs what the
+    matches cost; the WHERE clause alone still decides every row.
+    """
 
     where: list[str] = field(default_factory=list)
     params: list[Any] = field(default_factory=list)
     residual: list[Term] = field(default_factory=list)
+    source: str = "issues i"
+    source_params: list[Any] = field(default_factory=list)
+
+    @property
+    def all_params(self) -> list[Any]:
+        """The parameters of ``FROM {source} WHERE {sql}``, in that order."""
+        return [*self.source_params, *self.params]
 
     def add(self, sql: str, params: Iterable[Any] = ()) -> None:
         self.where.append(sql)
@@ -111,14 +128,13 @@ def _tag(key: str, term: Term) -> tuple[str, list[Any]] | None:
 
 
 def _text(needle: str) -> tuple[str, list[Any]]:
-    """Sentry's free text: the title, culprit and short ID, and the messages of the issue's events."""
-    if needle.isascii() and "\n" not in needle:
-        like = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        sql = " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in ("i.title", "IFNULL(i.culprit, '')", _SHORT_ID))
-        sql += " OR EXISTS (SELECT 1 FROM events e WHERE e.issue_id = i.id AND e.message LIKE ? ESCAPE '\\')"
-        return sql, [like, like, like, like]
-    return (f"sq_contains(?, i.title, IFNULL(i.culprit, ''), {_SHORT_ID}) OR EXISTS (SELECT 1 FROM events e"
-            " WHERE e.issue_id = i.id AND sq_contains(?, IFNULL(e.message, '')))", [needle, needle])
+    """Sentry's free text: the title, culprit and short ID, and the messages of the issue's events.
+
+    Decided over the issue's indexed texts (:mod:`._text_index`), lower-cased
+    as the reference lower-cases them; an empty needle is in every text.
+    """
+    text = needle.lower()
+    return (CONTAINS, [text]) if text else ("1", [])
 
 
 def _title(term: Term) -> tuple[str, list[Any]]:
@@ -140,7 +156,7 @@ def _term(term: Term) -> tuple[str, list[Any]] | None:  # noqa: PLR0911 - one br
     key = term.key
     if key is None:
         sql, params = _text(term.value)
-        return f"({sql})", params
+        return _negated(sql, term), params
     if key == "is":
         sql, params = _is(term)
         return _negated(sql, term), params
@@ -179,13 +195,33 @@ def _term(term: Term) -> tuple[str, list[Any]] | None:  # noqa: PLR0911 - one br
     return None if found is None else (_negated(found[0], term), found[1])
 
 
+def _driver(query: Query, terms: Iterable[Term]) -> tuple[str, list[Any]] | None:
+    """The rarest positive free-text needle's candidate issues, when one is rare enough to read first."""
+    best: tuple[int, str, list[Any]] | None = None
+    for term in terms:
+        if term.key is None and not term.negate and term.value:
+            found = rare_candidates(query, term.value.lower())
+            if found is not None and (best is None or found[0] < best[0]):
+                best = found
+    return None if best is None else (best[1], best[2])
+
+
 def issue_filter(
-    terms: Iterable[Term], project_ids: Iterable[int], start: float | None, end: float | None
+    terms: Iterable[Term], project_ids: Iterable[int], start: float | None, end: float | None,
+    query: Query | None = None,
 ) -> IssueFilter:
-    """Translate an issue search (already validated) into SQL plus residual terms."""
+    """Translate an issue search (already validated) into SQL plus residual terms.
+
+    With ``query`` (``Store.query``), a rare free-text needle is looked up in
+    the text index first (:attr:`IssueFilter.source`); without, every row is
+    read in sort order (same answer).
+    """
     result = IssueFilter()
+    terms = list(terms)
     ids = list(project_ids)
-    result.add(f"i.project_id IN ({','.join('?' * len(ids)) or 'NULL'})", ids)
+    # ``+`` keeps the planner off the (project, hash) index: a page walks a sort index from the
+    # cursor and stops when full, instead of reading and sorting every issue of the project.
+    result.add(f"+i.project_id IN ({','.join('?' * len(ids)) or 'NULL'})", ids)
     if start is not None:
         result.add("i.last_seen >= ?", [start])
     if end is not None:
@@ -196,4 +232,8 @@ def issue_filter(
             result.residual.append(term)
         else:
             result.add(*translated)
+    driver = _driver(query, terms) if query is not None else None
+    if driver is not None:
+        result.source = f"(SELECT DISTINCT c.issue_id AS cid FROM ({driver[0]}) c) c CROSS JOIN issues i ON i.id = c.cid"
+        result.source_params = driver[1]
     return result

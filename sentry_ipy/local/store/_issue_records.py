@@ -29,12 +29,13 @@ def issues_by_id(store: Store, project_ids: list[int], issue_ids: list[int]) -> 
 
 
 def delete_issues(store: Store, issue_ids: list[int]) -> None:
-    """Remove issues with their events, users and activity."""
+    """Remove issues with their events, users, search index rows and activity."""
     if not issue_ids:
         return
     marks = ",".join("?" * len(issue_ids))
     with store.tx():
         for table, column in (("events", "issue_id"), ("issue_users", "issue_id"), ("issue_tags", "issue_id"),
+                              ("issue_texts", "issue_id"),
                               ("issue_activity", "issue_id"), ("issue_triage", "issue_id"), ("issues", "id")):
             store.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", issue_ids)
 

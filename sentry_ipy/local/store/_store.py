@@ -24,6 +24,7 @@ from ..search._issue_search import search_tags
 from ._functions import register_functions
 from ._ingest_keys import IngestKeys
 from ._tables import apply_schema, new_key_pair, seed
+from ._text_index import reindex_project_headers
 from ._write_queue import WriteQueue
 
 __all__ = ["MAX_DB_ID", "SLUG_RE", "Store", "as_db_id"]
@@ -332,6 +333,8 @@ class Store:
             if allowed:
                 assignments = ", ".join(f"{k} = ?" for k in allowed)
                 conn.execute(f"UPDATE projects SET {assignments} WHERE id = ?", (*allowed.values(), project_id))
+                if "slug" in allowed:  # every short ID of the project changed: free text matches the new ones
+                    reindex_project_headers(conn, project_id, str(allowed["slug"]))
         project = self.project_by_id(project_id)
         assert project is not None
         return project

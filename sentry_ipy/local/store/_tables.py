@@ -12,10 +12,11 @@ import sqlite3
 from collections.abc import Callable
 
 from .._clock import now
+from ._text_index import INDEX_SCHEMA, backfill_issue_texts
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "apply_schema", "seed"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -142,7 +143,7 @@ CREATE TABLE IF NOT EXISTS attachments (
     name TEXT NOT NULL, content_type TEXT, type TEXT NOT NULL, size INTEGER NOT NULL,
     sha1 TEXT NOT NULL, data BLOB NOT NULL, date_created REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS attachments_event ON attachments (project_id, event_id);
-"""
+""" + INDEX_SCHEMA
 
 
 def apply_schema(conn: sqlite3.Connection, backfill_tags: Callable[[sqlite3.Connection], None]) -> None:
@@ -150,7 +151,8 @@ def apply_schema(conn: sqlite3.Connection, backfill_tags: Callable[[sqlite3.Conn
 
     Version 2 added ``issues.user_count`` (so the ``user`` sort is an index
     scan) and the ``issue_tags`` search index; a version-1 file gets both
-    filled from the rows it already has, once.
+    filled from the rows it already has, once. Version 3 added the free-text
+    index (:mod:`._text_index`), filled once from an older file's issues and events.
     """
     conn.executescript(SCHEMA)
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -164,6 +166,8 @@ def apply_schema(conn: sqlite3.Connection, backfill_tags: Callable[[sqlite3.Conn
         conn.execute("CREATE INDEX IF NOT EXISTS issues_users ON issues (user_count, id)")
         if version < 2:
             backfill_tags(conn)
+        if version < 3:
+            backfill_issue_texts(conn)
         conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )

@@ -1,0 +1,198 @@
+"""Free-text issue search over the text index answers exactly as the Python reference does.
+
+The reference is :meth:`IssueCandidate.match` (the title, culprit and short
+ID joined by newlines, and each event's message, lower-cased by Python);
+the SQL side reads ``issue_texts`` and its trigram index. Random texts and
+needles mix cases, characters whose lower case differs in length or is not
+ASCII (``İ``, the Kelvin sign, ``ẞ``, final sigma), NUL, U+FFFF, quotes,
+LIKE/GLOB wildcards, newlines and multi-word phrases, so a needle may span
+title and culprit as the reference allows; each query is run with the index
+lookup forced on and off. The index must stay right after a slug rename,
+retention and an issue deletion, and a file of the previous schema gains it.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sentry_ipy.local.ingest._pipeline import save_events
+from sentry_ipy.local.search._issue_search import IssueCandidate
+from sentry_ipy.local.search._query import Term, parse_query
+from sentry_ipy.local.store import _text_index
+from sentry_ipy.local.store._issue_queries import issue_filter
+from sentry_ipy.local.store._issue_records import delete_issues
+from sentry_ipy.local.store._keyset import SqlRows
+from sentry_ipy.local.store._retention import purge_before
+from sentry_ipy.local.store._store import Store
+from sentry_ipy.local.store._tables import SCHEMA_VERSION
+
+ALPHABET = list("abcxyzABCXYZ  -.") + ["\n", "İ", "\u212a", "k", "Σ", "σ", "ς", "ß", "ẞ", '"', "%", "_", "\\",
+                                        "*", "[", "\x00", "\uffff", "\ufffd", "中", "🙂", "ǅ"]
+
+
+def _text(rng: random.Random, lo: int, hi: int) -> str:
+    return "".join(rng.choice(ALPHABET) for _ in range(rng.randint(lo, hi)))
+
+
+def _payloads(rng: random.Random, issues: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for i in range(issues):
+        for _ in range(rng.randint(1, 3)):
+            payload: dict[str, Any] = {"fingerprint": [f"group-{i}"], "level": rng.choice(["error", "warning"])}
+            if rng.random() < 0.85:
+                payload["message"] = _text(rng, 1, 14)
+            if rng.random() < 0.6:
+                payload["culprit"] = _text(rng, 1, 8)
+            out.append(payload)
+    return out
+
+
+def _seed(store: Store, rng: random.Random, issues: int) -> None:
+    second = store.project(1, "second") or store.create_project(1, 1, "second", "second", "python")
+    for project in (store.project_by_id(1), second):
+        assert project is not None
+        save_events(store, project, _payloads(rng, issues), batch=13)
+
+
+def _reference(store: Store, terms: list[Term]) -> set[int]:
+    projects = {p["id"]: p for p in store.projects(1)}
+    return {int(r["id"]) for r in store.query("SELECT * FROM issues")
+            if IssueCandidate(store, r, projects[r["project_id"]]).matches(terms)}
+
+
+def _sql(store: Store, terms: list[Term]) -> set[int]:
+    found = issue_filter(terms, [p["id"] for p in store.projects(1)], None, None, store.query)
+    assert not found.residual
+    rows = SqlRows(store.query, "i.id", found.source, found.sql, found.all_params, "i.last_seen", "i.id")
+    got = [int(r["id"]) for r in rows.window(None, 0, -1, False)]
+    assert len(got) == len(set(got)), "an issue was listed twice"
+    return set(got)
+
+
+def _hay(store: Store) -> list[str]:
+    """Texts a needle may be cut from: titles, culprits, messages, short IDs, and title+culprit joins."""
+    rows = store.query("SELECT i.title, i.culprit, p.slug, i.short_seq FROM issues i JOIN projects p"
+                       " ON p.id = i.project_id")
+    texts = [f"{r['title']}\n{r['culprit'] or ''}\n{r['slug'].upper()}-{r['short_seq']}" for r in rows]
+    return texts + [r["message"] for r in store.query("SELECT message FROM events WHERE message != ''")]
+
+
+def _needle(rng: random.Random, hay: list[str]) -> str:
+    if rng.random() < 0.7:
+        text = rng.choice(hay)
+        start = rng.randrange(len(text))
+        piece = text[start : start + rng.randint(1, 7)]
+        return "".join(c.upper() if rng.random() < 0.3 else c for c in piece) or "a"
+    return _text(rng, 1, 5) or "b"
+
+
+def _quoted(needle: str) -> str:
+    return '"' + needle.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _query(rng: random.Random, hay: list[str]) -> tuple[str, list[str]]:
+    needles = [_needle(rng, hay) for _ in range(rng.choice([1, 1, 2, 3]))]
+    parts = [_quoted(n) for n in needles]
+    if rng.random() < 0.2:
+        parts.append(rng.choice(["is:unresolved", "level:error", "!level:warning"]))
+    return " ".join(parts), needles
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    s = Store(tmp_path_factory.mktemp("text") / "local.sqlite3")
+    _seed(s, random.Random(9), 40)
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize("rare", [0, 4, 10**6], ids=["rows", "small-lookup", "lookup"])
+def test_free_text_matches_the_reference(store: Store, rare: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_text_index, "RARE", rare)
+    rng = random.Random(rare)
+    hay = _hay(store)
+    matched = 0
+    for _ in range(250):
+        query, needles = _query(rng, hay)
+        terms = parse_query(query)
+        assert [t.value for t in terms if t.key is None] == needles, query
+        want = _reference(store, terms)
+        assert _sql(store, terms) == want, query
+        matched += bool(want)
+    assert matched > 100  # most needles are cut from stored texts, so most queries find something
+
+
+def test_negated_and_empty_free_text(store: Store) -> None:
+    for needle in ("a", "ab", "İ", "abc", "\x00", "zzzzzz", ""):
+        for negate in (False, True):
+            terms = [Term(None, (needle,), negate)]
+            assert _sql(store, terms) == _reference(store, terms), (needle, negate)
+
+
+def _index_is_exact(store: Store) -> None:
+    """Each issue's indexed messages are the distinct lower-cased messages of the events it still has."""
+    texts: dict[int, set[str]] = {}
+    for row in store.query("SELECT issue_id, text FROM issue_texts WHERE kind = 1"):
+        texts.setdefault(int(row["issue_id"]), set()).add(row["text"])
+    messages: dict[int, set[str]] = {}
+    for row in store.query("SELECT issue_id, message FROM events WHERE message != ''"):
+        messages.setdefault(int(row["issue_id"]), set()).add(row["message"].lower())
+    assert texts == messages
+    headers = store.one("SELECT COUNT(*) AS n FROM issue_texts WHERE kind = 0")
+    assert headers == {"n": len(store.query("SELECT id FROM issues"))}
+    store.execute("INSERT INTO issue_text_index (issue_text_index) VALUES ('integrity-check')")
+
+
+def _check(store: Store, rng: random.Random, rounds: int = 60) -> None:
+    _index_is_exact(store)
+    hay = _hay(store)
+    for _ in range(rounds):
+        terms = parse_query(_query(rng, hay)[0])
+        assert _sql(store, terms) == _reference(store, terms)
+
+
+def test_index_follows_slug_rename_retention_and_deletion(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    store = Store(tmp_path / "local.sqlite3")
+    try:
+        _seed(store, rng, 15)
+        store.update_project(1, {"slug": "renamed"})
+        for needle in ("renamed-", "notebook-", "ed-1\n"):
+            terms = [Term(None, (needle,))]
+            assert _sql(store, terms) == _reference(store, terms), needle
+        assert _sql(store, [Term(None, ("renamed-1",))])
+        oldest = store.one("SELECT MIN(received) AS t, MAX(received) AS u FROM events")
+        assert oldest is not None
+        purge_before(store, (oldest["t"] + oldest["u"]) / 2)  # about half the events, and their messages
+        _check(store, rng)
+        delete_issues(store, [int(r["id"]) for r in store.query("SELECT id FROM issues LIMIT 5")])
+        _check(store, rng)
+        left = store.one("SELECT COUNT(*) AS n FROM issue_texts t WHERE NOT EXISTS"
+                         " (SELECT 1 FROM issues i WHERE i.id = t.issue_id)")
+        assert left == {"n": 0}
+    finally:
+        store.close()
+
+
+def test_previous_schema_file_gains_the_text_index(tmp_path: Path) -> None:
+    path = tmp_path / "local.sqlite3"
+    rng = random.Random(5)
+    store = Store(path)
+    _seed(store, rng, 10)
+    store.close()
+    conn = sqlite3.connect(str(path))
+    conn.executescript("DROP TABLE issue_text_trigrams; DROP TABLE issue_text_index; DROP TABLE issue_texts;"
+                       " UPDATE meta SET value = '2' WHERE key = 'schema_version';")
+    conn.close()
+    store = Store(path)
+    try:
+        assert store.meta("schema_version") == str(SCHEMA_VERSION)
+        assert store.one("SELECT COUNT(*) AS n FROM issue_texts WHERE kind = 0") == {"n": 20}
+        _check(store, rng)
+    finally:
+        store.close()

@@ -67,11 +67,20 @@ def release_project_rows(store: Store, release_ids: list[int]) -> dict[int, list
 
 def release_event_spans(store: Store, release_ids: list[int]) -> dict[int, Row]:
     """Per release, ``{first, last}`` event timestamps in its linked projects (absent without events)."""
-    rows = store.query(f"SELECT r.id AS rid, MIN(e.timestamp) AS first, MAX(e.timestamp) AS last"
+    # MIN and MAX apart, per linked project: each is one seek in ``events_release``, not a scan of the release's events.
+    rows = store.query(f"SELECT r.id AS rid, (SELECT MIN(e.timestamp) FROM events e WHERE e.project_id = rp.project_id"
+                       f" AND e.release = r.version) AS first, (SELECT MAX(e.timestamp) FROM events e"
+                       f" WHERE e.project_id = rp.project_id AND e.release = r.version) AS last"
                        f" FROM releases r JOIN release_projects rp ON rp.release_id = r.id"
-                       f" JOIN events e ON e.project_id = rp.project_id AND e.release = r.version"
-                       f" WHERE r.id IN ({_marks(release_ids)}) GROUP BY r.id", release_ids)
-    return {int(r["rid"]): r for r in rows}
+                       f" WHERE r.id IN ({_marks(release_ids)})", release_ids)
+    spans: dict[int, Row] = {}
+    for row in rows:
+        if row["first"] is None:
+            continue
+        rid = int(row["rid"])
+        seen = spans.setdefault(rid, dict(row))
+        seen["first"], seen["last"] = min(seen["first"], row["first"]), max(seen["last"], row["last"])
+    return spans
 
 
 def new_issue_counts(store: Store, release_ids: list[int]) -> dict[tuple[int, int], int]:

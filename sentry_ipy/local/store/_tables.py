@@ -49,6 +49,7 @@ CREATE INDEX IF NOT EXISTS issues_last ON issues (last_seen, id);
 CREATE INDEX IF NOT EXISTS issues_status_last ON issues (status, last_seen, id);
 CREATE INDEX IF NOT EXISTS issues_first ON issues (first_seen, id);
 CREATE INDEX IF NOT EXISTS issues_freq ON issues (times_seen, id);
+CREATE INDEX IF NOT EXISTS issues_first_release ON issues (project_id, first_release);
 CREATE TABLE IF NOT EXISTS issue_tags (
     issue_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL COLLATE NOCASE,
     PRIMARY KEY (issue_id, key, value)) WITHOUT ROWID;
@@ -75,6 +76,7 @@ CREATE INDEX IF NOT EXISTS events_project ON events (project_id, timestamp);
 CREATE INDEX IF NOT EXISTS events_received ON events (received);
 -- Environments seen, by a skip scan (one seek per environment, not a pass over every event).
 CREATE INDEX IF NOT EXISTS events_env ON events (project_id, environment, received);
+CREATE INDEX IF NOT EXISTS events_release ON events (project_id, release, timestamp);
 DROP INDEX IF EXISTS events_timestamp;
 CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, kind TEXT NOT NULL,

@@ -98,7 +98,7 @@ def issue_terms(query: str | None, envs: list[str]) -> list[Term]:
 def matching_issue_ids(c: Context, projects: dict[int, dict[str, Any]], terms: list[Term], limit: int) -> list[int]:
     """IDs of the issues of ``projects`` (any time) matching ``terms``, newest first, at most ``limit``."""
     with c.store.snapshot():
-        found = issue_filter(terms, projects, None, None, c.store.query)
+        found = issue_filter(terms, projects, None, None, c.store.query, limit)
         rows = SqlRows(c.store.query, "i.*", found.source, found.sql, found.all_params, SORT_COLUMNS["date"], "i.id")
         kept = [r for r in rows.window(None, 0, -1, False)
                 if not found.residual or IssueCandidate(c.store, r, projects[r["project_id"]]).matches(found.residual)]
@@ -128,7 +128,7 @@ def issue_page(
         raise ApiError(400, f"Invalid sort {sort!r}: use date, new, freq or user.")
     projects = {p["id"]: p for p in project_rows}
     with c.store.snapshot():
-        found = issue_filter(terms, projects, start, end, c.store.query)
+        found = issue_filter(terms, projects, start, end, c.store.query, size)
         rows = SqlRows(c.store.query, "i.*", found.source, found.sql, found.all_params, SORT_COLUMNS[sort], "i.id")
         if found.residual:
             kept = [r for r in rows.window(None, 0, -1, False)

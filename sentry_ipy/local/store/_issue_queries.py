@@ -5,12 +5,21 @@ with :class:`~..search._issue_search.IssueCandidate`'s exact meaning: status,
 dates and counts compare indexed columns, ``key:value`` tags look up the
 ``issue_tags`` index, and case-insensitive or wildcard comparisons call the
 ``sq_*`` functions (:mod:`._functions`) only where a plain comparison could
-answer differently. What is left (stack-frame attributes, ``key:none``) is
-returned as residual terms for Python to decide over the rows SQL kept.
+answer differently, and free text reads the text index (:mod:`._text_index`).
+What is left (stack-frame attributes, ``key:none``) is returned as residual
+terms for Python to decide over the rows SQL kept.
+
+How a page is read depends on its terms, never what it answers: every term
+is a condition on one issue (``EXISTS`` over its own tags or texts), so a
+page walks a sort index from the cursor and stops when full. When a term's
+issues are few (counted up to :func:`rare_limit`), those issues are read
+first instead and sorted (:attr:`IssueFilter.source`), so a rare tag or
+needle costs what its matches cost and a common one what the page costs.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +27,7 @@ from typing import Any
 from ..ingest._grouping import STACK_ATTRS
 from ..search import _issue_search as search
 from ..search._query import Term, date_comparisons, number_comparisons
-from ._text_index import CONTAINS, rare_candidates
+from ._text_index import CONTAINS, MIN_PHRASE, candidates
 
 __all__ = ["IssueFilter", "SORT_COLUMNS", "issue_filter"]
 
@@ -32,6 +41,19 @@ _NONE_WORDS = ("", "none", "null")
 
 
 Query = Callable[[str, list[Any]], list[dict[str, Any]]]
+
+
+def rare_limit(issues: int, page: int) -> int:
+    """How many rows make a term's set small enough to read its issues first.
+
+    Reading a set's issues costs about what checking one issue of the sort
+    index does (measured at 100,000 issues: each is a row read from a page
+    of its own), and walking that index finds a page after ``page * issues / M``
+    issues when ``M`` of them match: the two meet near ``sqrt(page * issues)``.
+    Below it the page costs what the matches cost; above it matches are
+    common and the walk fills the page soon.
+    """
+    return max(100, int(math.sqrt(max(page, 1) * max(issues, 1))))
 
 
 @dataclass
@@ -110,31 +132,76 @@ def _is(term: Term) -> tuple[str, list[Any]]:
     return " OR ".join(parts) or "0", params
 
 
-def _has(term: Term) -> tuple[str, list[Any]] | None:
+@dataclass(frozen=True)
+class Within:
+    """The issues a positive term can only match among: a query of their IDs (a superset is fine).
+
+    ``probe`` is a query whose rows are counted, at most :func:`rare_limit` + 1 of
+    them, to tell whether that set is small enough to read first; ``cheap``
+    probes (an index range) are asked before dear ones (a trigram phrase).
+    """
+
+    ids: str
+    params: list[Any]
+    probe: str
+    probe_params: list[Any]
+    cheap: bool = True
+    #: Whether ``ids`` may name an issue twice.
+    repeats: bool = True
+
+
+#: An SQL condition over ``issues i``, its parameters, and the set the term keeps its matches in.
+Translated = tuple[str, list[Any], Within | None]
+
+
+def _within(ids: str, params: list[Any], repeats: bool = True) -> Within:
+    return Within(ids, params, ids, params, repeats=repeats)
+
+
+def _has(term: Term) -> Translated | None:
     keys = [_tag_key(k.lower()) for k in term.values]
     if any(k is None for k in keys):
         return None
-    parts = ["i.id IN (SELECT issue_id FROM issue_users)" if k == "user"  # any user field counts
-             else "i.id IN (SELECT issue_id FROM issue_tags WHERE key = ? AND value != '')" for k in keys]
-    return " AND ".join(parts) or "1", [k for k in keys if k != "user"]
+    parts, params, sets = [], [], []
+    for key in keys:
+        if key == "user":  # any user field counts
+            parts.append("EXISTS (SELECT 1 FROM issue_users u WHERE u.issue_id = i.id)")
+            sets.append(_within("SELECT issue_id FROM issue_users", []))
+        else:
+            parts.append("EXISTS (SELECT 1 FROM issue_tags g WHERE g.issue_id = i.id AND g.key = ? AND g.value != '')")
+            params.append(key)
+            sets.append(_within("SELECT issue_id FROM issue_tags WHERE key = ? AND value != ''", [key]))
+    return " AND ".join(parts) or "1", params, sets[0] if sets and not term.negate else None
 
 
-def _tag(key: str, term: Term) -> tuple[str, list[Any]] | None:
+def _tag(key: str, term: Term) -> Translated | None:
     tag_key = _tag_key(key)
     if tag_key is None or any(v.lower() in _NONE_WORDS for v in term.values):
         return None  # None values are not indexed: Python decides
-    cond = " OR ".join("value = ?" if _plain(v) else "sq_match(?, value)" for v in term.values)
-    return f"i.id IN (SELECT issue_id FROM issue_tags WHERE key = ? AND ({cond}))", [tag_key, *term.values]
+    def cond(column: str) -> str:
+        return " OR ".join(f"{column} = ?" if _plain(v) else f"sq_match(?, {column})" for v in term.values)
+
+    params = [tag_key, *term.values]
+    plain = all(_plain(v) for v in term.values)  # a wildcard's count would call Python on every value of the key
+    within = _within(f"SELECT issue_id FROM issue_tags WHERE key = ? AND ({cond('value')})", params,
+                     repeats=len(term.values) > 1)
+    return (f"EXISTS (SELECT 1 FROM issue_tags g WHERE g.issue_id = i.id AND g.key = ? AND ({cond('g.value')}))",
+            params, within if plain and not term.negate else None)
 
 
-def _text(needle: str) -> tuple[str, list[Any]]:
+def _text(term: Term) -> Translated:
     """Sentry's free text: the title, culprit and short ID, and the messages of the issue's events.
 
     Decided over the issue's indexed texts (:mod:`._text_index`), lower-cased
     as the reference lower-cases them; an empty needle is in every text.
     """
-    text = needle.lower()
-    return (CONTAINS, [text]) if text else ("1", [])
+    text = term.value.lower()
+    if not text:
+        return "1", [], None
+    probe, probe_params = candidates(text)
+    within = Within(f"SELECT t.issue_id FROM issue_texts t WHERE t.id IN ({probe})", probe_params, probe, probe_params,
+                    cheap=len(text) < MIN_PHRASE)
+    return CONTAINS, [text], None if term.negate else within
 
 
 def _title(term: Term) -> tuple[str, list[Any]]:
@@ -151,89 +218,94 @@ def _title(term: Term) -> tuple[str, list[Any]]:
     return " OR ".join(parts) or "0", params
 
 
-def _term(term: Term) -> tuple[str, list[Any]] | None:  # noqa: PLR0911 - one branch per search key
-    """One term as SQL (negation included), or None when Python must decide it."""
-    key = term.key
-    if key is None:
-        sql, params = _text(term.value)
-        return _negated(sql, term), params
-    if key == "is":
-        sql, params = _is(term)
-        return _negated(sql, term), params
-    if key == "has":
+def _term(term: Term) -> Translated | None:
+    """One term as SQL (negation included) with the set its matches lie in, or None when Python must decide it."""
+    if term.key is None:
+        found: Translated | None = _text(term)
+    elif term.key == "has":
         found = _has(term)
-        return None if found is None else (_negated(found[0], term), found[1])
+    else:
+        column = _column_term(term)
+        found = _tag(term.key, term) if column is None else (*column, None)
+    return None if found is None else (_negated(found[0], term), found[1], found[2])
+
+
+def _column_term(term: Term) -> tuple[str, list[Any]] | None:  # noqa: PLR0911 - one branch per search key
+    """A term on the issue's own columns (negation not applied), or None for a tag."""
+    key = term.key
+    if key == "is":
+        return _is(term)
     if key in search.UNOWNED_KEYS:
-        return ("1" if term.negate else "0"), []
+        return "0", []
     if key in ("firstseen", "age", "lastseen"):
-        sql, params = _comparisons("i.last_seen" if key == "lastseen" else "i.first_seen", date_comparisons(term))
-        return _negated(sql, term), params
+        return _comparisons("i.last_seen" if key == "lastseen" else "i.first_seen", date_comparisons(term))
     if key in ("event.timestamp", "timestamp"):
         sql, params = _comparisons("e.timestamp", date_comparisons(term))
-        return _negated(f"EXISTS (SELECT 1 FROM events e WHERE e.issue_id = i.id AND {sql})", term), params
+        return f"EXISTS (SELECT 1 FROM events e WHERE e.issue_id = i.id AND {sql})", params
     if key in search.NUMBER_KEYS:
-        sql, params = _comparisons("i.times_seen", number_comparisons(term))
-        return _negated(sql, term), params
+        return _comparisons("i.times_seen", number_comparisons(term))
     columns = {"level": ["i.level"], "firstrelease": ["i.first_release"], "project": [_SLUG], "project.slug": [_SLUG],
                "issue": [_SHORT_ID, "CAST(i.id AS TEXT)"], "issue.id": [_SHORT_ID, "CAST(i.id AS TEXT)"],
                "id": [_SHORT_ID, "CAST(i.id AS TEXT)"], "error.type": ["json_extract(i.metadata, '$.type')", "i.type"],
                "type": ["json_extract(i.metadata, '$.type')", "i.type"]}
     if key in columns:
-        sql, params = _any_value(columns[key], term)
-        return _negated(sql, term), params
+        return _any_value(columns[key], term)
     if key in ("title", "message"):
-        sql, params = _title(term)
-        return _negated(sql, term), params
+        return _title(term)
     if key in ("error.unhandled", "error.handled"):
         want = term.value.lower() in ("true", "1", "yes")
         column = "(i.is_unhandled != 0)" if key == "error.unhandled" else "(i.is_unhandled = 0)"
-        return _negated(f"{column} = ?", term), [int(want)]
+        return f"{column} = ?", [int(want)]
     if key in ("issue.category", "issue.type"):  # every local issue groups errors or messages
-        sql, params = _any_value(["'error'"], term)
-        return _negated(sql, term), params
-    found = _tag(key, term)
-    return None if found is None else (_negated(found[0], term), found[1])
+        return _any_value(["'error'"], term)
+    return None
 
 
-def _driver(query: Query, terms: Iterable[Term]) -> tuple[str, list[Any]] | None:
-    """The rarest positive free-text needle's candidate issues, when one is rare enough to read first."""
-    best: tuple[int, str, list[Any]] | None = None
-    for term in terms:
-        if term.key is None and not term.negate and term.value:
-            found = rare_candidates(query, term.value.lower())
-            if found is not None and (best is None or found[0] < best[0]):
-                best = found
-    return None if best is None else (best[1], best[2])
+def _small(query: Query, sets: list[Within], page: int) -> Within | None:
+    """The first set (cheap probes first) no larger than :func:`rare_limit`, if any; counting stops there."""
+    if not sets:
+        return None
+    limit = rare_limit(int(query("SELECT IFNULL(MAX(id), 0) AS n FROM issues", [])[0]["n"]), page)
+    for within in sorted(sets, key=lambda w: not w.cheap):
+        found = query(f"SELECT COUNT(*) AS n FROM ({within.probe} LIMIT {limit + 1})", within.probe_params)
+        if int(found[0]["n"]) <= limit:
+            return within
+    return None
 
 
 def issue_filter(
     terms: Iterable[Term], project_ids: Iterable[int], start: float | None, end: float | None,
-    query: Query | None = None,
+    query: Query | None = None, page: int = 100,
 ) -> IssueFilter:
     """Translate an issue search (already validated) into SQL plus residual terms.
 
-    With ``query`` (``Store.query``), a rare free-text needle is looked up in
-    the text index first (:attr:`IssueFilter.source`); without, every row is
-    read in sort order (same answer).
+    With ``query`` (``Store.query``), a term whose matches are few (a tag, a
+    ``has:``, a free-text needle's index candidates: :func:`rare_limit`) is
+    read first (:attr:`IssueFilter.source`); otherwise, or without ``query``,
+    the page walks the sort index and checks each issue (same answer).
     """
     result = IssueFilter()
-    terms = list(terms)
     ids = list(project_ids)
     # ``+`` keeps the planner off the (project, hash) index: a page walks a sort index from the
     # cursor and stops when full, instead of reading and sorting every issue of the project.
     result.add(f"+i.project_id IN ({','.join('?' * len(ids)) or 'NULL'})", ids)
+    # ``likely``: the window still bounds the scan, but a tie count's ``key = ?`` wins the index over it.
     if start is not None:
-        result.add("i.last_seen >= ?", [start])
+        result.add("likely(i.last_seen >= ?)", [start])
     if end is not None:
-        result.add("i.first_seen <= ?", [end])
+        result.add("likely(i.first_seen <= ?)", [end])
+    sets: list[Within] = []
     for term in terms:
         translated = _term(term)
         if translated is None:
             result.residual.append(term)
         else:
-            result.add(*translated)
-    driver = _driver(query, terms) if query is not None else None
-    if driver is not None:
-        result.source = f"(SELECT DISTINCT c.issue_id AS cid FROM ({driver[0]}) c) c CROSS JOIN issues i ON i.id = c.cid"
-        result.source_params = driver[1]
+            result.add(translated[0], translated[1])
+            if translated[2] is not None:
+                sets.append(translated[2])
+    small = _small(query, sets, page) if query is not None else None
+    if small is not None:
+        first = f"SELECT DISTINCT c.issue_id FROM ({small.ids}) c" if small.repeats else small.ids
+        result.source = f"(SELECT c.issue_id AS cid FROM ({first}) c) c CROSS JOIN issues i ON i.id = c.cid"
+        result.source_params = small.params
     return result

@@ -188,27 +188,7 @@ def keyset_page(rows: Rows, cursor: Cursor, size: int) -> Page:
                     bool(cursor.value or cursor.offset))
     first, last = got[0], got[-1]
     # A key of 0 cannot bound a next page ("0" means from the top), so count from the top there.
-    next_offset = _ties(rows, got, cursor, backwards=False) if last["_key"] else rows.position(last)
+    next_offset = rows.ties(last, False) if last["_key"] else rows.position(last)
     nxt = f"{_text(last['_key'])}:{next_offset}:0"
-    prev = f"{_text(first['_key'])}:{_ties(rows, got, cursor, backwards=True)}:1" if has_prev else "0:0:1"
+    prev = f"{_text(first['_key'])}:{rows.ties(first, True)}:1" if has_prev else "0:0:1"
     return Page(got, nxt, prev, has_next, has_prev)
-
-
-def _ties(rows: Rows, got: list[Row], cursor: Cursor, backwards: bool) -> int:
-    """:meth:`Rows.ties` of the page's last row (first, ``backwards``), from the page itself when it can tell.
-
-    The rows sharing that key that come before it are all on this page when
-    the page holds another key too; when the whole page shares the key, the
-    cursor that began the page inside that run adds its offset. Otherwise
-    (a page started by a plain offset, or inside a run going the other way) ask.
-    """
-    edge, other = (got[0], got[-1]) if backwards else (got[-1], got[0])
-    same = sum(1 for r in got if r["_key"] == edge["_key"])
-    if other["_key"] != edge["_key"]:
-        return same
-    if cursor.is_prev == backwards:
-        if cursor.value is None and cursor.offset == 0:
-            return same
-        if cursor.value is not None and cursor.value == edge["_key"]:
-            return cursor.offset + same
-    return rows.ties(edge, backwards)

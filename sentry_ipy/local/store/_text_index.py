@@ -24,25 +24,23 @@ to start reading: a needle of 3 or more characters is looked up as a trigram
 phrase; a shorter one (the fallback for what a trigram cannot hold) through
 the trigrams that begin with it (``issue_text_trigrams``, every text is
 indexed with two end marks so each of its characters begins a trigram). When
-that lookup finds at most :data:`RARE` texts, the page is read from those
-issues alone (cost follows the matches); when it finds more, matches are
-common and the page is read in sort order, checking each issue's texts, and
-stops once full (cost follows the page). Counting stops at ``RARE + 1``.
+that lookup finds few texts (``rare_limit`` in :mod:`._issue_queries`), the page
+is read from those issues alone (cost follows the matches); when it finds
+more, matches are common and the page is read in sort order, checking each
+issue's texts, and stops once full (cost follows the page).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["CONTAINS", "INDEX_SCHEMA", "MIN_PHRASE", "RARE", "backfill_issue_texts", "candidates",
-           "drop_stale_messages", "index_event_text", "indexed_text", "rare_candidates", "reindex_project_headers"]
+__all__ = ["CONTAINS", "INDEX_SCHEMA", "MIN_PHRASE", "backfill_issue_texts", "candidates",
+           "drop_stale_messages", "index_event_text", "indexed_text", "reindex_project_headers"]
 
 #: Needles shorter than this (in characters) are found through the trigrams they begin.
 MIN_PHRASE = 3
-#: A needle whose index lookup finds at most this many texts is rare: its matches are read first.
-RARE = 5000
 
 #: The trigram tokenizer stops at a NUL character, and U+FFFF marks a text's end (twice, so every
 #: character of a text begins a trigram and a 1- or 2-character needle is a trigram prefix): the
@@ -92,20 +90,6 @@ def candidates(needle: str) -> tuple[str, list[Any]]:
                 ['"' + mapped.replace('"', '""') + '"'])
     return ("SELECT doc FROM issue_text_trigrams WHERE term >= ? AND term <= ?",
             [mapped, mapped + _END * (MIN_PHRASE - len(mapped))])
-
-
-def rare_candidates(query: Callable[[str, list[Any]], list[dict[str, Any]]],
-                    needle: str) -> tuple[int, str, list[Any]] | None:
-    """``(texts found, query of issue IDs, its parameters)`` for :func:`candidates` when it finds at
-    most :data:`RARE` texts, else None.
-
-    Counting stops at ``RARE + 1``, so asking costs at most that many index entries.
-    """
-    sql, params = candidates(needle)
-    found = query(f"SELECT COUNT(*) AS n FROM ({sql} LIMIT {RARE + 1})", params)[0]["n"]
-    if found > RARE:
-        return None
-    return int(found), f"SELECT t.issue_id FROM issue_texts t WHERE t.id IN ({sql})", params
 
 
 _HEADER = ("INSERT INTO issue_texts (issue_id, kind, text) SELECT i.id, 0, sq_issue_header(i.title, i.culprit, ?,"

@@ -14,6 +14,8 @@ the table instead of rewriting the record. For each size it:
 * times the whole ``sentry_list_issues`` fetch (every page, through the tool
   layer and SentryClient), beside a bare httpx loop that only follows ``Link``;
 * times an issue search per page with a tag filter and with free text;
+* times page 1 and the last page of the project event list (``full=true``) and of
+  a Discover query, each beside the bare SQL reading the same rows (:func:`measure_lists`);
 * once: ingest from sentry-sdk over HTTP (messages, exceptions with stack
   traces, transactions with 20 spans) beside two floors: the same senders to a
   loopback sink that stores nothing (what sentry-sdk itself can send here) and a
@@ -194,7 +196,62 @@ def measure_size(issues: int, events: int, repeat: int, data_dir: Path | None = 
         result["tool_s"], result["tool_rows"] = time.perf_counter() - t0, limit
         ctx.close()
         assert len(tool.records or []) == limit, len(tool.records or [])
+        result.update(measure_lists(srv, now, repeat))
     return result
+
+
+#: The other growing lists measured per size: (name, URL path and query, which events it lists, in SQL).
+LISTS = {
+    "events": ("projects/local/notebook/events/?full=true", "project_id = 1 AND type != 'transaction'"),
+    "discover": ("organizations/local/events/?field=id&field=title&field=timestamp&field=issue&statsPeriod=14d",
+                 "project_id = 1 AND type IN ('error', 'default') AND timestamp >= ?"),
+}
+
+
+def measure_lists(srv: Any, now: float, repeat: int) -> dict[str, Any]:
+    """Page 1 and the last page of the project event list (``full=true``) and of a Discover query.
+
+    Each beside the bare SQL that reads the same rows: ``LIMIT`` for page 1, and
+    for the last page the keyset range from the row above it. The last page is
+    asked for with the cursor the server hands out there (the key and ties of
+    the row above it, found once by ``OFFSET``), checked to be the last.
+    """
+    conn = sqlite3.connect(str(srv.store.path))
+    since = now - 14 * 86400 + 60
+    out: dict[str, Any] = {}
+    with httpx.Client(headers={"Authorization": f"Bearer {srv.token}"}, timeout=120) as client:
+        for name, (path, where) in LISTS.items():
+            params = (since,) if "?" in where else ()
+            total = conn.execute(f"SELECT COUNT(*) FROM events WHERE {where}", params).fetchone()[0]
+            above = (total - 1) // PAGE * PAGE - 1
+            key, ident = conn.execute(f"SELECT timestamp, id FROM events WHERE {where} ORDER BY timestamp DESC,"
+                                      " id DESC LIMIT 1 OFFSET ?", (*params, above)).fetchone()
+            ties = conn.execute(f"SELECT COUNT(*) FROM events WHERE {where} AND timestamp = ? AND id >= ?",
+                                (*params, key, ident)).fetchone()[0]
+            first = f"{srv.url}/api/0/{path}&per_page={PAGE}"
+            last = f"{first}&cursor={key!r}:{ties}:0"
+            r = client.get(last)
+            r.raise_for_status()
+            got = r.json()["data"] if name == "discover" else r.json()
+            assert len(got) == total - above - 1 and not _links(r)["next"][1], (name, len(got), total)
+            out[f"{name}_rows"] = total
+            out[f"{name}1"] = _timed(lambda u=first: client.get(u).raise_for_status(), repeat)
+            out[f"{name}last"] = _timed(lambda u=last: client.get(u).raise_for_status(), repeat)
+            sql = f"SELECT * FROM events WHERE {where}{{}} ORDER BY timestamp DESC, id DESC LIMIT {PAGE}"
+            out[f"{name}sql1"] = _timed(lambda s=sql.format(""), p=params: conn.execute(s, p).fetchall(), repeat)
+            out[f"{name}sqllast"] = _timed(lambda s=sql.format(" AND (timestamp, id) < (?, ?)"), p=(*params, key, ident):
+                                           conn.execute(s, p).fetchall(), repeat)
+    conn.close()
+    return out
+
+
+def lists_table(sizes: list[dict[str, Any]]) -> str:
+    """The table of :func:`measure_lists` per size."""
+    rows = [f"| {s['issues']:,} / {s['events']:,} | " + " | ".join(
+        _ms(s[f"{name}{which}"]) for name in LISTS for which in ("1", "sql1", "last", "sqllast")) + " |" for s in sizes]
+    return ("| issues / events | project events `full=true` page 1 | floor: bare SQL | last page | floor: bare SQL"
+            " from its cursor | Discover page 1 | floor: bare SQL | last page | floor: bare SQL from its cursor |\n"
+            "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
 
 
 def _sql_floor(events: int) -> float:
@@ -389,6 +446,7 @@ def main() -> None:
         " floor: bare SQL last page | whole `sentry_list_issues` | floor: bare httpx cursor loop |"
         " search `shard:s7` (tag) | search `problem ab` (free text) |\n"
         "|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+    sizes_table += "\nOther lists, pages of 100 (p50 / p99 ms):\n\n" + lists_table(sizes)
     if ingest is None:  # a partial run is printed, not recorded
         print(f"{machine}\n\n{sizes_table}")
         return

@@ -424,11 +424,6 @@ def _entries(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return entries
 
 
-#: The release fields an event carries (Sentry's event serializer shows a subset of the release).
-_EVENT_RELEASE_KEYS = ("id", "commitCount", "data", "dateCreated", "dateReleased", "deployCount", "ref", "lastCommit",
-                       "lastDeploy", "status", "url", "userAgent", "version", "versionInfo")
-
-
 def event_shape(row: dict[str, Any], store: Store, org_id: int) -> dict[str, Any]:
     """Serialise one event in full (entries, contexts, neighbours, release)."""
     return event_shapes([row], store, org_id)[0]
@@ -439,16 +434,15 @@ def event_shapes(rows: list[dict[str, Any]], store: Store, org_id: int) -> list[
 
     Neighbours, issue culprits and releases are each read once for every row
     (:func:`event_neighbours`, :func:`issue_culprits`, :func:`releases_by_version`
-    with :func:`release_shapes`), so a page of 100 costs what a page of 1 does
-    in statements; only the JSON decoding grows with the page.
+    with :func:`event_release_shapes`), so a page of 100 costs what a page of 1
+    does in statements; only the JSON decoding grows with the page.
     """
-    from ._shapes import release_shapes
+    from ._shapes import event_release_shapes
 
     neighbours = event_neighbours(store, rows)
     culprits = issue_culprits(store, sorted({int(r["issue_id"]) for r in rows if r["issue_id"]}))
-    found = releases_by_version(store, org_id, sorted({str(r["release"]) for r in rows if r["release"]}))
-    releases = {str(row["version"]): {k: shape[k] for k in _EVENT_RELEASE_KEYS}
-                for row, shape in zip(found.values(), release_shapes(list(found.values()), store), strict=True)}
+    found = list(releases_by_version(store, org_id, sorted({str(r["release"]) for r in rows if r["release"]})).values())
+    releases = {str(r["version"]): shape for r, shape in zip(found, event_release_shapes(found, store), strict=True)}
     return [_full_event(row, neighbours.get(int(row["id"]), (None, None)), culprits,
                         releases.get(row["release"]) if row["release"] else None) for row in rows]
 

@@ -24,7 +24,7 @@ from ..store._event_queries import (
     issue_in_org,
     project_event,
 )
-from ..store._keyset import FIRST, Cursor, ListRows, Page, SqlRows, keyset_page
+from ..store._keyset import FIRST, Cursor, ListRows, Page, Rows, SqlRows, keyset_page
 from ..store._store import MAX_DB_ID, as_db_id
 from ._event_shapes import (
     event_shape,
@@ -186,7 +186,7 @@ def update_issue(request: Request) -> JSONResponse:
     return respond(issue_detail_shape(issue, project, c.store, c.url, org["slug"]))
 
 
-def event_page(c: Context, org_id: int, rows: SqlRows, *, cursor: Cursor = FIRST, size: int = 100,
+def event_page(c: Context, org_id: int, rows: Rows, *, cursor: Cursor = FIRST, size: int = 100,
                full: bool = False) -> Page:
     """One page of events from ``rows`` (newest first), shaped for the list (``full``: as event details)."""
     with c.store.snapshot():

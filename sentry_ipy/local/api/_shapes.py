@@ -26,13 +26,15 @@ from ..store._store import Store
 __all__ = [
     "commit_shape",
     "deploy_shape",
+    "event_release_shapes",
+    "EVENT_RELEASE_KEYS",
     "dsn",
     "key_shape",
     "org_shape",
     "project_detail_shape",
     "project_shape",
     "release_shape",
-    "release_shapes",
+    "event_release_shapes", "release_shapes",
     "team_shape",
     "user_shape",
 ]
@@ -331,6 +333,25 @@ def release_shapes(releases: list[dict[str, Any]], store: Store) -> list[dict[st
     return [_release(r, projects.get(int(r["id"]), []), spans.get(int(r["id"]), {}), new_issues,
                      release_activity(deploys.get(int(r["id"]), []), commits.get(int(r["id"]), [])))
             for r in releases]
+
+
+#: The release fields an event carries (Sentry's event serializer shows a subset of the release).
+EVENT_RELEASE_KEYS = ("id", "commitCount", "data", "dateCreated", "dateReleased", "deployCount", "ref", "lastCommit",
+                      "lastDeploy", "status", "url", "userAgent", "version", "versionInfo")
+
+
+def event_release_shapes(releases: list[dict[str, Any]], store: Store) -> list[dict[str, Any]]:
+    """Releases as an event shows them (:data:`EVENT_RELEASE_KEYS`), two queries for a page of events.
+
+    Only deploys and commits are read: the full shape's projects, first/last
+    event and new-issue counts are left out of an event's release, and the
+    first/last event would scan ``events`` (no index on ``events.release``).
+    """
+    ids = [int(r["id"]) for r in releases]
+    deploys, commits = records.deploys_of(store, ids), records.commits_of(store, ids)
+    shapes = [_release(r, [], {}, {}, release_activity(deploys.get(int(r["id"]), []), commits.get(int(r["id"]), [])))
+              for r in releases]
+    return [{k: shape[k] for k in EVENT_RELEASE_KEYS} for shape in shapes]
 
 
 def _release(release: dict[str, Any], projects: list[dict[str, Any]], stats: dict[str, Any],

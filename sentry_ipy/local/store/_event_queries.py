@@ -3,14 +3,13 @@
 The API's issue and event resources (and the web pages drawn from them) ask
 these questions; holding the SQL here keeps ``api/`` free of it and lets an
 index change be checked in one place. Event lists are keyset pages over
-``(timestamp, id)`` (:class:`SqlRows`), so a late page costs what the first does.
+``(timestamp, id)`` (:class:`ScanRows`), so a late page costs what the first does.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._keyset import SqlRows
 from ._scan_rows import Keep, ScanRows
 from ._store import Store
 
@@ -93,7 +92,7 @@ def event_rows(
     end: float | None = None,
     environments: list[str] | None = None,
     text: str = "",
-) -> SqlRows:
+) -> ScanRows:
     """The events of an issue, or the error events of a project, filtered, newest first.
 
     Args:
@@ -102,17 +101,21 @@ def event_rows(
         start / end: the time window (both or neither).
         environments: keep events of these environments.
         text: a case-insensitive substring of the message or title.
+
+    :class:`ScanRows` rather than :class:`SqlRows`: it merges the window and
+    the cursor into one range, so counting a cursor's ties seeks them instead
+    of scanning the window.
     """
     params: list[Any]
     if issue_id is not None:
         where, params = "issue_id = ?", [issue_id]
     else:
         where, params = "project_id = ? AND type != 'transaction'", [project_id]
-    where += _in_window(params, start, end, environments or [])
+    where += _in_window(params, None, None, environments or [])
     if text:
         where += " AND sq_contains(?, IFNULL(message, '')) + sq_contains(?, IFNULL(title, '')) > 0"
         params += [text, text]
-    return SqlRows(store.query, "*", "events", where, params, "timestamp", "id")
+    return ScanRows(store.query, "*", "events", [(where, params)], "timestamp", "id", None, True, start, end)
 
 
 def events_of_issue(store: Store, issue_id: int, columns: str = "*") -> list[Row]:
@@ -179,8 +182,8 @@ def dataset_event_rows(store: Store, project_ids: list[int], types: list[str] | 
     for pid in project_ids:
         params: list[Any] = [pid, *types]
         kind = "type = ?" if len(types) == 1 else f"+type IN ({','.join('?' * len(types))})"
-        parts.append((f"project_id = ? AND {kind}" + _in_window(params, start, end, environments), params))
-    return ScanRows(store.query, "*", "events", parts, "timestamp", "id", keep, descending)
+        parts.append((f"project_id = ? AND {kind}" + _in_window(params, None, None, environments), params))
+    return ScanRows(store.query, "*", "events", parts, "timestamp", "id", keep, descending, start, end)
 
 
 def short_seqs(store: Store, issue_ids: list[int]) -> dict[int, Row]:

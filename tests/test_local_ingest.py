@@ -176,3 +176,23 @@ def test_invalid_release_names_are_dropped_like_relay(srv: LocalServer, api: htt
     assert httpx.post(f"{srv.url}/api/1/envelope/", headers=_auth(srv),
                       content=_envelope(({"type": "session"}, good))).status_code == 200
     assert [s["sid"] for s in srv.store.sessions()] == ["6" * 32]
+
+
+@pytest.mark.parametrize("endpoint", ["store", "envelope"])
+def test_an_event_failing_midway_leaves_no_partial_rows(
+    srv: LocalServer, monkeypatch: pytest.MonkeyPatch, endpoint: str
+) -> None:
+    """A bug after the issue was counted (here: the event row cannot be written) is a 400 and counts nothing."""
+    from sentry_ipy.local.ingest import _pipeline
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(_pipeline, "insert_event", broken)
+    event = {"message": "half written"}
+    body = (json.dumps(event).encode() if endpoint == "store"
+            else b'{}\n{"type":"event"}\n' + json.dumps(event).encode() + b"\n")
+    r = httpx.post(f"{srv.url}/api/1/{endpoint}/", content=body, headers=_auth(srv))
+    assert r.status_code == 400
+    assert srv.store.issues() == [] and srv.store.events() == []
+    assert [o["outcome"] for o in srv.store.outcomes()] == ["invalid"]

@@ -101,3 +101,4 @@ def test_a_read_overtaken_by_a_change_is_not_cached(tmp_path: Path) -> None:
     keys = IngestKeys(lambda ident: None, lambda public: dict(rows[public]))
     assert keys.load_key("k") == {"public_key": "k", "is_active": 0}
     assert keys.cached_key("k") == {"public_key": "k", "is_active": 0}
+

@@ -314,7 +314,8 @@ def _accept_event(request: Request, project: dict[str, Any], data: bytes) -> JSO
         payload = load_json(data, "event")
         if not isinstance(payload, dict):
             raise EnvelopeError("The event must be a JSON object; send the event's fields at the top level.")
-        event_id = guarded("event", partial(save_event, store, project, payload))
+        with store.tx(savepoint=True):  # a failure undoes what the event wrote so far (its issue's count)
+            event_id = guarded("event", partial(save_event, store, project, payload))
     except EnvelopeError as exc:
         record_outcome(store, int(project["org_id"]), project["id"], "invalid", "error", "invalid_json")
         raise ApiError(400, str(exc)) from None

@@ -83,14 +83,24 @@ class Listing:
 def camel_row(row: dict[str, Any]) -> dict[str, Any]:
     """Add Sentry's camelCase spelling of snake_case keys (``event_id`` → ``eventID``).
 
-    Keys already spelled Sentry's way win; the snake_case originals stay.
+    Keys already spelled Sentry's way win; the snake_case originals stay. A row
+    with nothing to add (Sentry's own rows) is returned as it is, not copied.
     """
+    added = _camel_additions(tuple(row))
+    if not added:
+        return row
     out = dict(row)
-    for key, value in row.items():
-        if "_" not in key or key.startswith("_") or "." in key or "(" in key:
-            continue
-        out.setdefault(_camel(key), value)
+    for key, camel in added:
+        out.setdefault(camel, row[key])
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _camel_additions(keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The ``(snake_key, camelKey)`` pairs a row with these keys gets: every row of a list has the same keys."""
+    return tuple((key, _camel(key)) for key in keys
+                 if isinstance(key, str) and "_" in key and not key.startswith("_") and "." not in key
+                 and "(" not in key and _camel(key) not in keys)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -17,6 +17,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -303,61 +304,91 @@ class SentryClient:
         """
         out: list[dict[str, Any]] = []
         more = False
-        for rows, page_more in self._pages(segments, params, limit, page_size_param, unwrap, scope, progress):
-            out.extend(rows)
-            more = page_more  # the last page says whether the server had more
+        # Every page is wanted, so the next one is asked for while this one is decoded; and the rows
+        # pile up into one large tree of plain data, which the cycle collector need not walk meanwhile.
+        with gc_paused():
+            for rows, page_more in self._pages(segments, params, limit, page_size_param, unwrap, scope,
+                                               progress, prefetch=True):
+                out.extend(rows)
+                more = page_more  # the last page says whether the server had more
         return out, more
 
     def _pages(self, segments: tuple[object, ...], params: QueryParams, limit: int | None,
                page_size_param: str, unwrap: str | None, scope: str | None,
-               progress: Progress | None,
+               progress: Progress | None, prefetch: bool = False,
                ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
         """Yield ``(rows, more_exist)`` per page, trimmed so the total stays within ``limit``.
 
         Guards against servers that never stop: a cursor seen before, a page
         identical to the previous one, or more pages than ``limit`` can need
         (``ceil(limit / page_size) + 1``) ends the loop with a logged warning.
+
+        With ``prefetch`` (for a caller that wants every page), the next page is
+        requested, in a worker thread, as soon as this page's answer has arrived
+        and its ``Link`` header names a next cursor, while this page is decoded
+        and used here. It is asked for only when this page cannot be the last one
+        wanted: a new cursor, fewer pages than the guard allows, and ``limit``
+        not reachable by this page at the page size the server has honoured so far
+        (every earlier page held at most ``page_size`` rows, none was empty or a
+        repeat). Otherwise the next request waits for this page's rows, as without
+        ``prefetch``. Rows, errors and progress come in page order on this thread.
         """
         base = list(params.items()) if isinstance(params, Mapping) else list(params or [])
         base = [(k, v) for k, v in base if k not in (page_size_param, "cursor")]
         page_size = MAX_PAGE_SIZE if limit is None else max(1, min(MAX_PAGE_SIZE, limit))
         max_pages = _MAX_PAGES if limit is None else math.ceil(limit / page_size) + 1
-        cursor: str | None = None
+
+        def ask(cursor: str | None) -> httpx.Response:
+            query = [*base, (page_size_param, page_size)] + ([("cursor", cursor)] if cursor else [])
+            return self.request("GET", *segments, params=query, scope=scope)
+
+        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentry-ipy-page") if prefetch else None
         cursors: set[str | None] = {None}
         previous: list[dict[str, Any]] | None = None
         seen = pages = 0
-        while True:
-            query = [*base, (page_size_param, page_size)] + ([("cursor", cursor)] if cursor else [])
-            response = self.request("GET", *segments, params=query, scope=scope)
-            body = self._decode(response)
-            rows = _rows(response, body.get(unwrap) if unwrap and isinstance(body, dict) else body)
-            pages += 1
-            path = response.request.url.path
-            if rows and rows == previous:
-                log.warning("%s sent the same %d rows again; stopping after %d rows",
-                            path, len(rows), seen)
-                yield [], True
-                return
-            previous = rows
-            nxt = next_cursor(response.headers.get("link")) if rows else None
-            if limit is not None and seen + len(rows) >= limit:
-                keep = limit - seen
-                yield rows[:keep], len(rows) > keep or nxt is not None
-                return
-            seen += len(rows)
-            stop = nxt in cursors or pages >= max_pages
-            if nxt is not None and stop:
-                why = "repeated a cursor" if nxt in cursors else f"still had more after {pages} pages"
-                log.warning("%s %s; stopping after %d rows", path, why, seen)
-                yield rows, True
-                return
-            yield rows, nxt is not None
-            if progress is not None:
-                progress(seen, limit, f"page {pages}")
-            if nxt is None:
-                return
-            cursors.add(nxt)
-            cursor = nxt
+        regular = False  # every page so far was a full-size-or-less, non-empty, new page
+        answer: Future[httpx.Response] | None = None
+        try:
+            response = ask(None)
+            while True:
+                pages += 1
+                link_next = next_cursor(response.headers.get("link"))
+                if (worker is not None and regular and link_next is not None and link_next not in cursors
+                        and pages < max_pages and (limit is None or seen + page_size < limit)):
+                    answer = worker.submit(ask, link_next)  # this page cannot end the walk: ask ahead
+                body = self._decode(response)
+                rows = _rows(response, body.get(unwrap) if unwrap and isinstance(body, dict) else body)
+                path = response.request.url.path
+                if rows and rows == previous:
+                    log.warning("%s sent the same %d rows again; stopping after %d rows",
+                                path, len(rows), seen)
+                    yield [], True
+                    return
+                regular = bool(rows) and len(rows) <= page_size
+                previous = rows
+                nxt = link_next if rows else None
+                if limit is not None and seen + len(rows) >= limit:
+                    keep = limit - seen
+                    yield rows[:keep], len(rows) > keep or nxt is not None
+                    return
+                seen += len(rows)
+                stop = nxt in cursors or pages >= max_pages
+                if nxt is not None and stop:
+                    why = "repeated a cursor" if nxt in cursors else f"still had more after {pages} pages"
+                    log.warning("%s %s; stopping after %d rows", path, why, seen)
+                    yield rows, True
+                    return
+                yield rows, nxt is not None
+                if progress is not None:
+                    progress(seen, limit, f"page {pages}")
+                if nxt is None:
+                    return
+                cursors.add(nxt)
+                response = answer.result() if answer is not None else ask(nxt)
+                answer = None
+        finally:
+            if worker is not None:
+                worker.shutdown(wait=False, cancel_futures=True)
 
     # -------------------------------------------------------------- sending
     def _send(self, method: str, url: str, params: QueryParams, json: Any) -> httpx.Response:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -251,3 +252,59 @@ def test_tag_and_has_terms_match_the_reference(tmp_path: Path, rare: int, monkey
             assert _sql(store, terms) == _reference(store, terms), query
     finally:
         store.close()
+
+
+def _dense_store(path: Path, issues: int) -> Store:
+    """``issues`` issues, one event each, sharing the words and tags a dense search matches."""
+    store = Store(path)
+    project = store.project_by_id(1)
+    assert project is not None
+    save_events(store, project, [{"fingerprint": [f"dense-{i}"], "message": f"common problem {i}",
+                                  "tags": {"shard": f"s{i % 4}"}} for i in range(issues)])
+    return store
+
+
+def _steps(store: Store, query: str, last: bool) -> int:
+    """SQLite VM instructions one issue page costs (page 1, or the last page reached by its cursors)."""
+    from sentry_ipy.local.api._issues_api import issue_page, issue_terms
+    from sentry_ipy.local.api._plumbing import Context
+    from sentry_ipy.local.store._keyset import Cursor
+
+    c, org = Context(store, "token", "http://127.0.0.1"), store.org("local")
+    assert org is not None
+    terms, projects = issue_terms(query, []), store.projects(1)
+    store_start = time.time() - 14 * 86400  # the default window: a range on the sort key of the date sort
+
+    def page(cursor: Cursor) -> Any:
+        return issue_page(c, org, projects, terms, start=store_start, end=None, size=20, cursor=cursor)
+
+    cursor = Cursor()
+    while last and (found := page(cursor)).has_next:
+        cursor = Cursor.parse(found.next)
+    counted = [0]
+
+    def tick() -> int:
+        counted[0] += 1
+        return 0
+
+    conn = store._reader()
+    conn.set_progress_handler(tick, 10)
+    try:
+        page(cursor)
+    finally:
+        conn.set_progress_handler(None, 10)
+    return counted[0]
+
+
+@pytest.mark.parametrize("query", ["is:unresolved", "problem", "problem 1", "shard:s1", "has:shard"])
+def test_a_page_costs_the_same_whatever_the_number_of_issues(tmp_path: Path, query: str) -> None:
+    """Counted in SQLite instructions, not time: 4x the issues must not make page 1 or the last page dearer."""
+    small, large = _dense_store(tmp_path / "small.sqlite3", 400), _dense_store(tmp_path / "large.sqlite3", 1600)
+    try:
+        for last in (False, True):
+            few, many = _steps(small, query, last), _steps(large, query, last)
+            assert many < 1.5 * few, (query, last, few, many)
+        assert _steps(large, query, True) < 1.5 * _steps(large, query, False)
+    finally:
+        small.close()
+        large.close()

@@ -60,10 +60,11 @@ def rare_limit(issues: int, page: int) -> int:
 class IssueFilter:
     """A WHERE clause over ``issues i``, where its rows are read from, and the terms only Python can decide.
 
-    ``source`` is ``issues i`` unless a free-text needle is rare: then the
-    issues holding its index candidates (a superset of its matches) come
-    first and ``issues i`` is joined to them, so the page costs what the
-    matches cost; the WHERE clause alone still decides every row.
+    ``source`` is ``issues i`` unless one term's set of issues is small (a
+    tag, a ``has:``, a needle's index candidates: a superset of its matches):
+    then those issues come first and ``issues i`` is joined to them, so the
+    page costs what the matches cost; the WHERE clause alone still decides
+    every row.
     """
 
     where: list[str] = field(default_factory=list)

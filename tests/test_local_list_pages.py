@@ -372,3 +372,58 @@ def test_scan_rows_cut_the_pages_and_cursors_of_the_python_reference(seed: int) 
                                                                            want.has_prev), cursor
                 todo += [Cursor.parse(c) for c, more in ((got.next, got.has_next), (got.prev, got.has_prev)) if more]
             assert len(seen) >= 2 or not kept
+
+
+def _seed_logs(srv: LocalServer, n: int, start: float) -> None:
+    """Log records in two projects, two to a timestamp across them (ties)."""
+    from sentry_ipy.local.store._trace_records import insert_logs
+
+    other = srv.store.project(1, "other") or srv.store.create_project(1, 1, "other", "other", "python")
+    rows = [{"project_id": pid, "item_id": f"{pid:02d}{i:030d}", "trace_id": None, "span_id": None,
+             "timestamp": start - 60 * (i // 2), "severity": "info" if i % 3 else "error", "severity_number": 9,
+             "body": f"log {'xyz'[i % 3]} {i}", "attributes": {"shard": f"s{i % 4}"}, "release": None,
+             "environment": "prod", "received": start}
+            for pid in (1, int(other["id"])) for i in range(n)]
+    insert_logs(srv.store, rows)
+
+
+@pytest.mark.parametrize("query", ["", "severity:error", "message:*y*"])
+@pytest.mark.parametrize("sort", ["-timestamp", "timestamp", None])
+def test_explore_logs_walk_every_item_once_in_time_order(traced: Any, query: str, sort: str | None) -> None:
+    srv, api, statements = traced
+    _seed_logs(srv, 25, time.time() - 600)
+    params = {"dataset": "logs", "field": ["id", "timestamp", "message"], "query": query, "per_page": 4,
+              "statsPeriod": "1d", **({"sort": sort} if sort else {})}
+    everything = _discover_ids(walk(api, DISCOVER, {**params, "sort": "-message", "per_page": 100},
+                                    rows=lambda body: body["data"]))
+    got = _discover_ids(walk(api, DISCOVER, params, rows=lambda body: body["data"]))
+    assert len(got) == len(set(got)) and set(got) == set(everything) and got, query
+    order = "DESC" if sort != "timestamp" else "ASC"
+    ranked = [r["item_id"] for r in srv.store.query(f"SELECT item_id FROM logs ORDER BY timestamp {order}, id {order}")]
+    assert got == [i for i in ranked if i in set(got)]
+
+    def page(size: int) -> None:
+        first = api.get(DISCOVER, params={**params, "per_page": size})
+        assert first.status_code == 200 and len(first.json()["data"]) == size
+        assert api.get(_links(first)["next"][0]).status_code == 200
+
+    assert selects(statements, lambda: page(2)) == selects(statements, lambda: page(8))
+
+
+def test_explore_spans_walk_by_their_end(traced: Any) -> None:
+    srv, api, _ = traced
+    from sentry_ipy.local.store._trace_records import insert_spans
+
+    start = time.time() - 600
+    insert_spans(srv.store, [
+        {"project_id": 1, "event_id": f"{i:032x}", "trace_id": f"{i % 3:032x}", "span_id": f"{i:016x}",
+         "parent_span_id": None, "is_transaction": int(i % 5 == 0), "op": "db" if i % 2 else "http",
+         "description": f"span {i}", "transaction_name": "t", "status": "ok", "start": start - 60 * (i // 3) - 1,
+         "end": start - 60 * (i // 3), "release": None, "environment": "prod", "platform": "python",
+         "sdk_name": "sentry.python", "data": {}} for i in range(20)])
+    for query in ("", "span.op:db"):
+        got = _discover_ids(walk(api, DISCOVER, {"dataset": "spans", "field": ["id", "timestamp"], "query": query,
+                                                 "per_page": 3, "statsPeriod": "1d"}, rows=lambda body: body["data"]))
+        ranked = [r["span_id"] for r in srv.store.query('SELECT span_id, op FROM spans ORDER BY "end" DESC, id DESC')
+                  if not query or r["op"] == "db"]
+        assert got == ranked, query

@@ -47,13 +47,11 @@ from ..search._issue_search import check_is_values, issue_is
 from ..store._event_queries import dataset_event_rows, dataset_events, short_seqs
 from ..store._keyset import keyset_page
 from ..store._store import Store
-from ._explore_api import EXPLORE_DATASETS, MAX_FIELDS, MAX_OFFSET, explore
+from ._explore_api import EXPLORE_DATASETS, MAX_FIELDS, MAX_OFFSET, explore, keyset_request
 from ._plumbing import (
     ApiError,
-    cursor_param,
     ctx,
     get_org,
-    int_param,
     paginate,
     project_filter,
     respond_page,
@@ -332,12 +330,7 @@ def _event_page(request: Request, org: dict[str, Any], dataset: str, fields: lis
                 descending: bool, meta: dict[str, Any]) -> JSONResponse:
     """One keyset page of events by ``timestamp`` (``descending``: newest first), only its rows shaped."""
     c = ctx(request)
-    projects = {p["id"]: p for p in project_filter(request, org)}
-    start, end = window(request, "14d")
-    envs = [e for e in request.query_params.getlist("environment") if e]
-    cursor, size = cursor_param(request), int_param(request, "per_page", 50)
-    if cursor.value is None and cursor.offset >= MAX_OFFSET:
-        raise ApiError(400, "Pagination offset too large")
+    projects, start, end, envs, cursor, size = keyset_request(request, org)
 
     def keep(chunk: list[dict[str, Any]]) -> list[bool]:
         return [evaluate(where, r.matches) for r in _rows_of(c.store, chunk, projects)]

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ._scan_rows import Keep, ScanRows
 from ._store import Store
 
-__all__ = ["insert_logs", "insert_spans", "item_rows", "trace_errors", "trace_log_count", "trace_spans"]
+__all__ = ["insert_logs", "insert_spans", "item_rows", "item_scan_rows", "trace_errors", "trace_log_count", "trace_spans"]
 
 _SPAN_COLUMNS = ("project_id", "event_id", "trace_id", "span_id", "parent_span_id", "is_transaction", "op",
                  "description", "transaction_name", "status", "start", "end", "release", "environment",
@@ -39,24 +40,31 @@ def insert_logs(store: Store, rows: list[dict[str, Any]]) -> None:
     _insert(store, "logs", _LOG_COLUMNS, rows)
 
 
+def _item_where(project_id: int, environments: list[str]) -> tuple[str, list[Any]]:
+    params: list[Any] = [project_id]
+    where = "project_id = ?"
+    if environments:
+        where += f" AND environment IN ({','.join('?' * len(environments))})"
+        params += environments
+    return where, params
+
+
+def item_scan_rows(store: Store, dataset: str, project_ids: list[int], start: float | None, end: float | None,
+                   environments: list[str], keep: Keep | None, descending: bool = True) -> ScanRows:
+    """Rows of the ``spans`` or ``logs`` dataset for the projects, window and environments, as keyset rows over
+    ``(time, id)`` (newest first unless ``descending`` is False), ``keep`` deciding what SQL cannot.
+
+    Each project is one partition read in its ``spans_time`` / ``logs_time`` index order.
+    """
+    table, column = _ITEMS[dataset]
+    parts = [_item_where(pid, environments) for pid in project_ids]
+    return ScanRows(store.query, "*", table, parts, f'"{column}"', "id", keep, descending, start, end)
+
+
 def item_rows(store: Store, dataset: str, project_ids: list[int], start: float | None, end: float | None,
               environments: list[str]) -> list[dict[str, Any]]:
-    """Rows of the ``spans`` or ``logs`` dataset for the projects, window and environments, newest first."""
-    table, column = _ITEMS[dataset]
-    if not project_ids:
-        return []
-    sql = f"SELECT * FROM {table} WHERE project_id IN ({','.join('?' * len(project_ids))})"
-    params: list[Any] = list(project_ids)
-    if start is not None:
-        sql += f" AND {column} >= ?"
-        params.append(start)
-    if end is not None:
-        sql += f" AND {column} <= ?"
-        params.append(end)
-    if environments:
-        sql += f" AND environment IN ({','.join('?' * len(environments))})"
-        params += environments
-    return store.query(sql + f" ORDER BY {column} DESC, id DESC", params)
+    """Every row of :func:`item_scan_rows`, newest first (what aggregates and time series read)."""
+    return item_scan_rows(store, dataset, project_ids, start, end, environments, None).window(None, 0, -1, False)
 
 
 def trace_spans(store: Store, org_id: int, trace_id: str) -> list[dict[str, Any]]:

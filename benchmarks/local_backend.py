@@ -19,7 +19,12 @@ the table instead of rewriting the record. For each size it:
 * once: ingest from sentry-sdk over HTTP (messages, exceptions with stack
   traces, transactions with 20 spans) beside two floors: the same senders to a
   loopback sink that stores nothing (what sentry-sdk itself can send here) and a
-  bare SQL insert loop; then 20 concurrent readers during ingest.
+  bare SQL insert loop; then the server's own capacity: sentry-sdk's requests,
+  captured once, posted again by lightweight keep-alive senders (beside the same
+  senders into the sink), since sentry-sdk cannot send 3,000 events/s on 2 cores;
+  the server's CPU ms per stored event for each; then 20 concurrent reader
+  processes (as real clients are: threads in the server's process would share its
+  GIL) during a mixed ingest. The load generators are in :mod:`ingest_load`.
 
 Floors are measured in the same run, so ratios survive a busy (shared) machine.
 """

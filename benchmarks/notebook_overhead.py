@@ -6,30 +6,52 @@ Run: ``.venv/bin/python benchmarks/notebook_overhead.py`` — it rewrites
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 LOAD = """
-import time
+import sys, time
 from IPython.testing.globalipapp import start_ipython
 ip = start_ipython()
 t0 = time.perf_counter()
-ip.run_line_magic('load_ext', 'sentry_ipy')
+ip.run_line_magic('load_ext', sys.argv[1])
 print(time.perf_counter() - t0)
 """
 
 
-def load_ext_seconds(runs: int = 7) -> list[float]:
-    """Fresh interpreter each run, so module import is included."""
-    out = []
-    for _ in range(runs):
-        res = subprocess.run([sys.executable, "-c", LOAD], capture_output=True, text=True, check=True)
-        out.append(float(res.stdout.strip().splitlines()[-1]))
-    return out
+def load_ext_seconds(extension: str = "sentry_ipy", runs: int = 7, compiled: bool = True) -> list[float]:
+    """``%load_ext`` in a fresh interpreter each run, so module import is included.
+
+    ``compiled``: with bytecode cached, as after ``pip install`` (which compiles it); the
+    cache goes to a temporary ``PYTHONPYCACHEPREFIX``, filled by one untimed run. Without
+    it, every module is compiled from source, as with ``PYTHONDONTWRITEBYTECODE=1`` (set
+    on some machines, CI's among them), where compiling is most of the time.
+    """
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        # The floor: an extension whose load does nothing (``%load_ext`` itself, finding and importing a module).
+        Path(cache, "noop_ext.py").write_text("def load_ipython_extension(ip):\n    pass\n")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [cache, env.get("PYTHONPATH")]))
+        if compiled:
+            env["PYTHONPYCACHEPREFIX"] = cache
+        else:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+
+        def once() -> float:
+            res = subprocess.run([sys.executable, "-c", LOAD, extension], capture_output=True, text=True,
+                                 check=True, env=env)
+            return float(res.stdout.strip().splitlines()[-1])
+
+        if compiled:
+            once()
+        return [once() for _ in range(runs)]
 
 
 def hook_seconds(ip: Any, calls: int) -> dict[str, float]:
@@ -98,15 +120,22 @@ def per_cell_seconds(cells: int = 2000) -> dict[str, float]:
 
 def main() -> None:
     loads = load_ext_seconds()
+    floor = load_ext_seconds("noop_ext")
+    source = load_ext_seconds(compiled=False)
     cell = per_cell_seconds()
     base, loaded, traced = cell["base"], cell["loaded"], cell["traced"]
     report = Path(__file__).with_suffix(".md")
     report.write_text(
         "# Notebook overhead\n\n"
         f"Measured with `{Path(__file__).name}` on {time.strftime('%Y-%m-%d')} (Python {sys.version.split()[0]}; "
-        "2 cores shared with other jobs, so compare each row with the floor beside it, not across runs).\n\n"
+        "compare each row with the floor beside it, not across runs).\n\n"
         "| what | value |\n|---|---|\n"
-        f"| `%load_ext sentry_ipy` in a fresh kernel, median of {len(loads)} | {statistics.median(loads) * 1000:.1f} ms |\n"
+        f"| `%load_ext sentry_ipy` in a fresh kernel, bytecode cached (as installed), median of {len(loads)} |"
+        f" {statistics.median(loads) * 1000:.1f} ms |\n"
+        f"| floor: `%load_ext` of an extension that does nothing, in a fresh kernel |"
+        f" {statistics.median(floor) * 1000:.1f} ms |\n"
+        f"| `%load_ext sentry_ipy` compiling from source (`PYTHONDONTWRITEBYTECODE=1`) |"
+        f" {statistics.median(source) * 1000:.1f} ms |\n"
         f"| trivial cell, extension not loaded (floor; best of 3 × 2000) | {base * 1e6:.1f} µs |\n"
         f"| trivial cell, extension loaded (cell fingerprints, cascades, variables: failure-only) | {loaded * 1e6:.1f} µs |\n"
         f"| hook overhead per successful cell | {(loaded - base) * 1e6:.1f} µs ({(loaded / base - 1) * 100:+.1f} %) |\n"
